@@ -1,0 +1,63 @@
+#ifndef PARLEY_CLIENT_CLI_H_
+#define PARLEY_CLIENT_CLI_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "client/profile.h"
+#include "client/session.h"
+#include "nlohmann/json.hpp"
+
+namespace parley::cli {
+
+// Exit codes are part of the CLI's contract (README "Exit codes").
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitError = 1,             // anything not listed below
+  kExitUsage = 2,             // bad arguments
+  kExitUnavailable = 3,       // server unreachable or timed out
+  kExitRefused = 4,           // permission denied, pin mismatch, auth failure
+  kExitVerificationFailed = 5,  // a signature, proof or checkpoint is wrong
+  kExitNotFound = 6,
+};
+
+// Options every command accepts, before or after its name.
+struct GlobalOptions {
+  std::string home;
+  std::string profile = "default";
+  std::string server;
+  std::string ca_fingerprint;
+  bool json = false;
+};
+
+// Maps a status to the documented exit code.
+int ExitCodeFor(const absl::Status& status);
+
+// Prints `status` to stderr (as {"error": {"code", "message"}} with --json)
+// and returns its exit code.
+int ReportError(const GlobalOptions& options, const absl::Status& status);
+
+// Prints one JSON document on stdout.
+void PrintJson(const nlohmann::json& json);
+
+// Opens the profile named by the global options.
+absl::StatusOr<Profile> OpenProfile(const GlobalOptions& options);
+
+// Opens the profile and connects to the server it (or the options) name.
+absl::StatusOr<std::unique_ptr<Session>> OpenSession(
+    const GlobalOptions& options);
+
+// A command handler returns its exit code.
+using Handler = std::function<int()>;
+
+// Each command file registers its subcommands; `run` receives the handler of
+// whichever command was parsed.
+void AddStatusCommand(CLI::App& app, GlobalOptions& options, Handler* run);
+
+}  // namespace parley::cli
+
+#endif  // PARLEY_CLIENT_CLI_H_

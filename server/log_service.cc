@@ -1,0 +1,257 @@
+#include "server/log_service.h"
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "server/status_util.h"
+#include "storage/checkpoint.h"
+#include "storage/merkle.h"
+
+namespace parley {
+namespace {
+
+grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* context,
+                                     const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+// One WatchCheckpoints stream. A dedicated thread waits for checkpoints in
+// short slices (never on a reactor thread), writes one message at a time,
+// and finishes the stream on cancellation or a failed write. Deletes itself
+// in OnDone.
+class CheckpointWatcher final
+    : public grpc::ServerWriteReactor<v1::Checkpoint> {
+ public:
+  CheckpointWatcher(const LogStore* log, uint64_t after_size,
+                    absl::Duration poll,
+                    std::function<void(const SignedCheckpoint&,
+                                       v1::Checkpoint*)>
+                        fill)
+      : log_(log), after_size_(after_size), poll_(poll), fill_(std::move(fill)) {
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok) stop_ = true;  // The client went away.
+  }
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  void OnDone() override {
+    // OnDone may run inline on the watcher thread (from its Finish); that
+    // thread touches nothing after Finish, so detaching is safe there.
+    if (thread_.get_id() == std::this_thread::get_id()) {
+      thread_.detach();
+    } else {
+      thread_.join();
+    }
+    delete this;
+  }
+
+ private:
+  void Run() {
+    uint64_t after = after_size_;
+    grpc::Status final_status = grpc::Status::OK;
+    while (true) {
+      {
+        absl::MutexLock lock(&mu_);
+        if (stop_) break;
+      }
+      std::optional<SignedCheckpoint> cp =
+          log_->WaitForCheckpoint(after, poll_);
+      if (!cp.has_value()) continue;
+      absl::MutexLock lock(&mu_);
+      if (stop_) break;
+      fill_(*cp, &message_);
+      writing_ = true;
+      StartWrite(&message_);
+      auto write_finished = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !writing_ || stop_;
+      };
+      mu_.Await(absl::Condition(&write_finished));
+      if (stop_) break;
+      after = cp->size;
+    }
+    Finish(final_status);
+  }
+
+  const LogStore* const log_;
+  const uint64_t after_size_;
+  const absl::Duration poll_;
+  const std::function<void(const SignedCheckpoint&, v1::Checkpoint*)> fill_;
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  v1::Checkpoint message_;  // Alive until OnDone, as StartWrite requires.
+  std::thread thread_;
+};
+
+}  // namespace
+
+LogService::LogService(LogStore* log, LogServiceOptions options)
+    : log_(log), options_(std::move(options)) {}
+
+absl::Status LogService::Authorize(
+    const grpc::CallbackServerContext& context) const {
+  if (!options_.authorize_private_read) return absl::OkStatus();
+  return options_.authorize_private_read(context);
+}
+
+void LogService::FillCheckpoint(const SignedCheckpoint& cp,
+                                v1::Checkpoint* out) const {
+  out->set_origin(cp.origin);
+  out->set_size(cp.size);
+  out->set_root_hash(cp.root_hash);
+  out->set_note(cp.note);
+  out->set_verifier_key(log_->VerifierKey());
+}
+
+grpc::ServerUnaryReactor* LogService::GetCheckpoint(
+    grpc::CallbackServerContext* context,
+    const v1::GetCheckpointRequest* request, v1::Checkpoint* response) {
+  absl::StatusOr<SignedCheckpoint> cp = request->fresh()
+                                            ? log_->SignCheckpointNow()
+                                            : log_->LatestCheckpoint();
+  if (cp.ok()) FillCheckpoint(*cp, response);
+  return FinishWith(context, cp.status());
+}
+
+absl::Status LogService::InclusionProof(
+    const v1::GetInclusionProofRequest& request,
+    v1::InclusionProof* response) const {
+  uint64_t size = request.tree_size();
+  std::optional<SignedCheckpoint> checkpoint;
+  if (size == 0) {
+    absl::StatusOr<SignedCheckpoint> latest = log_->LatestCheckpoint();
+    if (!latest.ok()) return latest.status();
+    size = latest->size;
+    checkpoint = *std::move(latest);
+    if (request.index() >= size && request.index() < log_->Size()) {
+      return absl::OutOfRangeError(absl::StrCat(
+          "index ", request.index(), " is beyond the latest checkpoint size ",
+          size, "; ask for a fresh checkpoint (GetCheckpoint fresh=true) or "
+          "wait for the next one"));
+    }
+  }
+  if (request.index() >= size) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "index ", request.index(), " is beyond the tree size ", size));
+  }
+  absl::StatusOr<std::vector<std::string>> hashes =
+      log_->InclusionProof(request.index(), size);
+  if (!hashes.ok()) return hashes.status();
+  absl::StatusOr<std::string> leaf = log_->GetEntry(request.index());
+  if (!leaf.ok()) return leaf.status();
+  if (!checkpoint.has_value()) {
+    absl::StatusOr<SignedCheckpoint> at = log_->CheckpointAt(size);
+    if (at.ok()) {
+      checkpoint = *std::move(at);
+    } else if (at.status().code() != absl::StatusCode::kNotFound) {
+      return at.status();
+    }
+  }
+  response->set_index(request.index());
+  response->set_tree_size(size);
+  response->set_leaf_hash(LeafHash(*leaf));
+  response->set_leaf(*std::move(leaf));
+  for (std::string& h : *hashes) response->add_hashes(std::move(h));
+  if (checkpoint.has_value()) {
+    FillCheckpoint(*checkpoint, response->mutable_checkpoint());
+    TlogProof proof;
+    proof.index = request.index();
+    proof.hashes.assign(response->hashes().begin(), response->hashes().end());
+    proof.checkpoint = checkpoint->note;
+    response->set_tlog_proof(FormatTlogProof(proof));
+  }
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* LogService::GetInclusionProof(
+    grpc::CallbackServerContext* context,
+    const v1::GetInclusionProofRequest* request,
+    v1::InclusionProof* response) {
+  absl::Status s = Authorize(*context);
+  if (s.ok()) s = InclusionProof(*request, response);
+  return FinishWith(context, s);
+}
+
+absl::Status LogService::ConsistencyProof(
+    const v1::GetConsistencyProofRequest& request,
+    v1::ConsistencyProof* response) const {
+  uint64_t size2 = request.size2();
+  if (size2 == 0) {
+    absl::StatusOr<SignedCheckpoint> latest = log_->LatestCheckpoint();
+    if (!latest.ok()) return latest.status();
+    size2 = latest->size;
+  }
+  if (request.size1() == 0 || request.size1() > size2) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "no consistency proof from size ", request.size1(), " to size ",
+        size2, " (need 0 < size1 <= size2)"));
+  }
+  absl::StatusOr<std::vector<std::string>> hashes =
+      log_->ConsistencyProof(request.size1(), size2);
+  if (!hashes.ok()) return hashes.status();
+  absl::StatusOr<std::string> root1 = log_->RootHash(request.size1());
+  if (!root1.ok()) return root1.status();
+  absl::StatusOr<std::string> root2 = log_->RootHash(size2);
+  if (!root2.ok()) return root2.status();
+  response->set_size1(request.size1());
+  response->set_size2(size2);
+  response->set_root1(*std::move(root1));
+  response->set_root2(*std::move(root2));
+  for (std::string& h : *hashes) response->add_hashes(std::move(h));
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* LogService::GetConsistencyProof(
+    grpc::CallbackServerContext* context,
+    const v1::GetConsistencyProofRequest* request,
+    v1::ConsistencyProof* response) {
+  absl::Status s = Authorize(*context);
+  if (s.ok()) s = ConsistencyProof(*request, response);
+  return FinishWith(context, s);
+}
+
+absl::Status LogService::Entries(const v1::GetEntriesRequest& request,
+                                 v1::GetEntriesResponse* response) const {
+  uint64_t size = log_->Size();
+  uint64_t end = request.end() == 0 ? size : request.end();
+  absl::StatusOr<std::vector<std::string>> entries =
+      log_->GetEntries(request.start(), end, options_.max_page_bytes);
+  if (!entries.ok()) return entries.status();
+  uint64_t index = request.start();
+  for (std::string& data : *entries) {
+    v1::LogEntry* e = response->add_entries();
+    e->set_index(index++);
+    e->set_data(std::move(data));
+  }
+  response->set_next_index(index);
+  response->set_tree_size(std::max(size, log_->Size()));
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* LogService::GetEntries(
+    grpc::CallbackServerContext* context,
+    const v1::GetEntriesRequest* request, v1::GetEntriesResponse* response) {
+  absl::Status s = Authorize(*context);
+  if (s.ok()) s = Entries(*request, response);
+  return FinishWith(context, s);
+}
+
+grpc::ServerWriteReactor<v1::Checkpoint>* LogService::WatchCheckpoints(
+    grpc::CallbackServerContext*, const v1::WatchCheckpointsRequest* request) {
+  return new CheckpointWatcher(
+      log_, request->after_size(), options_.watch_poll,
+      [this](const SignedCheckpoint& cp, v1::Checkpoint* out) {
+        FillCheckpoint(cp, out);
+      });
+}
+
+}  // namespace parley

@@ -1,0 +1,86 @@
+#ifndef PARLEY_SERVER_LOG_SERVICE_H_
+#define PARLEY_SERVER_LOG_SERVICE_H_
+
+#include <cstddef>
+#include <functional>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "grpcpp/grpcpp.h"
+#include "parley/v1/log.grpc.pb.h"
+#include "storage/log_store.h"
+
+namespace parley {
+
+struct LogServiceOptions {
+  // Decides whether the caller may read entries and proofs (GetEntries,
+  // GetInclusionProof, GetConsistencyProof): the log holds metadata, so
+  // these are for enrolled identities only. Checkpoints are always public.
+  // Returns OK to allow, or the status to send (e.g. PermissionDenied).
+  //
+  // ACCESS-CONTROL HOOK: enrolment and sessions do not exist yet, so the
+  // default (unset) allows every caller. The server wires its
+  // enrolled-identity check here once authentication lands.
+  std::function<absl::Status(const grpc::CallbackServerContext&)>
+      authorize_private_read;
+  // Upper bound on the entry bytes of one GetEntries page.
+  size_t max_page_bytes = 1 << 20;
+  // How often a WatchCheckpoints stream re-checks for cancellation while it
+  // waits for the next checkpoint.
+  absl::Duration watch_poll = absl::Milliseconds(250);
+};
+
+// parley.v1.Log over a LogStore. Thread-safe.
+//
+// Errors: index or size beyond the tree -> OUT_OF_RANGE with a message that
+// names both ("index 12 is beyond the tree size 10"); malformed ranges ->
+// INVALID_ARGUMENT; a damaged store -> DATA_LOSS. When a request leaves the
+// tree size at 0 ("latest"), the latest *signed checkpoint's* size is used,
+// so every proof is against a root a client can verify.
+//
+// WatchCheckpoints runs one thread per open stream that waits on
+// LogStore::WaitForCheckpoint in slices of `watch_poll`, so no reactor
+// thread ever blocks; the stream ends within `watch_poll` of cancellation.
+class LogService final : public v1::Log::CallbackService {
+ public:
+  // `log` is not owned and must outlive the service and every open stream
+  // (shut the gRPC server down before destroying the log).
+  explicit LogService(LogStore* log, LogServiceOptions options = {});
+
+  grpc::ServerUnaryReactor* GetCheckpoint(
+      grpc::CallbackServerContext* context,
+      const v1::GetCheckpointRequest* request,
+      v1::Checkpoint* response) override;
+  grpc::ServerUnaryReactor* GetInclusionProof(
+      grpc::CallbackServerContext* context,
+      const v1::GetInclusionProofRequest* request,
+      v1::InclusionProof* response) override;
+  grpc::ServerUnaryReactor* GetConsistencyProof(
+      grpc::CallbackServerContext* context,
+      const v1::GetConsistencyProofRequest* request,
+      v1::ConsistencyProof* response) override;
+  grpc::ServerUnaryReactor* GetEntries(
+      grpc::CallbackServerContext* context,
+      const v1::GetEntriesRequest* request,
+      v1::GetEntriesResponse* response) override;
+  grpc::ServerWriteReactor<v1::Checkpoint>* WatchCheckpoints(
+      grpc::CallbackServerContext* context,
+      const v1::WatchCheckpointsRequest* request) override;
+
+ private:
+  absl::Status Authorize(const grpc::CallbackServerContext& context) const;
+  void FillCheckpoint(const SignedCheckpoint& cp, v1::Checkpoint* out) const;
+  absl::Status InclusionProof(const v1::GetInclusionProofRequest& request,
+                              v1::InclusionProof* response) const;
+  absl::Status ConsistencyProof(const v1::GetConsistencyProofRequest& request,
+                                v1::ConsistencyProof* response) const;
+  absl::Status Entries(const v1::GetEntriesRequest& request,
+                       v1::GetEntriesResponse* response) const;
+
+  LogStore* const log_;
+  const LogServiceOptions options_;
+};
+
+}  // namespace parley
+
+#endif  // PARLEY_SERVER_LOG_SERVICE_H_

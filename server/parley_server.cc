@@ -1,0 +1,190 @@
+#include "server/parley_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/grpcpp.h"
+#include "server/data_dir.h"
+#include "server/info_service.h"
+#include "server/log_service.h"
+#include "spdlog/spdlog.h"
+#include "storage/log_store.h"
+
+namespace parley {
+namespace {
+
+// gRPC reports a failed bind only as a null server; probe first so the
+// operator learns why ("Address already in use").
+absl::Status ProbeListenAddress(const std::string& address) {
+  size_t colon = address.rfind(':');
+  std::string host = address.substr(0, colon);
+  int port = 0;
+  if (!absl::SimpleAtoi(address.substr(colon + 1), &port)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid listen address ", address));
+  }
+  if (port == 0) return absl::OkStatus();
+  bool v6 = false;
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(1, host.size() - 2);
+    v6 = true;
+  }
+  sockaddr_storage storage{};
+  socklen_t len = 0;
+  if (v6) {
+    auto* sa = reinterpret_cast<sockaddr_in6*>(&storage);
+    sa->sin6_family = AF_INET6;
+    sa->sin6_port = htons(static_cast<uint16_t>(port));
+    if (inet_pton(AF_INET6, host.c_str(), &sa->sin6_addr) != 1) {
+      return absl::OkStatus();  // Let gRPC resolve it.
+    }
+    len = sizeof(*sa);
+  } else {
+    auto* sa = reinterpret_cast<sockaddr_in*>(&storage);
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons(static_cast<uint16_t>(port));
+    if (host == "0.0.0.0" || host == "*") {
+      sa->sin_addr.s_addr = htonl(INADDR_ANY);
+    } else if (inet_pton(AF_INET, host.c_str(), &sa->sin_addr) != 1) {
+      return absl::OkStatus();  // A host name: let gRPC resolve it.
+    }
+    len = sizeof(*sa);
+  }
+  int fd = ::socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::OkStatus();
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&storage), len);
+  int err = errno;
+  ::close(fd);
+  if (rc != 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", address, ": ", std::strerror(err),
+        err == EADDRINUSE ? " (is another parleyd running? choose another "
+                            "port with --listen)"
+                          : ""));
+  }
+  return absl::OkStatus();
+}
+
+class ParleyServerImpl final : public ParleyServer {
+ public:
+  ~ParleyServerImpl() override { Shutdown(); }
+
+  static absl::StatusOr<std::unique_ptr<ParleyServer>> Create(
+      const ServerConfig& config, Clock& clock) {
+    auto server = std::make_unique<ParleyServerImpl>();
+    server->grace_ = config.shutdown_grace;
+
+    absl::StatusOr<std::unique_ptr<DataDir>> dir = DataDir::Open(
+        config.data, clock.Now(), config.tls_cert_file, config.tls_key_file);
+    if (!dir.ok()) return dir.status();
+    server->dir_ = std::move(*dir);
+
+    LogOptions log_options;
+    log_options.path = server->dir_->db_path();
+    log_options.origin = server->dir_->origin();
+    log_options.signer = &server->dir_->log_key();
+    log_options.clock = &clock;
+    log_options.checkpoint_interval = config.checkpoint_interval;
+    absl::StatusOr<std::unique_ptr<LogStore>> log = LogStore::Open(log_options);
+    if (!log.ok()) return log.status();
+    server->log_ = std::move(*log);
+
+    if (absl::Status s = ProbeListenAddress(config.listen); !s.ok()) return s;
+
+    server->info_ =
+        std::make_unique<InfoService>(server->log_.get(), ParleydVersion());
+    server->log_service_ = std::make_unique<LogService>(server->log_.get());
+
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    grpc::ServerBuilder builder;
+    // Without this, two servers could share a port with SO_REUSEPORT.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    builder.SetMaxReceiveMessageSize(
+        static_cast<int>(config.max_message_bytes + 64 * 1024));
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back(
+        {server->dir_->server_key_pem(), server->dir_->server_cert_chain_pem()});
+    builder.AddListeningPort(config.listen, grpc::SslServerCredentials(ssl),
+                             &server->port_);
+    builder.RegisterService(server->info_.get());
+    builder.RegisterService(server->log_service_.get());
+    server->grpc_ = builder.BuildAndStart();
+    if (server->grpc_ == nullptr || server->port_ == 0) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on ", config.listen,
+                       " (address in use, not local, or not permitted)"));
+    }
+    grpc::HealthCheckServiceInterface* health =
+        server->grpc_->GetHealthCheckService();
+    if (health != nullptr) {
+      health->SetServingStatus(true);
+      health->SetServingStatus("parley.v1.Log", true);
+      health->SetServingStatus("parley.v1.Info", true);
+    }
+    spdlog::info("parleyd {} listening on {} (port {}), origin {}",
+                 ParleydVersion(), config.listen, server->port_,
+                 server->dir_->origin());
+    return std::unique_ptr<ParleyServer>(std::move(server));
+  }
+
+  int port() const override { return port_; }
+  const std::string& ca_fingerprint() const override {
+    return dir_->ca_fingerprint();
+  }
+  const std::string& origin() const override { return dir_->origin(); }
+
+  void Shutdown() override {
+    absl::MutexLock lock(&shutdown_mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+    if (grpc_ != nullptr) {
+      if (auto* health = grpc_->GetHealthCheckService()) {
+        health->Shutdown();
+      }
+      // Long-lived streams end now with a resumable position; unary calls
+      // get the grace period to finish.
+      log_service_->Shutdown();
+      grpc_->Shutdown(std::chrono::system_clock::now() +
+                      absl::ToChronoMilliseconds(grace_));
+      grpc_->Wait();
+    }
+    log_.reset();  // Closes RocksDB cleanly after every call has finished.
+    spdlog::info("parleyd stopped");
+  }
+
+ private:
+  absl::Duration grace_;
+  std::unique_ptr<DataDir> dir_;
+  std::unique_ptr<LogStore> log_;
+  std::unique_ptr<InfoService> info_;
+  std::unique_ptr<LogService> log_service_;
+  std::unique_ptr<grpc::Server> grpc_;
+  int port_ = 0;
+  absl::Mutex shutdown_mu_;
+  bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+};
+
+}  // namespace
+
+const char* ParleydVersion() { return PARLEY_VERSION; }
+
+absl::StatusOr<std::unique_ptr<ParleyServer>> ParleyServer::Start(
+    const ServerConfig& config, Clock& clock) {
+  return ParleyServerImpl::Create(config, clock);
+}
+
+}  // namespace parley

@@ -1,0 +1,544 @@
+// LogStore: opening, the checks at open, and reads. Appends are in
+// log_store_append.cc, checkpoints in log_store_checkpoint.cc, the audit in
+// log_store_audit.cc.
+
+#include "storage/log_store.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "crypto/encoding.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/table.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/write_batch.h"
+#include "storage/log_schema.h"
+#include "storage/log_store_internal.h"
+#include "storage/merkle.h"
+#include "storage/string_util.h"
+
+namespace parley {
+
+using storage_internal::Av;
+using storage_internal::Split;
+
+namespace log_internal {
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view context) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = absl::StrCat(Av(context), ": ", s.ToString());
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsNotFound()) return absl::NotFoundError(msg);
+  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
+  if (s.IsBusy() || s.IsTryAgain() || s.IsTimedOut()) {
+    return absl::UnavailableError(msg);
+  }
+  return absl::InternalError(msg);
+}
+
+}  // namespace log_internal
+
+using log_internal::FromRocks;
+namespace schema = log_schema;
+
+namespace {
+
+rocksdb::ColumnFamilyOptions FamilyOptions(
+    const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::ColumnFamilyOptions cf;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return cf;
+}
+
+std::string FoldFrontierHashes(const std::vector<std::string>& hashes) {
+  if (hashes.empty()) return EmptyRootHash();
+  std::string h = hashes.back();
+  for (size_t i = hashes.size() - 1; i-- > 0;) h = NodeHash(hashes[i], h);
+  return h;
+}
+
+}  // namespace
+
+LogStore::LogStore(const LogOptions& options, NoteVerifier verifier,
+                   std::string verifier_key)
+    : options_(options),
+      origin_(options.origin),
+      verifier_(std::move(verifier)),
+      verifier_key_(std::move(verifier_key)) {}
+
+LogStore::~LogStore() {
+  {
+    absl::MutexLock lock(&mu_);
+    closing_ = true;
+  }
+  if (checkpointer_.joinable()) checkpointer_.join();
+  if (db_ != nullptr) {
+    // Flushing on a clean close makes the next open skip WAL replay.
+    db_->Flush(rocksdb::FlushOptions(), handles_).PermitUncheckedError();
+    for (rocksdb::ColumnFamilyHandle* h : handles_) {
+      db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    }
+    db_->Close().PermitUncheckedError();
+  }
+}
+
+absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(
+    const LogOptions& options,
+    const std::vector<std::string>& index_column_families) {
+  if (options.signer == nullptr) {
+    return absl::InvalidArgumentError("LogOptions.signer is required");
+  }
+  if (options.clock == nullptr) {
+    return absl::InvalidArgumentError("LogOptions.clock is required");
+  }
+  if (options.path.empty()) {
+    return absl::InvalidArgumentError("LogOptions.path is required");
+  }
+  if (options.checkpoint_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("checkpoint_interval must be positive");
+  }
+  if (absl::Status s = ValidateKeyName(options.origin); !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("log origin is not a valid key name: ", s.message()));
+  }
+  absl::StatusOr<std::string> vkey =
+      FormatVerifierKey(options.origin, options.signer->public_key());
+  if (!vkey.ok()) return vkey.status();
+  absl::StatusOr<NoteVerifier> verifier = ParseVerifierKey(*vkey);
+  if (!verifier.ok()) return verifier.status();
+
+  std::unique_ptr<LogStore> store(
+      new LogStore(options, *std::move(verifier), *std::move(vkey)));
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.wal_recovery_mode =
+      options.recover_torn_wal_tail
+          ? rocksdb::WALRecoveryMode::kPointInTimeRecovery
+          : rocksdb::WALRecoveryMode::kAbsoluteConsistency;
+  db_options.paranoid_checks = true;
+  // Keep a large WAL writer buffer so that each group-commit record reaches
+  // the kernel in one write(2): a killed process then never leaves a torn
+  // record behind, which kAbsoluteConsistency would refuse.
+  db_options.writable_file_max_buffer_size = 8 << 20;
+  db_options.max_background_jobs = 2;
+  // The meta family sees a tiny write per batch and would otherwise pin
+  // every WAL file forever; bounding the WAL bounds recovery time at open.
+  db_options.max_total_wal_size = 64 << 20;
+
+  std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(64 << 20);
+  rocksdb::ColumnFamilyOptions cf_options = FamilyOptions(cache);
+
+  std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName,
+                                    schema::kEntries, schema::kNodes,
+                                    schema::kCheckpoints, schema::kMeta};
+  for (const std::string& idx : index_column_families) {
+    if (idx.empty()) {
+      return absl::InvalidArgumentError("empty index column family name");
+    }
+    names.push_back(absl::StrCat(schema::kIndexPrefix, idx));
+  }
+  // RocksDB requires every existing family to be opened.
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(db_options, options.path, &existing)
+          .ok()) {
+    for (const std::string& name : existing) {
+      if (std::find(names.begin(), names.end(), name) == names.end()) {
+        names.push_back(name);
+      }
+    }
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : names) {
+    descriptors.emplace_back(name, cf_options);
+  }
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status rs = rocksdb::DB::Open(db_options, options.path, descriptors,
+                                         &store->handles_, &raw);
+  if (!rs.ok()) {
+    absl::Status s =
+        FromRocks(rs, absl::StrCat("opening log at ", options.path));
+    if (rs.IsCorruption()) {
+      return absl::DataLossError(absl::StrCat(
+          s.message(),
+          " (the write-ahead log is damaged; refusing to drop records "
+          "silently. If a power loss tore its tail, reopen once with "
+          "recover_torn_wal_tail)"));
+    }
+    return s;
+  }
+  store->db_.reset(raw);
+  for (size_t i = 0; i < names.size(); ++i) {
+    rocksdb::ColumnFamilyHandle* h = store->handles_[i];
+    if (names[i] == schema::kEntries) store->entries_ = h;
+    if (names[i] == schema::kNodes) store->nodes_ = h;
+    if (names[i] == schema::kCheckpoints) store->checkpoints_ = h;
+    if (names[i] == schema::kMeta) store->meta_ = h;
+    if (absl::StartsWith(names[i], schema::kIndexPrefix)) {
+      store->indexes_.emplace(
+          names[i].substr(std::string_view(schema::kIndexPrefix).size()), h);
+    }
+  }
+  if (absl::Status s = store->Load(); !s.ok()) return s;
+  if (options.background_checkpoints) {
+    store->checkpointer_ = std::thread([s = store.get()] { s->CheckpointLoop(); });
+  }
+  return store;
+}
+
+absl::Status LogStore::Load() {
+  rocksdb::ReadOptions ro;
+  std::string format;
+  rocksdb::Status rs = db_->Get(ro, meta_, schema::kMetaFormat, &format);
+  if (rs.IsNotFound()) {
+    // A new log, unless something was written without the metadata.
+    for (rocksdb::ColumnFamilyHandle* cf : {entries_, nodes_, checkpoints_}) {
+      std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf));
+      it->SeekToFirst();
+      if (it->Valid()) {
+        return absl::DataLossError(absl::StrCat(
+            "log at ", options_.path,
+            " holds data but no metadata; refusing to reinitialise it"));
+      }
+    }
+    std::string root = EmptyRootHash();
+    absl::StatusOr<std::string> note = SignNote(
+        FormatCheckpoint({origin_, 0, root, {}}), origin_, *options_.signer);
+    if (!note.ok()) return note.status();
+    rocksdb::WriteBatch batch;
+    batch.Put(meta_, schema::kMetaFormat, schema::kFormatV1);
+    batch.Put(meta_, schema::kMetaOrigin, origin_);
+    batch.Put(meta_, schema::kMetaVerifierKey, verifier_key_);
+    batch.Put(meta_, schema::kMetaSize, schema::U64Key(0));
+    batch.Put(checkpoints_, schema::U64Key(0), *note);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    if (absl::Status s = FromRocks(db_->Write(wo, &batch), "initialising log");
+        !s.ok()) {
+      return s;
+    }
+    absl::MutexLock lock(&mu_);
+    root_ = root;
+    latest_ = SignedCheckpoint{origin_, 0, root, *std::move(note)};
+    return absl::OkStatus();
+  }
+  if (!rs.ok()) return FromRocks(rs, "reading log metadata");
+  if (format != schema::kFormatV1) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "log at ", options_.path, " has format \"", format, "\", want \"",
+        schema::kFormatV1, "\""));
+  }
+  std::string stored_origin, stored_vkey, size_key;
+  for (auto [key, out] : {std::pair{schema::kMetaOrigin, &stored_origin},
+                          std::pair{schema::kMetaVerifierKey, &stored_vkey},
+                          std::pair{schema::kMetaSize, &size_key}}) {
+    if (absl::Status s =
+            FromRocks(db_->Get(ro, meta_, key, out),
+                      absl::StrCat("reading log metadata \"", key, "\""));
+        !s.ok()) {
+      return absl::DataLossError(s.message());
+    }
+  }
+  if (stored_origin != origin_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("log at ", options_.path, " belongs to origin \"",
+                     stored_origin, "\", not \"", origin_, "\""));
+  }
+  if (stored_vkey != verifier_key_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "log at ", options_.path, " was signed with verifier key \"",
+        stored_vkey, "\", not this server's key \"", verifier_key_, "\""));
+  }
+  std::optional<uint64_t> size = schema::DecodeU64Key(size_key);
+  if (!size.has_value()) {
+    return absl::DataLossError("stored log size is malformed");
+  }
+
+  // Rebuild the in-memory frontier (one stored node per set bit of size).
+  std::vector<Subtree> frontier;
+  std::vector<std::string> hashes;
+  for (auto [level, index] : FrontierSubtrees(*size)) {
+    absl::StatusOr<std::string> h = ReadNode(level, index);
+    if (!h.ok()) return h.status();
+    hashes.push_back(*h);
+    frontier.push_back({level, *std::move(h)});
+  }
+
+  // Entries must end exactly at size - 1, and the last one must still hash
+  // to its stored leaf.
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, entries_));
+    it->SeekToLast();
+    if (absl::Status s = FromRocks(it->status(), "scanning entries");
+        !s.ok()) {
+      return s;
+    }
+    std::optional<uint64_t> last;
+    if (it->Valid()) last = schema::DecodeU64Key(it->key().ToStringView());
+    if (*size == 0 ? it->Valid() : (!last.has_value() || *last != *size - 1)) {
+      return absl::DataLossError(absl::StrCat(
+          "stored entries do not end at the recorded tree size ", *size,
+          " (last entry key ",
+          it->Valid() ? HexEncode(it->key().ToStringView()) : "none", ")"));
+    }
+    if (*size > 0) {
+      absl::StatusOr<std::string> leaf = ReadNode(0, *size - 1);
+      if (!leaf.ok()) return leaf.status();
+      if (LeafHash(it->value().ToStringView()) != *leaf) {
+        return absl::DataLossError(absl::StrCat(
+            "entry ", *size - 1, " does not match its stored leaf hash"));
+      }
+    }
+  }
+
+  {
+    absl::MutexLock lock(&mu_);
+    size_ = *size;
+    frontier_ = std::move(frontier);
+    root_ = FoldFrontierHashes(hashes);
+  }
+  return CheckLatestCheckpoint();
+}
+
+absl::Status LogStore::CheckLatestCheckpoint() {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), checkpoints_));
+  it->SeekToLast();
+  if (absl::Status s = FromRocks(it->status(), "reading checkpoints");
+      !s.ok()) {
+    return s;
+  }
+  if (!it->Valid()) {
+    return absl::DataLossError("the log has no signed checkpoint");
+  }
+  std::optional<uint64_t> key_size =
+      schema::DecodeU64Key(it->key().ToStringView());
+  absl::StatusOr<SignedCheckpoint> cp = VerifyCheckpointNote(
+      it->value().ToStringView(), verifier_, origin_);
+  if (!cp.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "the latest stored checkpoint does not verify under ", verifier_key_,
+        ": ", cp.status().message()));
+  }
+  if (!key_size.has_value() || *key_size != cp->size) {
+    return absl::DataLossError(absl::StrCat(
+        "checkpoint of size ", cp->size, " is stored under the wrong key"));
+  }
+  uint64_t size = Size();
+  if (cp->size > size) {
+    return absl::DataLossError(absl::StrCat(
+        "the log was rolled back: the latest signed checkpoint covers ",
+        cp->size, " entries but only ", size,
+        " are stored; refusing to serve a log that lost signed entries"));
+  }
+  absl::StatusOr<std::string> root = RootHash(cp->size);
+  if (!root.ok()) return root.status();
+  if (*root != cp->root_hash) {
+    return absl::DataLossError(absl::StrCat(
+        "root mismatch at tree size ", cp->size,
+        ": stored nodes give ", Base64Encode(*root),
+        " but the signed checkpoint says ", Base64Encode(cp->root_hash),
+        "; the log is forked or corrupted and will not be served"));
+  }
+  absl::MutexLock lock(&mu_);
+  latest_ = *std::move(cp);
+  return absl::OkStatus();
+}
+
+uint64_t LogStore::Size() const {
+  absl::MutexLock lock(&mu_);
+  return size_;
+}
+
+std::string LogStore::VerifierKey() const { return verifier_key_; }
+
+absl::StatusOr<std::string> LogStore::ReadNode(int level,
+                                               uint64_t index) const {
+  std::string value;
+  rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), nodes_,
+                                schema::NodeKey(level, index), &value);
+  if (rs.IsNotFound()) {
+    return absl::DataLossError(absl::StrCat("tree node (level ", level,
+                                            ", index ", index,
+                                            ") is missing from the store"));
+  }
+  if (!rs.ok()) return FromRocks(rs, "reading tree node");
+  if (value.size() != kMerkleHashSize) {
+    return absl::DataLossError(absl::StrCat("tree node (level ", level,
+                                            ", index ", index,
+                                            ") is not 32 bytes"));
+  }
+  return value;
+}
+
+absl::StatusOr<std::string> LogStore::GetEntry(uint64_t index) const {
+  uint64_t size = Size();
+  if (index >= size) {
+    return absl::OutOfRangeError(
+        absl::StrCat("index ", index, " is beyond the tree size ", size));
+  }
+  std::string value;
+  if (absl::Status s =
+          FromRocks(db_->Get(rocksdb::ReadOptions(), entries_,
+                             schema::U64Key(index), &value),
+                    absl::StrCat("reading entry ", index));
+      !s.ok()) {
+    return s.code() == absl::StatusCode::kNotFound
+               ? absl::DataLossError(s.message())
+               : s;
+  }
+  absl::StatusOr<std::string> leaf = ReadNode(0, index);
+  if (!leaf.ok()) return leaf.status();
+  if (LeafHash(value) != *leaf) {
+    return absl::DataLossError(absl::StrCat(
+        "entry ", index, " does not match its stored leaf hash"));
+  }
+  return value;
+}
+
+absl::StatusOr<std::vector<std::string>> LogStore::GetEntries(
+    uint64_t start, uint64_t end, size_t max_bytes) const {
+  uint64_t size = Size();
+  if (end <= start) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("empty range [", start, ", ", end, ")"));
+  }
+  if (start >= size) {
+    return absl::OutOfRangeError(
+        absl::StrCat("index ", start, " is beyond the tree size ", size));
+  }
+  end = std::min(end, size);
+  rocksdb::ReadOptions ro;
+  std::string upper = schema::U64Key(end);
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, entries_));
+  std::vector<std::string> out;
+  size_t bytes = 0;
+  uint64_t index = start;
+  bool page_full = false;
+  for (it->Seek(schema::U64Key(start)); it->Valid() && index < end;
+       it->Next(), ++index) {
+    if (!out.empty() && bytes + it->value().size() > max_bytes) {
+      page_full = true;
+      break;
+    }
+    if (it->key().ToStringView() != schema::U64Key(index)) break;
+    absl::StatusOr<std::string> leaf = ReadNode(0, index);
+    if (!leaf.ok()) return leaf.status();
+    if (LeafHash(it->value().ToStringView()) != *leaf) {
+      return absl::DataLossError(absl::StrCat(
+          "entry ", index, " does not match its stored leaf hash"));
+    }
+    bytes += it->value().size();
+    out.emplace_back(it->value().ToStringView());
+  }
+  if (absl::Status s = FromRocks(it->status(), "reading entries"); !s.ok()) {
+    return s;
+  }
+  if (!page_full && index < end) {
+    return absl::DataLossError(
+        absl::StrCat("entry ", index, " is missing from the store"));
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> LogStore::RootHash(uint64_t size) const {
+  {
+    absl::MutexLock lock(&mu_);
+    if (size > size_) {
+      return absl::OutOfRangeError(absl::StrCat(
+          "tree size ", size, " is beyond the current size ", size_));
+    }
+    if (size == size_) return root_;
+  }
+  return RootHashFromSubtrees(
+      size, [this](int level, uint64_t index) { return ReadNode(level, index); });
+}
+
+absl::StatusOr<std::vector<std::string>> LogStore::InclusionProof(
+    uint64_t index, uint64_t size) const {
+  uint64_t current = Size();
+  if (size > current) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "tree size ", size, " is beyond the current size ", current));
+  }
+  if (index >= size) {
+    return absl::OutOfRangeError(
+        absl::StrCat("index ", index, " is beyond the tree size ", size));
+  }
+  return BuildInclusionProof(index, size, [this](int level, uint64_t i) {
+    return ReadNode(level, i);
+  });
+}
+
+absl::StatusOr<std::vector<std::string>> LogStore::ConsistencyProof(
+    uint64_t size1, uint64_t size2) const {
+  uint64_t current = Size();
+  if (size1 == 0 || size1 > size2) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "no consistency proof from size ", size1, " to size ", size2,
+        " (need 0 < size1 <= size2)"));
+  }
+  if (size2 > current) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "tree size ", size2, " is beyond the current size ", current));
+  }
+  return BuildConsistencyProof(size1, size2, [this](int level, uint64_t i) {
+    return ReadNode(level, i);
+  });
+}
+
+absl::StatusOr<rocksdb::ColumnFamilyHandle*> LogStore::IndexFamily(
+    std::string_view name) const {
+  auto it = indexes_.find(name);
+  if (it == indexes_.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown index column family \"", Av(name),
+                     "\" (not passed to LogStore::Open)"));
+  }
+  return it->second;
+}
+
+absl::StatusOr<std::optional<std::string>> LogStore::GetIndex(
+    std::string_view column_family, std::string_view key) const {
+  absl::StatusOr<rocksdb::ColumnFamilyHandle*> cf = IndexFamily(column_family);
+  if (!cf.ok()) return cf.status();
+  std::string value;
+  rocksdb::Status rs =
+      db_->Get(rocksdb::ReadOptions(), *cf, rocksdb::Slice(key), &value);
+  if (rs.IsNotFound()) return std::optional<std::string>();
+  if (!rs.ok()) return FromRocks(rs, "reading index");
+  return std::optional<std::string>(std::move(value));
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+LogStore::ScanIndex(std::string_view column_family, std::string_view prefix,
+                    size_t limit) const {
+  absl::StatusOr<rocksdb::ColumnFamilyHandle*> cf = IndexFamily(column_family);
+  if (!cf.ok()) return cf.status();
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), *cf));
+  std::vector<std::pair<std::string, std::string>> out;
+  for (it->Seek(rocksdb::Slice(prefix));
+       it->Valid() && out.size() < limit &&
+       it->key().starts_with(rocksdb::Slice(prefix));
+       it->Next()) {
+    out.emplace_back(it->key().ToString(), it->value().ToString());
+  }
+  if (absl::Status s = FromRocks(it->status(), "scanning index"); !s.ok()) {
+    return s;
+  }
+  return out;
+}
+
+}  // namespace parley

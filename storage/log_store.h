@@ -1,0 +1,213 @@
+#ifndef PARLEY_STORAGE_LOG_STORE_H_
+#define PARLEY_STORAGE_LOG_STORE_H_
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "crypto/clock.h"
+#include "crypto/ed25519.h"
+#include "storage/checkpoint.h"
+#include "storage/note.h"
+
+namespace rocksdb {
+class ColumnFamilyHandle;
+class DB;
+}  // namespace rocksdb
+
+namespace parley {
+
+struct LogOptions {
+  std::string path;                 // RocksDB directory.
+  std::string origin;               // Checkpoint origin line and key name.
+  const Ed25519PrivateKey* signer;  // Log signing key, not owned.
+  Clock* clock = &SystemClock();
+  // Minimum spacing (on `clock`) between two automatic checkpoints.
+  absl::Duration checkpoint_interval = absl::Seconds(1);
+
+  // When false no background thread runs; checkpoints are signed only by
+  // SignCheckpointNow() and MaybeSignCheckpoint() (tests drive these with a
+  // fake clock).
+  bool background_checkpoints = true;
+  // The WAL is replayed with kAbsoluteConsistency: any damaged WAL record,
+  // even a torn tail, refuses the open rather than silently dropping what
+  // follows it. After a power loss that tore the tail (a write that was never
+  // acknowledged), an operator may reopen once with this set, which uses
+  // kPointInTimeRecovery; the checkpoint check at open still refuses a
+  // rollback below the latest signed checkpoint.
+  bool recover_torn_wal_tail = false;
+  // Appends larger than this fail with InvalidArgument.
+  size_t max_entry_bytes = 1 << 20;
+};
+
+// A secondary index write, applied in the same atomic batch as the entry.
+// `column_family` is one of the names passed to LogStore::Open.
+struct IndexPut {
+  std::string column_family;
+  std::string key;
+  std::string value;
+};
+
+// The verifiable append-only log: entries in an RFC 9162 Merkle tree stored
+// in RocksDB, with C2SP signed checkpoints.
+//
+// Thread-safe. Every read is bounded by Size(), which only advances after
+// the synced write that made the entries durable.
+class LogStore {
+ public:
+  // Opens or creates the log at options.path. `index_column_families` are
+  // created if missing. On open, the root recomputed from stored nodes must
+  // match the latest signed checkpoint (which must verify under the signer's
+  // key); otherwise fails with DataLoss naming the mismatch: the store is
+  // forked, rolled back or corrupted and is never served. Fails with
+  // FailedPrecondition if the directory belongs to a log with another origin
+  // or verifier key. A new log gets a signed checkpoint of size 0.
+  // REQUIRES: options.signer outlives the store; InitCrypto() was called.
+  static absl::StatusOr<std::unique_ptr<LogStore>> Open(
+      const LogOptions& options,
+      const std::vector<std::string>& index_column_families = {});
+
+  ~LogStore();
+  LogStore(const LogStore&) = delete;
+  LogStore& operator=(const LogStore&) = delete;
+
+  // Appends `entry` with its index writes in one atomic, synced RocksDB
+  // batch and returns the entry's index. Durable before returning:
+  // concurrent callers share one fsync (group commit). On failure nothing
+  // was appended. InvalidArgument for an oversize entry or an unknown index
+  // column family.
+  absl::StatusOr<uint64_t> Append(std::string_view entry,
+                                  std::vector<IndexPut> index_puts = {});
+  // Appends `entries` atomically, in order, at consecutive indexes, in one
+  // synced batch. Returns the index of the first. REQUIRES: non-empty.
+  absl::StatusOr<uint64_t> AppendMany(const std::vector<std::string>& entries);
+
+  // Number of durable entries.
+  uint64_t Size() const;
+
+  // The entry at `index`. OutOfRange if index >= Size(); DataLoss if the
+  // stored entry no longer matches its stored leaf hash.
+  absl::StatusOr<std::string> GetEntry(uint64_t index) const;
+  // Entries [start, min(end, Size())), stopping early once the total exceeds
+  // `max_bytes` (at least one entry is returned). OutOfRange if
+  // start >= Size(); InvalidArgument if end <= start. DataLoss as GetEntry.
+  absl::StatusOr<std::vector<std::string>> GetEntries(uint64_t start,
+                                                      uint64_t end,
+                                                      size_t max_bytes) const;
+
+  // MTH of the first `size` entries. OutOfRange if size > Size().
+  absl::StatusOr<std::string> RootHash(uint64_t size) const;
+  // RFC 9162 inclusion proof of `index` in the tree of `size` entries.
+  // OutOfRange if index >= size or size > Size().
+  absl::StatusOr<std::vector<std::string>> InclusionProof(uint64_t index,
+                                                          uint64_t size) const;
+  // RFC 9162 consistency proof from `size1` to `size2`. InvalidArgument
+  // unless 0 < size1 <= size2; OutOfRange if size2 > Size().
+  absl::StatusOr<std::vector<std::string>> ConsistencyProof(
+      uint64_t size1, uint64_t size2) const;
+
+  // The newest signed checkpoint (always exists after Open).
+  absl::StatusOr<SignedCheckpoint> LatestCheckpoint() const;
+  // The stored signed checkpoint of exactly `size`; NotFound if none.
+  absl::StatusOr<SignedCheckpoint> CheckpointAt(uint64_t size) const;
+  // Signs, stores (synced) and returns a checkpoint of the current size;
+  // returns the latest one unchanged if the size has not grown.
+  absl::StatusOr<SignedCheckpoint> SignCheckpointNow();
+  // Signs a checkpoint if the tree has grown and checkpoint_interval has
+  // passed on the clock since the last one; nullopt if not due.
+  absl::StatusOr<std::optional<SignedCheckpoint>> MaybeSignCheckpoint();
+  // Blocks until a checkpoint with size > after_size exists (returns it) or
+  // `timeout` passes or the store is closing (nullopt).
+  std::optional<SignedCheckpoint> WaitForCheckpoint(
+      uint64_t after_size, absl::Duration timeout) const;
+
+  // Secondary indexes. `column_family` is a name given to Open.
+  // Nullopt if the key is absent; InvalidArgument for an unknown family.
+  absl::StatusOr<std::optional<std::string>> GetIndex(
+      std::string_view column_family, std::string_view key) const;
+  // Key/value pairs whose key starts with `prefix`, in key order, at most
+  // `limit` of them.
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ScanIndex(
+      std::string_view column_family, std::string_view prefix,
+      size_t limit) const;
+
+  // C2SP verifier key "origin+hex(keyid)+base64(0x01||pubkey)".
+  std::string VerifierKey() const;
+  const NoteVerifier& Verifier() const { return verifier_; }
+  const std::string& origin() const { return origin_; }
+
+  // A full audit: recomputes every leaf hash from the stored entries, every
+  // stored node from its children, the root at every stored checkpoint, and
+  // verifies every checkpoint signature. Returns DataLoss naming the first
+  // bad index, node or checkpoint. O(n); `progress`, if set, is called with
+  // (entries checked, total) every 64Ki entries.
+  absl::Status Audit(
+      std::function<void(uint64_t, uint64_t)> progress = nullptr) const;
+
+ private:
+  struct Subtree {
+    int level;
+    std::string hash;
+  };
+  struct Writer;
+
+  LogStore(const LogOptions& options, NoteVerifier verifier,
+           std::string verifier_key);
+
+  absl::Status Load();
+  absl::Status CheckLatestCheckpoint();
+  absl::StatusOr<uint64_t> Commit(Writer& w);
+  absl::StatusOr<std::string> ReadNode(int level, uint64_t index) const;
+  absl::StatusOr<rocksdb::ColumnFamilyHandle*> IndexFamily(
+      std::string_view name) const;
+  absl::StatusOr<SignedCheckpoint> SignLocked(uint64_t size,
+                                              const std::string& root)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(sign_mu_);
+  absl::StatusOr<std::optional<SignedCheckpoint>> SignIfDue(bool force);
+  void CheckpointLoop();
+
+  const LogOptions options_;
+  const std::string origin_;
+  const NoteVerifier verifier_;
+  const std::string verifier_key_;
+
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // Owned; closed in dtor.
+  rocksdb::ColumnFamilyHandle* entries_ = nullptr;
+  rocksdb::ColumnFamilyHandle* nodes_ = nullptr;
+  rocksdb::ColumnFamilyHandle* checkpoints_ = nullptr;
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>> indexes_;
+
+  // Serialises checkpoint signing; taken before mu_, never inside it.
+  absl::Mutex sign_mu_;
+  absl::Time last_signed_at_ ABSL_GUARDED_BY(sign_mu_) = absl::InfinitePast();
+
+  mutable absl::Mutex mu_;
+  uint64_t size_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<Subtree> frontier_ ABSL_GUARDED_BY(mu_);  // Perfect subtrees.
+  std::string root_ ABSL_GUARDED_BY(mu_);
+  std::deque<Writer*> writers_ ABSL_GUARDED_BY(mu_);  // Front is the leader.
+  std::optional<SignedCheckpoint> latest_ ABSL_GUARDED_BY(mu_);
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status write_error_ ABSL_GUARDED_BY(mu_);  // Sticky; see Commit.
+
+  std::thread checkpointer_;
+};
+
+}  // namespace parley
+
+#endif  // PARLEY_STORAGE_LOG_STORE_H_

@@ -1,0 +1,175 @@
+// LogStore appends: leader/follower group commit.
+//
+// Appenders queue up; the writer at the front (the leader) takes every
+// queued append, extends a copy of the tree frontier, writes all entries,
+// their new nodes, their index puts and the new size in ONE synced
+// WriteBatch, and only then publishes the new size and frontier. One fsync
+// thus covers every append that arrived while the previous one was in
+// flight. We batch ourselves rather than rely on RocksDB's write group
+// because tree positions must be assigned in commit order: independent
+// concurrent Writes could reach the WAL out of order and leave a hole.
+
+#include "absl/strings/str_cat.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+#include "storage/log_schema.h"
+#include "storage/log_store.h"
+#include "storage/log_store_internal.h"
+#include "storage/merkle.h"
+
+namespace parley {
+
+namespace schema = log_schema;
+
+namespace {
+
+// Bounds on one group commit, so a burst cannot build an unbounded batch.
+constexpr size_t kMaxGroupBytes = 8 << 20;
+constexpr size_t kMaxGroupWriters = 4096;
+
+}  // namespace
+
+struct LogStore::Writer {
+  std::vector<std::string_view> entries;  // Caller-owned; caller waits.
+  std::vector<IndexPut>* index_puts = nullptr;
+  size_t bytes = 0;
+  bool done = false;
+  absl::Status status;
+  uint64_t first_index = 0;
+};
+
+absl::StatusOr<uint64_t> LogStore::Append(std::string_view entry,
+                                          std::vector<IndexPut> index_puts) {
+  if (entry.size() > options_.max_entry_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("entry of ", entry.size(), " bytes exceeds the limit of ",
+                     options_.max_entry_bytes));
+  }
+  Writer w;
+  w.entries.push_back(entry);
+  w.bytes = entry.size();
+  for (const IndexPut& put : index_puts) {
+    if (absl::StatusOr<rocksdb::ColumnFamilyHandle*> cf =
+            IndexFamily(put.column_family);
+        !cf.ok()) {
+      return cf.status();
+    }
+    w.bytes += put.key.size() + put.value.size();
+  }
+  w.index_puts = &index_puts;
+  return Commit(w);
+}
+
+absl::StatusOr<uint64_t> LogStore::AppendMany(
+    const std::vector<std::string>& entries) {
+  if (entries.empty()) {
+    return absl::InvalidArgumentError("AppendMany needs at least one entry");
+  }
+  Writer w;
+  for (const std::string& e : entries) {
+    if (e.size() > options_.max_entry_bytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("entry of ", e.size(), " bytes exceeds the limit of ",
+                       options_.max_entry_bytes));
+    }
+    w.entries.push_back(e);
+    w.bytes += e.size();
+  }
+  return Commit(w);
+}
+
+absl::StatusOr<uint64_t> LogStore::Commit(Writer& w) {
+  absl::MutexLock lock(&mu_);
+  writers_.push_back(&w);
+  auto leader_or_done = [this, &w]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return w.done || writers_.front() == &w;
+  };
+  mu_.Await(absl::Condition(&leader_or_done));
+  if (w.done) {
+    if (!w.status.ok()) return w.status;
+    return w.first_index;
+  }
+
+  // This thread leads the group: everything queued right now.
+  std::vector<Writer*> group;
+  size_t group_bytes = 0;
+  for (Writer* x : writers_) {
+    if (!group.empty() && (group_bytes + x->bytes > kMaxGroupBytes ||
+                           group.size() >= kMaxGroupWriters)) {
+      break;
+    }
+    group.push_back(x);
+    group_bytes += x->bytes;
+  }
+  absl::Status status = write_error_;
+  uint64_t next = size_;
+  std::vector<Subtree> frontier = frontier_;
+  std::string root;
+
+  if (status.ok()) {
+    // Hashing and the fsync happen without the lock: followers keep queueing
+    // and readers keep reading the committed tree.
+    mu_.Unlock();
+    rocksdb::WriteBatch batch;
+    for (Writer* x : group) {
+      x->first_index = next;
+      for (std::string_view entry : x->entries) {
+        std::string leaf = LeafHash(entry);
+        batch.Put(entries_, schema::U64Key(next), rocksdb::Slice(entry));
+        batch.Put(nodes_, schema::NodeKey(0, next), leaf);
+        frontier.push_back({0, std::move(leaf)});
+        while (frontier.size() >= 2 &&
+               frontier[frontier.size() - 1].level ==
+                   frontier[frontier.size() - 2].level) {
+          int level = frontier.back().level + 1;
+          std::string parent = NodeHash(frontier[frontier.size() - 2].hash,
+                                        frontier[frontier.size() - 1].hash);
+          frontier.pop_back();
+          frontier.pop_back();
+          batch.Put(nodes_, schema::NodeKey(level, ((next + 1) >> level) - 1),
+                    parent);
+          frontier.push_back({level, std::move(parent)});
+        }
+        ++next;
+      }
+      if (x->index_puts != nullptr) {
+        for (const IndexPut& put : *x->index_puts) {
+          batch.Put(indexes_.find(put.column_family)->second, put.key,
+                    put.value);
+        }
+      }
+    }
+    batch.Put(meta_, schema::kMetaSize, schema::U64Key(next));
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    status = log_internal::FromRocks(db_->Write(wo, &batch),
+                                     "appending to the log");
+    if (!frontier.empty()) {
+      root = frontier.back().hash;
+      for (size_t i = frontier.size() - 1; i-- > 0;) {
+        root = NodeHash(frontier[i].hash, root);
+      }
+    }
+    mu_.Lock();
+    if (status.ok()) {
+      size_ = next;
+      frontier_ = std::move(frontier);
+      root_ = std::move(root);
+    } else {
+      // Fail-stop: after a failed synced write RocksDB's state is uncertain
+      // (the batch may be in the memtable yet not durable). Refuse further
+      // appends until the log is reopened and re-verified.
+      write_error_ = status;
+    }
+  }
+  for (Writer* x : group) {
+    x->status = status;
+    x->done = true;
+    writers_.pop_front();
+  }
+  // The new front (if any) sees itself at the front when we release mu_.
+  if (!status.ok()) return status;
+  return w.first_index;
+}
+
+}  // namespace parley

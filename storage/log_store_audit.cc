@@ -1,0 +1,121 @@
+// LogStore::Audit: a full recomputation of the tree from the stored entries.
+
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "crypto/encoding.h"
+#include "rocksdb/db.h"
+#include "storage/log_schema.h"
+#include "storage/log_store.h"
+#include "storage/log_store_internal.h"
+#include "storage/merkle.h"
+
+namespace parley {
+
+namespace schema = log_schema;
+
+absl::Status LogStore::Audit(
+    std::function<void(uint64_t, uint64_t)> progress) const {
+  const uint64_t size = Size();
+
+  // Every stored checkpoint up to `size`, by size; each must verify.
+  std::map<uint64_t, SignedCheckpoint> checkpoints;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), checkpoints_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      absl::StatusOr<SignedCheckpoint> cp = VerifyCheckpointNote(
+          it->value().ToStringView(), verifier_, origin_);
+      std::optional<uint64_t> key =
+          schema::DecodeU64Key(it->key().ToStringView());
+      if (!cp.ok() || !key.has_value() || *key != cp->size) {
+        return absl::DataLossError(absl::StrCat(
+            "stored checkpoint under key ",
+            HexEncode(it->key().ToStringView()), " does not verify",
+            cp.ok() ? "" : absl::StrCat(": ", cp.status().message())));
+      }
+      if (cp->size > size) break;  // Signed after Size() was read.
+      checkpoints.emplace(cp->size, *std::move(cp));
+    }
+    if (absl::Status s =
+            log_internal::FromRocks(it->status(), "reading checkpoints");
+        !s.ok()) {
+      return s;
+    }
+  }
+  auto check_root = [&](uint64_t n, const std::string& root) -> absl::Status {
+    auto cp = checkpoints.find(n);
+    if (cp == checkpoints.end() || cp->second.root_hash == root) {
+      return absl::OkStatus();
+    }
+    return absl::DataLossError(absl::StrCat(
+        "root mismatch at tree size ", n, ": entries give ",
+        Base64Encode(root), " but the signed checkpoint says ",
+        Base64Encode(cp->second.root_hash)));
+  };
+  if (absl::Status s = check_root(0, EmptyRootHash()); !s.ok()) return s;
+
+  struct Node {
+    int level;
+    std::string hash;
+  };
+  std::vector<Node> frontier;
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::string upper = schema::U64Key(size);
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, entries_));
+  uint64_t index = 0;
+  for (it->SeekToFirst(); it->Valid(); it->Next(), ++index) {
+    if (it->key().ToStringView() != schema::U64Key(index)) {
+      return absl::DataLossError(
+          absl::StrCat("entry ", index, " is missing from the store"));
+    }
+    std::string leaf = LeafHash(it->value().ToStringView());
+    absl::StatusOr<std::string> stored = ReadNode(0, index);
+    if (!stored.ok()) return stored.status();
+    if (*stored != leaf) {
+      return absl::DataLossError(absl::StrCat(
+          "entry ", index, " does not match its stored leaf hash"));
+    }
+    frontier.push_back({0, std::move(leaf)});
+    while (frontier.size() >= 2 && frontier[frontier.size() - 1].level ==
+                                       frontier[frontier.size() - 2].level) {
+      int level = frontier.back().level + 1;
+      std::string parent = NodeHash(frontier[frontier.size() - 2].hash,
+                                    frontier[frontier.size() - 1].hash);
+      frontier.pop_back();
+      frontier.pop_back();
+      uint64_t node_index = ((index + 1) >> level) - 1;
+      absl::StatusOr<std::string> node = ReadNode(level, node_index);
+      if (!node.ok()) return node.status();
+      if (*node != parent) {
+        return absl::DataLossError(absl::StrCat(
+            "tree node (level ", level, ", index ", node_index,
+            ") does not match the hash of its children"));
+      }
+      frontier.push_back({level, std::move(parent)});
+    }
+    if (checkpoints.contains(index + 1)) {
+      std::string root = frontier.back().hash;
+      for (size_t i = frontier.size() - 1; i-- > 0;) {
+        root = NodeHash(frontier[i].hash, root);
+      }
+      if (absl::Status s = check_root(index + 1, root); !s.ok()) return s;
+    }
+    if (progress && (index + 1) % 65536 == 0) progress(index + 1, size);
+  }
+  if (absl::Status s = log_internal::FromRocks(it->status(), "reading entries");
+      !s.ok()) {
+    return s;
+  }
+  if (index != size) {
+    return absl::DataLossError(
+        absl::StrCat("entry ", index, " is missing from the store"));
+  }
+  if (progress) progress(size, size);
+  return absl::OkStatus();
+}
+
+}  // namespace parley

@@ -1,0 +1,157 @@
+// Damage a closed store through raw RocksDB and check that the log notices:
+// at open (frontier nodes, the last entry, checkpoints, rollback) or in
+// GetEntry / Audit (everything else).
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "storage/log_schema.h"
+#include "storage/log_store.h"
+#include "storage/merkle.h"
+#include "tests/storage/log_test_util.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/status_matchers.h"
+
+namespace parley {
+namespace {
+
+namespace schema = log_schema;
+using ::parley::testing::FakeClock;
+using ::parley::testing::RawLogDb;
+using ::parley::testing::ScratchDir;
+using ::parley::testing::StatusIs;
+using ::testing::HasSubstr;
+
+constexpr int kEntries = 100;  // Frontier: levels 6, 5, 2 (64 + 32 + 4).
+
+class LogTamperTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto store = Open();
+    ASSERT_OK(store);
+    for (int i = 0; i < kEntries; ++i) {
+      ASSERT_OK((*store)->Append(absl::StrCat("entry ", i)).status());
+      if (i == 49) {
+        ASSERT_OK((*store)->SignCheckpointNow().status());
+      }
+    }
+    ASSERT_OK((*store)->SignCheckpointNow().status());
+  }
+  absl::StatusOr<std::unique_ptr<LogStore>> Open() {
+    LogOptions o;
+    o.path = dir_.path();
+    o.origin = testing::kTestOrigin;
+    o.signer = &key_;
+    o.clock = &clock_;
+    o.background_checkpoints = false;
+    return LogStore::Open(o);
+  }
+
+  ScratchDir dir_;
+  Ed25519PrivateKey key_ = testing::TestLogKey();
+  FakeClock clock_;
+};
+
+TEST_F(LogTamperTest, UntouchedStoreOpensAndAudits) {
+  ASSERT_OK_AND_ASSIGN(auto store, Open());
+  EXPECT_OK(store->Audit());
+}
+
+TEST_F(LogTamperTest, FlippedEntryIsCaughtByReadAndAudit) {
+  { RawLogDb(dir_.path()).FlipByte(schema::kEntries, schema::U64Key(17), 3); }
+  ASSERT_OK_AND_ASSIGN(auto store, Open());  // Not on the open path.
+  EXPECT_THAT(store->GetEntry(17), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(store->GetEntries(10, 20, 1 << 20),
+              StatusIs(absl::StatusCode::kDataLoss));
+  absl::Status audit = store->Audit();
+  EXPECT_THAT(audit, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(audit.message(), HasSubstr("entry 17 "));
+}
+
+TEST_F(LogTamperTest, FlippedLastEntryIsCaughtAtOpen) {
+  {
+    RawLogDb(dir_.path())
+        .FlipByte(schema::kEntries, schema::U64Key(kEntries - 1));
+  }
+  absl::StatusOr<std::unique_ptr<LogStore>> store = Open();
+  EXPECT_THAT(store, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(store.status().message(), HasSubstr("entry 99"));
+}
+
+TEST_F(LogTamperTest, FlippedFrontierNodeIsCaughtAtOpen) {
+  { RawLogDb(dir_.path()).FlipByte(schema::kNodes, schema::NodeKey(6, 0), 5); }
+  absl::StatusOr<std::unique_ptr<LogStore>> store = Open();
+  EXPECT_THAT(store, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(store.status().message(), HasSubstr("root mismatch"));
+}
+
+TEST_F(LogTamperTest, FlippedInteriorNodeIsCaughtByAuditAndBreaksProofs) {
+  // Level 3, index 9 covers leaves 72..79: not on the frontier of 100.
+  { RawLogDb(dir_.path()).FlipByte(schema::kNodes, schema::NodeKey(3, 9)); }
+  ASSERT_OK_AND_ASSIGN(auto store, Open());
+  absl::Status audit = store->Audit();
+  EXPECT_THAT(audit, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(audit.message(), HasSubstr("level 3, index 9"));
+  // A client verifying a proof through the damaged node rejects it.
+  ASSERT_OK_AND_ASSIGN(SignedCheckpoint cp, store->LatestCheckpoint());
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> proof,
+                       store->InclusionProof(64, kEntries));
+  EXPECT_FALSE(VerifyInclusion(64, kEntries, LeafHash("entry 64"), proof,
+                               cp.root_hash)
+                   .ok());
+}
+
+TEST_F(LogTamperTest, FlippedLeafHashIsCaughtByReadAndAudit) {
+  { RawLogDb(dir_.path()).FlipByte(schema::kNodes, schema::NodeKey(0, 3)); }
+  ASSERT_OK_AND_ASSIGN(auto store, Open());
+  EXPECT_THAT(store->GetEntry(3), StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(store->Audit(), StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST_F(LogTamperTest, ForgedCheckpointIsRefusedAtOpen) {
+  {
+    RawLogDb db(dir_.path());
+    std::string note = db.Get(schema::kCheckpoints, schema::U64Key(kEntries));
+    note[note.size() - 10] = note[note.size() - 10] == 'A' ? 'B' : 'A';
+    db.Put(schema::kCheckpoints, schema::U64Key(kEntries), note);
+  }
+  absl::StatusOr<std::unique_ptr<LogStore>> store = Open();
+  EXPECT_THAT(store, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(store.status().message(), HasSubstr("does not verify"));
+}
+
+TEST_F(LogTamperTest, RollbackBelowSignedCheckpointIsRefused) {
+  {
+    // Truncate the tree to 60 entries, consistently, as a rollback would.
+    RawLogDb db(dir_.path());
+    for (int i = 60; i < kEntries; ++i) {
+      db.Delete(schema::kEntries, schema::U64Key(i));
+    }
+    db.Put(schema::kMeta, schema::kMetaSize, schema::U64Key(60));
+  }
+  absl::StatusOr<std::unique_ptr<LogStore>> store = Open();
+  EXPECT_THAT(store, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(store.status().message(), HasSubstr("rolled back"));
+}
+
+TEST_F(LogTamperTest, RewrittenHistoryIsCaughtAtOpen) {
+  {
+    // Replace entry 98 and every node above it consistently; only the signed
+    // checkpoint still remembers the old root.
+    RawLogDb db(dir_.path());
+    std::string leaf = LeafHash("forged");
+    db.Put(schema::kEntries, schema::U64Key(98), "forged");
+    db.Put(schema::kNodes, schema::NodeKey(0, 98), leaf);
+    std::string sibling = db.Get(schema::kNodes, schema::NodeKey(0, 99));
+    db.Put(schema::kNodes, schema::NodeKey(1, 49), NodeHash(leaf, sibling));
+    std::string left = db.Get(schema::kNodes, schema::NodeKey(1, 48));
+    db.Put(schema::kNodes, schema::NodeKey(2, 24),
+           NodeHash(left, NodeHash(leaf, sibling)));
+  }
+  absl::StatusOr<std::unique_ptr<LogStore>> store = Open();
+  EXPECT_THAT(store, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(store.status().message(), HasSubstr("root mismatch at tree size 100"));
+}
+
+}  // namespace
+}  // namespace parley
