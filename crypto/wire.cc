@@ -78,6 +78,30 @@ bool WireReader::Fixed(std::string_view field, size_t size,
   return Take(field, size, v);
 }
 
+void WireWriter::Bytes16(std::string_view bytes) {
+  if (bytes.size() > 0xffff) std::abort();  // Callers validate lengths first.
+  U16(static_cast<uint16_t>(bytes.size()));
+  Fixed(bytes);
+}
+
+void WireWriter::Bytes32(std::string_view bytes) {
+  if (bytes.size() > 0xffffffffu) std::abort();
+  U32(static_cast<uint32_t>(bytes.size()));
+  Fixed(bytes);
+}
+
+bool WireReader::Bytes16(std::string_view field, std::string_view* v) {
+  uint16_t len = 0;
+  if (!U16(field, &len)) return false;
+  return Take(field, len, v);
+}
+
+bool WireReader::Bytes32(std::string_view field, std::string_view* v) {
+  uint32_t len = 0;
+  if (!U32(field, &len)) return false;
+  return Take(field, len, v);
+}
+
 bool WireReader::Bytes8(std::string_view field, std::string_view* v) {
   uint8_t len = 0;
   if (!U8(field, &len)) return false;

@@ -24,6 +24,10 @@ class WireWriter {
   void Fixed(std::string_view bytes) { out_.append(bytes); }
   // Appends a 1-byte length then `bytes`. REQUIRES: bytes.size() <= 255.
   void Bytes8(std::string_view bytes);
+  // Appends a 2-byte length then `bytes`. REQUIRES: bytes.size() <= 65535.
+  void Bytes16(std::string_view bytes);
+  // Appends a 4-byte length then `bytes`. REQUIRES: bytes.size() < 2^32.
+  void Bytes32(std::string_view bytes);
 
   const std::string& bytes() const { return out_; }
   std::string Release() { return std::move(out_); }
@@ -52,6 +56,8 @@ class WireReader {
   bool U64(std::string_view field, uint64_t* v);
   bool Fixed(std::string_view field, size_t size, std::string_view* v);
   bool Bytes8(std::string_view field, std::string_view* v);
+  bool Bytes16(std::string_view field, std::string_view* v);
+  bool Bytes32(std::string_view field, std::string_view* v);
   // Records a semantic error (bad value) for `field`; returns false.
   bool Fail(std::string_view field, std::string_view problem);
 

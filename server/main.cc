@@ -74,7 +74,7 @@ int RunServer(const parley::ServerConfig& config) {
   absl::StatusOr<std::unique_ptr<parley::ParleyServer>> server =
       parley::ParleyServer::Start(config, parley::SystemClock());
   if (!server.ok()) {
-    spdlog::critical("cannot start: {}", server.status().message());
+    spdlog::critical("cannot start: {}", std::string(server.status().message()));
     return kExitStartupError;
   }
   spdlog::info("CA fingerprint {}", (*server)->ca_fingerprint());

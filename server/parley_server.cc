@@ -155,9 +155,6 @@ class ParleyServerImpl final : public ParleyServer {
       if (auto* health = grpc_->GetHealthCheckService()) {
         health->Shutdown();
       }
-      // Long-lived streams end now with a resumable position; unary calls
-      // get the grace period to finish.
-      log_service_->Shutdown();
       grpc_->Shutdown(std::chrono::system_clock::now() +
                       absl::ToChronoMilliseconds(grace_));
       grpc_->Wait();

@@ -52,9 +52,13 @@ rocksdb::ColumnFamilyOptions FamilyOptions(
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  table.cache_index_and_filter_blocks = true;
-  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  // Index and filter blocks stay with the (always open) table readers: as
+  // cache entries, a large SST's full filter exceeds one cache shard and
+  // would be re-read and checksummed on every lookup.
+  table.cache_index_and_filter_blocks = false;
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Hashes and (end-to-end encrypted) entries do not compress; skip the CPU.
+  cf.compression = rocksdb::kNoCompression;
   return cf;
 }
 
@@ -135,7 +139,8 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(
   // every WAL file forever; bounding the WAL bounds recovery time at open.
   db_options.max_total_wal_size = 64 << 20;
 
-  std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(64 << 20);
+  std::shared_ptr<rocksdb::Cache> cache =
+      rocksdb::NewLRUCache(128 << 20, /*num_shard_bits=*/4);
   rocksdb::ColumnFamilyOptions cf_options = FamilyOptions(cache);
 
   std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName,
@@ -300,6 +305,7 @@ absl::Status LogStore::Load() {
     }
   }
 
+  if (absl::Status s = LoadNodeCache(*size); !s.ok()) return s;
   {
     absl::MutexLock lock(&mu_);
     size_ = *size;
@@ -361,8 +367,58 @@ uint64_t LogStore::Size() const {
 
 std::string LogStore::VerifierKey() const { return verifier_key_; }
 
+void LogStore::CacheNode(int level, uint64_t index, const std::string& hash) {
+  if (level < kCachedLevel) return;
+  absl::MutexLock lock(&cache_mu_);
+  size_t slot = level - kCachedLevel;
+  if (upper_nodes_.size() <= slot) upper_nodes_.resize(slot + 1);
+  std::string& row = upper_nodes_[slot];
+  // Nodes of a level are created in index order; anything else is a bug
+  // that must not corrupt the cache, so fall back to RocksDB reads.
+  if (row.size() == index * kMerkleHashSize) row += hash;
+}
+
+absl::Status LogStore::LoadNodeCache(uint64_t size) {
+  for (int level = kCachedLevel; level < 64 && (size >> level) > 0; ++level) {
+    uint64_t count = size >> level;
+    rocksdb::ReadOptions ro;
+    std::string upper = schema::NodeKey(level, count);
+    rocksdb::Slice upper_slice(upper);
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, nodes_));
+    uint64_t index = 0;
+    for (it->Seek(schema::NodeKey(level, 0)); it->Valid(); it->Next(), ++index) {
+      if (it->key().ToStringView() != schema::NodeKey(level, index) ||
+          it->value().size() != kMerkleHashSize) {
+        return absl::DataLossError(absl::StrCat(
+            "tree node (level ", level, ", index ", index,
+            ") is missing or malformed"));
+      }
+      CacheNode(level, index, it->value().ToString());
+    }
+    if (absl::Status s = FromRocks(it->status(), "loading tree nodes");
+        !s.ok()) {
+      return s;
+    }
+    if (index != count) {
+      return absl::DataLossError(absl::StrCat(
+          "tree node (level ", level, ", index ", index, ") is missing"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> LogStore::ReadNode(int level,
                                                uint64_t index) const {
+  if (level >= kCachedLevel) {
+    absl::ReaderMutexLock lock(&cache_mu_);
+    size_t slot = level - kCachedLevel;
+    if (slot < upper_nodes_.size() &&
+        (index + 1) * kMerkleHashSize <= upper_nodes_[slot].size()) {
+      return upper_nodes_[slot].substr(index * kMerkleHashSize,
+                                       kMerkleHashSize);
+    }
+  }
   std::string value;
   rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), nodes_,
                                 schema::NodeKey(level, index), &value);
@@ -408,13 +464,13 @@ absl::StatusOr<std::string> LogStore::GetEntry(uint64_t index) const {
 absl::StatusOr<std::vector<std::string>> LogStore::GetEntries(
     uint64_t start, uint64_t end, size_t max_bytes) const {
   uint64_t size = Size();
-  if (end <= start) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("empty range [", start, ", ", end, ")"));
-  }
   if (start >= size) {
     return absl::OutOfRangeError(
         absl::StrCat("index ", start, " is beyond the tree size ", size));
+  }
+  if (end <= start) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("empty range [", start, ", ", end, ")"));
   }
   end = std::min(end, size);
   rocksdb::ReadOptions ro;

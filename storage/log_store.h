@@ -103,7 +103,8 @@ class LogStore {
   absl::StatusOr<std::string> GetEntry(uint64_t index) const;
   // Entries [start, min(end, Size())), stopping early once the total exceeds
   // `max_bytes` (at least one entry is returned). OutOfRange if
-  // start >= Size(); InvalidArgument if end <= start. DataLoss as GetEntry.
+  // start >= Size(); otherwise InvalidArgument if end <= start. DataLoss as
+  // GetEntry.
   absl::StatusOr<std::vector<std::string>> GetEntries(uint64_t start,
                                                       uint64_t end,
                                                       size_t max_bytes) const;
@@ -171,6 +172,8 @@ class LogStore {
   absl::Status CheckLatestCheckpoint();
   absl::StatusOr<uint64_t> Commit(Writer& w);
   absl::StatusOr<std::string> ReadNode(int level, uint64_t index) const;
+  absl::Status LoadNodeCache(uint64_t size);
+  void CacheNode(int level, uint64_t index, const std::string& hash);
   absl::StatusOr<rocksdb::ColumnFamilyHandle*> IndexFamily(
       std::string_view name) const;
   absl::StatusOr<SignedCheckpoint> SignLocked(uint64_t size,
@@ -204,6 +207,14 @@ class LogStore {
   std::optional<SignedCheckpoint> latest_ ABSL_GUARDED_BY(mu_);
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status write_error_ ABSL_GUARDED_BY(mu_);  // Sticky; see Commit.
+
+  // Hashes of every stored node at level >= kCachedLevel, flat, 32 bytes
+  // each, so a proof reads at most ~kCachedLevel nodes from RocksDB. About
+  // 64 bytes per 2^kCachedLevel entries of memory. A node is added before
+  // the size that covers it is published.
+  static constexpr int kCachedLevel = 6;
+  mutable absl::Mutex cache_mu_;
+  std::vector<std::string> upper_nodes_ ABSL_GUARDED_BY(cache_mu_);
 
   std::thread checkpointer_;
 };

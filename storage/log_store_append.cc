@@ -111,6 +111,12 @@ absl::StatusOr<uint64_t> LogStore::Commit(Writer& w) {
     // and readers keep reading the committed tree.
     mu_.Unlock();
     rocksdb::WriteBatch batch;
+    struct UpperNode {
+      int level;
+      uint64_t index;
+      std::string hash;
+    };
+    std::vector<UpperNode> cached;  // Nodes for the in-memory cache.
     for (Writer* x : group) {
       x->first_index = next;
       for (std::string_view entry : x->entries) {
@@ -126,8 +132,9 @@ absl::StatusOr<uint64_t> LogStore::Commit(Writer& w) {
                                         frontier[frontier.size() - 1].hash);
           frontier.pop_back();
           frontier.pop_back();
-          batch.Put(nodes_, schema::NodeKey(level, ((next + 1) >> level) - 1),
-                    parent);
+          uint64_t node_index = ((next + 1) >> level) - 1;
+          batch.Put(nodes_, schema::NodeKey(level, node_index), parent);
+          if (level >= kCachedLevel) cached.push_back({level, node_index, parent});
           frontier.push_back({level, std::move(parent)});
         }
         ++next;
@@ -144,6 +151,10 @@ absl::StatusOr<uint64_t> LogStore::Commit(Writer& w) {
     wo.sync = true;
     status = log_internal::FromRocks(db_->Write(wo, &batch),
                                      "appending to the log");
+    if (status.ok()) {
+      // Before the size is published, so readers bounded by it hit the cache.
+      for (const UpperNode& n : cached) CacheNode(n.level, n.index, n.hash);
+    }
     if (!frontier.empty()) {
       root = frontier.back().hash;
       for (size_t i = frontier.size() - 1; i-- > 0;) {

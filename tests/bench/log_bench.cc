@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -117,10 +118,15 @@ struct BuiltLog {
   std::unique_ptr<LogStore> store;  // Null while BM_Open has it closed.
 };
 
+std::map<uint64_t, BuiltLog>& BuiltLogs() {
+  static std::map<uint64_t, BuiltLog>* logs = new std::map<uint64_t, BuiltLog>;
+  return *logs;
+}
+
 // Builds (once per size) a log of `n` entries of kValueSize bytes.
 BuiltLog& LogOfSize(uint64_t n) {
   static std::mutex mu;
-  static std::map<uint64_t, BuiltLog>* logs = new std::map<uint64_t, BuiltLog>;
+  std::map<uint64_t, BuiltLog>* logs = &BuiltLogs();
   std::lock_guard<std::mutex> lock(mu);
   BuiltLog& log = (*logs)[n];
   if (log.path.empty()) {
@@ -206,6 +212,21 @@ BENCHMARK(BM_InclusionProofSmoke)->Arg(1000)->Iterations(200)->UseRealTime();
 BENCHMARK(BM_OpenSmoke)->Arg(1000)->Iterations(2)->UseManualTime();
 
 }  // namespace
+
+void RemoveBuiltLogs() {
+  for (auto& [n, log] : BuiltLogs()) {
+    log.store.reset();
+    std::filesystem::remove_all(log.path);
+  }
+}
+
 }  // namespace parley
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  parley::RemoveBuiltLogs();
+  return 0;
+}

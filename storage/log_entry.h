@@ -1,0 +1,134 @@
+#ifndef PARLEY_STORAGE_LOG_ENTRY_H_
+#define PARLEY_STORAGE_LOG_ENTRY_H_
+
+// Typed, versioned log entries: the events parleyd records, one per Merkle
+// leaf. The encoding is canonical (crypto/wire.h) and normative in
+// docs/PROTOCOL.md ("Log entries"), so auditors and clients decode exactly
+// what was hashed into the tree. Pure: no RocksDB, no I/O. Thread-safe.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace parley {
+
+inline constexpr uint8_t kLogEntryVersion = 1;
+
+enum class EntryType : uint8_t {
+  kInviteCreated = 1,
+  kMemberRegistered = 2,
+  kKeyBundlePublished = 3,
+  kMemberRevoked = 4,
+  kChannelCreated = 5,
+  kChannelMembersChanged = 6,
+  kEnvelope = 7,
+  kReceipt = 8,
+};
+
+// Role numbers match parley.v1.Role.
+enum class MemberRole : uint8_t {
+  kAdmin = 1,
+  kMediator = 2,
+  kCoordinator = 3,
+  kParty = 4,
+  kObserver = 5,
+};
+
+// "admin", "mediator", ...; empty for an unknown value.
+std::string_view RoleName(MemberRole role);
+// Parses a role name; InvalidArgument listing the valid names otherwise.
+absl::StatusOr<MemberRole> ParseRoleName(std::string_view name);
+
+// Relay modes match parley.v1.RelayMode.
+enum class RelayMode : uint8_t { kNone = 0, kVerbatim = 1, kAnonymous = 2 };
+
+struct InviteCreated {
+  std::string invite_hash;  // SHA-256 of the invite code (32 bytes)
+  MemberRole role = MemberRole::kParty;
+  std::string name;
+  std::string organisation;
+  int64_t expires_at = 0;   // Unix seconds
+  std::string created_by;   // admin's name; "" for the bootstrap invite
+};
+
+struct MemberRegistered {
+  std::string name;
+  MemberRole role = MemberRole::kParty;
+  std::string organisation;
+  std::string invite_hash;  // the invite redeemed
+  std::string key_bundle;   // crypto/prekey.h KeyBundle bytes
+  std::string signature;    // enrollment statement signature (64 bytes)
+};
+
+struct KeyBundlePublished {
+  std::string name;
+  std::string key_bundle;
+  std::string signature;    // rotation statement signature (64 bytes)
+};
+
+struct MemberRevoked {
+  std::string name;
+  std::string revoked_by;
+  std::string reason;
+};
+
+struct ChannelCreated {
+  std::string channel;
+  std::string created_by;
+  std::vector<std::string> members;  // sorted, creator included
+};
+
+struct ChannelMembersChanged {
+  std::string channel;
+  std::string changed_by;
+  std::vector<std::string> members;  // the full new list, sorted
+};
+
+struct EnvelopeEntry {
+  std::string channel;
+  std::string sender;        // member name of the envelope's signer
+  RelayMode relay_mode = RelayMode::kNone;
+  uint64_t relay_of = 0;     // index of the relayed envelope, if any
+  std::string envelope;      // exact signed envelope bytes
+};
+
+struct ReceiptEntry {
+  uint64_t envelope_index = 0;
+  std::string recipient;     // member name of the receipt's signer
+  std::string receipt;       // exact signed receipt bytes
+};
+
+using EntryBody =
+    std::variant<InviteCreated, MemberRegistered, KeyBundlePublished,
+                 MemberRevoked, ChannelCreated, ChannelMembersChanged,
+                 EnvelopeEntry, ReceiptEntry>;
+
+struct LogEntry {
+  int64_t logged_at_ms = 0;  // server clock when appended, Unix ms
+  EntryBody body;
+
+  EntryType type() const;
+};
+
+// Canonical bytes: u8 version || u8 type || u64 logged_at_ms || body.
+// REQUIRES: fields within the limits ValidateMemberName etc. enforce.
+std::string EncodeLogEntry(const LogEntry& entry);
+// Strict: InvalidArgument on an unknown version or type, a bad length,
+// trailing bytes, or a field outside its limits.
+absl::StatusOr<LogEntry> DecodeLogEntry(std::string_view bytes);
+// Type byte without a full decode; InvalidArgument if too short.
+absl::StatusOr<EntryType> PeekEntryType(std::string_view bytes);
+// "invite-created", "member-registered", ... for output and proof bundles.
+std::string_view EntryTypeName(EntryType type);
+
+// Member and channel names: 1 to 64 characters of [a-z0-9._-], starting with
+// a letter or digit. InvalidArgument naming the rule otherwise.
+absl::Status ValidateName(std::string_view kind, std::string_view name);
+
+}  // namespace parley
+
+#endif  // PARLEY_STORAGE_LOG_ENTRY_H_
