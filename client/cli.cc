@@ -2,6 +2,12 @@
 
 #include <iostream>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "client/payloads.h"
+#include "crypto/encoding.h"
+
 namespace parley::cli {
 
 int ExitCodeFor(const absl::Status& status) {
@@ -21,6 +27,9 @@ int ExitCodeFor(const absl::Status& status) {
       return kExitVerificationFailed;
     case absl::StatusCode::kNotFound:
       return kExitNotFound;
+    case absl::StatusCode::kFailedPrecondition:
+      return status.GetPayload(kKeyChangedPayload).has_value() ? kExitRefused
+                                                                : kExitError;
     default:
       return kExitError;
   }
@@ -58,6 +67,119 @@ absl::StatusOr<std::unique_ptr<Session>> OpenSession(
   connect.server = options.server;
   connect.ca_fingerprint = options.ca_fingerprint;
   return Session::Connect(*profile, connect);
+}
+
+absl::StatusOr<std::unique_ptr<Device>> OpenDevice(
+    const GlobalOptions& options) {
+  absl::StatusOr<Profile> profile = OpenProfile(options);
+  if (!profile.ok()) return profile.status();
+  Device::Options device_options;
+  device_options.connect.server = options.server;
+  device_options.connect.ca_fingerprint = options.ca_fingerprint;
+  device_options.passphrase.fd = options.passphrase_fd;
+  absl::StatusOr<std::unique_ptr<Device>> device =
+      Device::Open(*profile, device_options);
+  if (!device.ok()) return device.status();
+  absl::StatusOr<std::vector<std::string>> notes = (*device)->Maintain();
+  if (!notes.ok()) return notes.status();
+  if (!options.json) {
+    for (const std::string& note : *notes) {
+      std::cerr << "parley: " << note << std::endl;
+    }
+  }
+  PrintWarnings(options, **device);
+  return device;
+}
+
+void PrintWarnings(const GlobalOptions& options, Device& device) {
+  for (const std::string& w : device.TakeWarnings()) {
+    if (options.json) {
+      std::cerr << nlohmann::json({{"warning", w}}).dump() << std::endl;
+    } else {
+      std::cerr << "parley: " << w << std::endl;
+    }
+  }
+}
+
+namespace {
+
+std::string RelayModeName(RelayMode mode) {
+  switch (mode) {
+    case RelayMode::kVerbatim:
+      return "verbatim";
+    case RelayMode::kAnonymous:
+      return "anonymous";
+    default:
+      return "none";
+  }
+}
+
+bool IsText(const StoredMessage& m) {
+  return m.content_type == kTextContentType ||
+         m.content_type.rfind("text/", 0) == 0;
+}
+
+}  // namespace
+
+nlohmann::json MessageJson(const StoredMessage& m) {
+  nlohmann::json j = {{"type", "message"},
+                      {"index", m.index},
+                      {"channel", m.channel},
+                      {"sender", m.sender},
+                      {"sequence", m.sequence},
+                      {"created_at", m.created_at},
+                      {"logged_at_ms", m.logged_at_ms},
+                      {"content_type", m.content_type},
+                      {"envelope_hash", HexEncode(m.envelope_hash)}};
+  if (!m.error.empty()) {
+    j["error"] = m.error;
+  } else if (IsText(m)) {
+    j["text"] = m.body;
+  } else {
+    j["body_base64"] = Base64Encode(m.body);
+    j["size"] = m.body.size();
+  }
+  if (!m.filename.empty()) j["filename"] = m.filename;
+  if (m.relay_mode != RelayMode::kNone) {
+    nlohmann::json relay = {{"mode", RelayModeName(m.relay_mode)},
+                            {"by", m.sender},
+                            {"source_index", m.relay_of}};
+    if (!m.original_sender.empty()) {
+      relay["original_sender"] = m.original_sender;
+      relay["original_verified"] = m.original_verified;
+    }
+    j["relay"] = relay;
+  }
+  return j;
+}
+
+void PrintMessage(const StoredMessage& m) {
+  std::string when = absl::FormatTime(
+      "%Y-%m-%d %H:%M:%SZ", absl::FromUnixSeconds(m.created_at),
+      absl::UTCTimeZone());
+  std::cout << "#" << m.index << "  " << when << "  [" << m.channel << "]  "
+            << m.sender << ": ";
+  if (!m.error.empty()) {
+    std::cout << "(" << m.error << ")\n";
+    return;
+  }
+  if (IsText(m)) {
+    std::cout << m.body << "\n";
+  } else if (!m.filename.empty()) {
+    std::cout << "[file " << m.filename << ", " << m.body.size()
+              << " bytes]\n";
+  } else {
+    std::cout << "[" << m.content_type << ", " << m.body.size()
+              << " bytes]\n";
+  }
+  if (m.relay_mode == RelayMode::kVerbatim) {
+    std::cout << "    relayed verbatim by " << m.sender << ", originally from "
+              << m.original_sender
+              << (m.original_verified ? " (verified)" : " (NOT verified)")
+              << "\n";
+  } else if (m.relay_mode == RelayMode::kAnonymous) {
+    std::cout << "    relayed by " << m.sender << " without attribution\n";
+  }
 }
 
 }  // namespace parley::cli

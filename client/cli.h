@@ -8,6 +8,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "client/device.h"
 #include "client/profile.h"
 #include "client/session.h"
 #include "nlohmann/json.hpp"
@@ -24,6 +25,8 @@ enum ExitCode : int {
   kExitVerificationFailed = 5,  // a signature, proof or checkpoint is wrong
   kExitNotFound = 6,
 };
+// Also kExitRefused: sending to a member whose verified identity key changed
+// (FailedPrecondition carrying kKeyChangedPayload, client/local_state.h).
 
 // Options every command accepts, before or after its name.
 struct GlobalOptions {
@@ -32,6 +35,8 @@ struct GlobalOptions {
   std::string server;
   std::string ca_fingerprint;
   bool json = false;
+  // Read the keystore passphrase from this file descriptor (one line).
+  int passphrase_fd = -1;
 };
 
 // Maps a status to the documented exit code.
@@ -51,12 +56,37 @@ absl::StatusOr<Profile> OpenProfile(const GlobalOptions& options);
 absl::StatusOr<std::unique_ptr<Session>> OpenSession(
     const GlobalOptions& options);
 
+// Opens the enrolled device of the profile (asks for the passphrase), then
+// runs its online housekeeping (Device::Maintain), printing what it did or
+// could not do to stderr.
+absl::StatusOr<std::unique_ptr<Device>> OpenDevice(
+    const GlobalOptions& options);
+
+// Prints the device's collected warnings to stderr.
+void PrintWarnings(const GlobalOptions& options, Device& device);
+
+// One received message as JSON, and as human text on stdout.
+nlohmann::json MessageJson(const StoredMessage& message);
+void PrintMessage(const StoredMessage& message);
+
 // A command handler returns its exit code.
 using Handler = std::function<int()>;
 
 // Each command file registers its subcommands; `run` receives the handler of
 // whichever command was parsed.
 void AddStatusCommand(CLI::App& app, GlobalOptions& options, Handler* run);
+// enroll
+void AddEnrollCommand(CLI::App& app, GlobalOptions& options, Handler* run);
+// admin invite, admin revoke
+void AddAdminCommand(CLI::App& app, GlobalOptions& options, Handler* run);
+// directory, verify
+void AddDirectoryCommand(CLI::App& app, GlobalOptions& options, Handler* run);
+// channel create, channel list
+void AddChannelCommand(CLI::App& app, GlobalOptions& options, Handler* run);
+// send, relay, receipts
+void AddSendCommand(CLI::App& app, GlobalOptions& options, Handler* run);
+// inbox, watch
+void AddInboxCommand(CLI::App& app, GlobalOptions& options, Handler* run);
 
 }  // namespace parley::cli
 

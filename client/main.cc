@@ -23,10 +23,19 @@ int main(int argc, char** argv) {
                  "SHA-256 fingerprint of the server's CA (pins TLS)");
   app.add_flag("--json", options.json,
                "Print one JSON document on stdout; errors on stderr");
+  app.add_option("--passphrase-fd", options.passphrase_fd,
+                 "Read the keystore passphrase (one line) from this file "
+                 "descriptor; else $PARLEY_PASSPHRASE, else a prompt");
   app.require_subcommand(1);
 
   Handler run;
   AddStatusCommand(app, options, &run);
+  AddEnrollCommand(app, options, &run);
+  AddAdminCommand(app, options, &run);
+  AddDirectoryCommand(app, options, &run);
+  AddChannelCommand(app, options, &run);
+  AddSendCommand(app, options, &run);
+  AddInboxCommand(app, options, &run);
 
   try {
     app.parse(argc, argv);

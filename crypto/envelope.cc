@@ -373,6 +373,43 @@ absl::StatusOr<ParsedEnvelope> ParseEnvelope(std::string_view envelope) {
   return p;
 }
 
+namespace {
+
+// Checks `content_key` against the commitment in `parsed` and decrypts the
+// payload. Shared by OpenEnvelope and OpenEnvelopeWithContentKey.
+absl::StatusOr<OpenedEnvelope> DecryptWithContentKey(ParsedEnvelope parsed,
+                                                     SecureBuffer content_key) {
+  const EnvelopeHeader& header = parsed.header;
+  const std::string commitment = KeyCommitment(
+      content_key, header.ephemeral_public_key, header.payload_nonce);
+  if (sodium_memcmp(commitment.data(), header.key_commitment.data(),
+                    commitment.size()) != 0) {
+    return absl::UnauthenticatedError(
+        "content key does not match the header's key commitment");
+  }
+
+  const std::string& ct = parsed.ciphertext;
+  std::string padded(ct.size() - kAeadTagSize, '\0');
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+          reinterpret_cast<uint8_t*>(padded.data()), nullptr, nullptr, U8(ct),
+          ct.size(), U8(parsed.header_bytes), parsed.header_bytes.size(),
+          U8(header.payload_nonce), content_key.data()) != 0) {
+    return absl::UnauthenticatedError("envelope payload does not authenticate");
+  }
+  absl::StatusOr<std::string> payload = UnpadPayload(padded);
+  sodium_memzero(padded.data(), padded.size());
+  if (!payload.ok()) return payload.status();
+
+  OpenedEnvelope out;
+  out.header = std::move(parsed.header);
+  out.hash = std::move(parsed.hash);
+  out.payload = *std::move(payload);
+  out.content_key = std::move(content_key);
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<OpenedEnvelope> OpenEnvelope(
     std::string_view envelope, std::string_view recipient_identity_public_key,
     std::span<const PrekeyPair> prekeys) {
@@ -437,32 +474,24 @@ absl::StatusOr<OpenedEnvelope> OpenEnvelope(
       AeadDecryptKey(wrap_key, parsed->wrapped_keys[index]);
   if (!content_key.ok()) return content_key.status();
 
-  const std::string commitment = KeyCommitment(
-      *content_key, header.ephemeral_public_key, header.payload_nonce);
-  if (sodium_memcmp(commitment.data(), header.key_commitment.data(),
-                    commitment.size()) != 0) {
-    return absl::UnauthenticatedError(
-        "content key does not match the header's key commitment");
-  }
-
-  const std::string& ct = parsed->ciphertext;
-  std::string padded(ct.size() - kAeadTagSize, '\0');
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-          reinterpret_cast<uint8_t*>(padded.data()), nullptr, nullptr, U8(ct),
-          ct.size(), U8(parsed->header_bytes), parsed->header_bytes.size(),
-          U8(header.payload_nonce), content_key->data()) != 0) {
-    return absl::UnauthenticatedError("envelope payload does not authenticate");
-  }
-  absl::StatusOr<std::string> payload = UnpadPayload(padded);
-  sodium_memzero(padded.data(), padded.size());
-  if (!payload.ok()) return payload.status();
-
-  OpenedEnvelope out;
-  out.header = std::move(parsed->header);
-  out.hash = std::move(parsed->hash);
-  out.payload = *std::move(payload);
-  out.consumed_one_time_prekey_id = entry.one_time_prekey_id;
+  const uint32_t one_time_prekey_id = entry.one_time_prekey_id;
+  absl::StatusOr<OpenedEnvelope> out =
+      DecryptWithContentKey(*std::move(parsed), *std::move(content_key));
+  if (!out.ok()) return out.status();
+  out->consumed_one_time_prekey_id = one_time_prekey_id;
   return out;
+}
+
+absl::StatusOr<OpenedEnvelope> OpenEnvelopeWithContentKey(
+    std::string_view envelope, const SecureBuffer& content_key) {
+  if (content_key.size() != kContentKeySize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "content key must be ", kContentKeySize, " bytes, got ",
+        content_key.size()));
+  }
+  absl::StatusOr<ParsedEnvelope> parsed = ParseEnvelope(envelope);
+  if (!parsed.ok()) return parsed.status();
+  return DecryptWithContentKey(*std::move(parsed), content_key.Copy());
 }
 
 std::string EnvelopeHash(std::string_view envelope) { return Sha256(envelope); }

@@ -126,6 +126,10 @@ struct OpenedEnvelope {
   // The one-time prekey this envelope consumed (0 if none). The caller must
   // erase its private part once the payload is safely stored.
   uint32_t consumed_one_time_prekey_id = 0;
+  // The envelope's content key (checked against the key commitment). A
+  // recipient discloses it to let others decrypt this one envelope, e.g. a
+  // mediator relaying it verbatim (OpenEnvelopeWithContentKey).
+  SecureBuffer content_key;
 };
 
 // Parses and verifies `envelope` (as ParseEnvelope), then decrypts it as the
@@ -141,6 +145,19 @@ struct OpenedEnvelope {
 absl::StatusOr<OpenedEnvelope> OpenEnvelope(
     std::string_view envelope, std::string_view recipient_identity_public_key,
     std::span<const PrekeyPair> prekeys);
+
+// Opens `envelope` with a disclosed content key instead of a prekey: parses
+// and verifies the signature (as ParseEnvelope), checks `content_key`
+// against the header's key commitment (constant time) and decrypts the
+// payload. Anyone holding the envelope and its content key can do this,
+// which is what verbatim relay and disclosure to an inquiry rely on. The
+// caller must still decide whether header.sender_identity is who it expects.
+// Errors: InvalidArgument / Unauthenticated as ParseEnvelope;
+// InvalidArgument if content_key is not kContentKeySize bytes;
+// Unauthenticated if the key does not match the commitment or the payload
+// does not authenticate. consumed_one_time_prekey_id is always 0.
+absl::StatusOr<OpenedEnvelope> OpenEnvelopeWithContentKey(
+    std::string_view envelope, const SecureBuffer& content_key);
 
 // SHA-256 of the exact envelope bytes (signature included). This is the
 // envelope's name in receipts, previous_hash and the log.

@@ -1,6 +1,7 @@
 #include "server/config.h"
 
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -88,7 +89,7 @@ absl::Status ParseConfigToml(absl::string_view toml_text,
   }
   if (auto s = UnknownKeys(root, "",
                            {"listen", "data", "log_level", "tls", "log",
-                            "limits", "shutdown"},
+                            "limits", "auth", "shutdown"},
                            source);
       !s.ok()) {
     return s;
@@ -170,7 +171,8 @@ absl::Status ParseConfigToml(absl::string_view toml_text,
   }
 
   absl::StatusOr<const toml::table*> limits =
-      section("limits", {"max_message_bytes"});
+      section("limits", {"max_message_bytes", "requests_per_second", "burst",
+                         "max_streams_per_identity", "max_channel_members"});
   if (!limits.ok()) return limits.status();
   if (*limits != nullptr) {
     int64_t bytes = static_cast<int64_t>(config->max_message_bytes);
@@ -188,6 +190,50 @@ absl::Status ParseConfigToml(absl::string_view toml_text,
                        bytes));
     }
     config->max_message_bytes = static_cast<uint64_t>(bytes);
+    struct IntLimit {
+      const char* key;
+      int64_t min, max;
+      std::function<void(int64_t)> set;
+    };
+    LimitOptions& l = config->limits;
+    const IntLimit int_limits[] = {
+        {"requests_per_second", 1, 100000,
+         [&l](int64_t v) { l.requests_per_second = static_cast<double>(v); }},
+        {"burst", 1, 1000000,
+         [&l](int64_t v) { l.burst = static_cast<double>(v); }},
+        {"max_streams_per_identity", 1, 1000,
+         [&l](int64_t v) { l.max_streams_per_identity = static_cast<int>(v); }},
+        {"max_channel_members", 2, 1000,
+         [&l](int64_t v) { l.max_channel_members = static_cast<int>(v); }},
+    };
+    for (const IntLimit& limit : int_limits) {
+      const toml::node* node = (*limits)->get(limit.key);
+      if (node == nullptr) continue;
+      std::optional<int64_t> v = node->value_exact<int64_t>();
+      if (!v || *v < limit.min || *v > limit.max) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            source, ": \"limits.", limit.key, "\" must be an integer from ",
+            limit.min, " to ", limit.max));
+      }
+      limit.set(*v);
+    }
+  }
+
+  absl::StatusOr<const toml::table*> auth =
+      section("auth", {"session_minutes"});
+  if (!auth.ok()) return auth.status();
+  if (*auth != nullptr) {
+    int64_t minutes = absl::ToInt64Minutes(config->session_ttl);
+    if (auto s = Read<int64_t>(**auth, "session_minutes", "auth.session_minutes",
+                               source, "an integer", &minutes);
+        !s.ok()) {
+      return s;
+    }
+    if (minutes < 1 || minutes > 24 * 60) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ": \"auth.session_minutes\" must be from 1 to 1440"));
+    }
+    config->session_ttl = absl::Minutes(minutes);
   }
 
   absl::StatusOr<const toml::table*> shutdown =

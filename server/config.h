@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/rate_limit.h"
 
 namespace parley {
 
@@ -30,6 +31,10 @@ struct ServerConfig {
 
   // [limits]
   uint64_t max_message_bytes = 256 * 1024;
+  LimitOptions limits;
+
+  // [auth]
+  absl::Duration session_ttl = absl::Minutes(15);
 
   // [shutdown]
   absl::Duration shutdown_grace = absl::Seconds(10);

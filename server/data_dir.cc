@@ -224,6 +224,13 @@ absl::StatusOr<std::unique_ptr<DataDir>> DataDir::Open(
   dir->path_ = path;
   dir->origin_ = field("origin");
   dir->verifier_key_ = field("verifier_key");
+  absl::StatusOr<std::string> invite_hash =
+      HexDecode(field("bootstrap_invite_sha256"));
+  if (!invite_hash.ok() || invite_hash->size() != 32) {
+    return absl::DataLossError(absl::StrCat(
+        identity_path, " is corrupted (bootstrap_invite_sha256)"));
+  }
+  dir->bootstrap_invite_hash_ = *invite_hash;
 
   const std::string key_path = Join(path, kLogKeyFile);
   absl::StatusOr<std::string> key_text = ReadFile(key_path);

@@ -66,6 +66,10 @@ class DataDir {
   const std::string& origin() const { return origin_; }
   const std::string& verifier_key() const { return verifier_key_; }
   const std::string& ca_fingerprint() const { return ca_fingerprint_; }
+  // SHA-256 of the bootstrap invite (32 raw bytes), as recorded at init.
+  const std::string& bootstrap_invite_hash() const {
+    return bootstrap_invite_hash_;
+  }
   const Ed25519PrivateKey& log_key() const { return *log_key_; }
   const std::string& server_cert_chain_pem() const { return cert_chain_pem_; }
   const std::string& server_key_pem() const { return key_pem_; }
@@ -81,6 +85,7 @@ class DataDir {
   std::string origin_;
   std::string verifier_key_;
   std::string ca_fingerprint_;
+  std::string bootstrap_invite_hash_;
   std::unique_ptr<Ed25519PrivateKey> log_key_;
   std::string cert_chain_pem_;
   std::string key_pem_;

@@ -15,9 +15,17 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/grpcpp.h"
+#include "crypto/encoding.h"
+#include "server/auth.h"
+#include "server/channel_service.h"
 #include "server/data_dir.h"
+#include "server/delivery.h"
+#include "server/identity_service.h"
 #include "server/info_service.h"
+#include "server/ledger.h"
 #include "server/log_service.h"
+#include "server/rate_limit.h"
+#include "server/service_core.h"
 #include "spdlog/spdlog.h"
 #include "storage/log_store.h"
 
@@ -98,15 +106,62 @@ class ParleyServerImpl final : public ParleyServer {
     log_options.signer = &server->dir_->log_key();
     log_options.clock = &clock;
     log_options.checkpoint_interval = config.checkpoint_interval;
-    absl::StatusOr<std::unique_ptr<LogStore>> log = LogStore::Open(log_options);
+    absl::StatusOr<std::unique_ptr<LogStore>> log =
+        LogStore::Open(log_options, LedgerIndexFamilies());
     if (!log.ok()) return log.status();
     server->log_ = std::move(*log);
 
     if (absl::Status s = ProbeListenAddress(config.listen); !s.ok()) return s;
 
+    absl::StatusOr<std::unique_ptr<Ledger>> ledger =
+        Ledger::Open(server->log_.get(), &clock);
+    if (!ledger.ok()) return ledger.status();
+    server->ledger_ = std::move(*ledger);
+    if (absl::Status s = EnsureBootstrapInvite(
+            *server->ledger_, server->dir_->bootstrap_invite_hash());
+        !s.ok()) {
+      return s;
+    }
+    server->auth_ = std::make_unique<Authenticator>(
+        &server->ledger_->state(), &clock, &SystemRandom(),
+        server->dir_->origin(), config.session_ttl);
+    server->limiter_ = std::make_unique<RateLimiter>(&clock, config.limits);
+    server->hub_ = std::make_unique<DeliveryHub>(server->ledger_.get());
+    DeliveryHub* hub = server->hub_.get();
+    server->ledger_->SetListener(
+        [hub](const std::vector<std::string>& members, uint64_t) {
+          hub->Notify(members);
+        });
+    server->core_ = ServiceCore{server->ledger_.get(),
+                                server->auth_.get(),
+                                server->limiter_.get(),
+                                &clock,
+                                &SystemRandom(),
+                                config.max_message_bytes,
+                                server->dir_->bootstrap_invite_path(),
+                                [hub](const std::string& name) {
+                                  hub->Revoke(name);
+                                }};
+
     server->info_ =
         std::make_unique<InfoService>(server->log_.get(), ParleydVersion());
-    server->log_service_ = std::make_unique<LogService>(server->log_.get());
+    LogServiceOptions log_service_options;
+    Authenticator* auth = server->auth_.get();
+    log_service_options.authorize_private_read =
+        [auth](const grpc::CallbackServerContext& context) {
+          // Entries and proofs carry metadata: enrolled members only.
+          return auth->Resolve(context, "parley.v1.Log/GetEntries").status();
+        };
+    server->log_service_ = std::make_unique<LogService>(
+        server->log_.get(), std::move(log_service_options));
+    server->identity_ =
+        std::make_unique<IdentityService>(&server->core_, &server->registry_);
+    server->admin_ =
+        std::make_unique<AdminService>(&server->core_, &server->registry_);
+    server->directory_ =
+        std::make_unique<DirectoryService>(&server->core_, &server->registry_);
+    server->channels_ =
+        std::make_unique<ChannelService>(&server->core_, server->hub_.get());
 
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -122,6 +177,10 @@ class ParleyServerImpl final : public ParleyServer {
                              &server->port_);
     builder.RegisterService(server->info_.get());
     builder.RegisterService(server->log_service_.get());
+    builder.RegisterService(server->identity_.get());
+    builder.RegisterService(server->admin_.get());
+    builder.RegisterService(server->directory_.get());
+    builder.RegisterService(server->channels_.get());
     server->grpc_ = builder.BuildAndStart();
     if (server->grpc_ == nullptr || server->port_ == 0) {
       return absl::UnavailableError(
@@ -134,6 +193,8 @@ class ParleyServerImpl final : public ParleyServer {
       health->SetServingStatus(true);
       health->SetServingStatus("parley.v1.Log", true);
       health->SetServingStatus("parley.v1.Info", true);
+      health->SetServingStatus("parley.v1.Identity", true);
+      health->SetServingStatus("parley.v1.Channels", true);
     }
     spdlog::info("parleyd {} listening on {} (port {}), origin {}",
                  ParleydVersion(), config.listen, server->port_,
@@ -155,10 +216,15 @@ class ParleyServerImpl final : public ParleyServer {
       if (auto* health = grpc_->GetHealthCheckService()) {
         health->Shutdown();
       }
+      // Open streams end now with a resumable cursor; unary calls get the
+      // grace period to finish.
+      hub_->Shutdown();
       grpc_->Shutdown(std::chrono::system_clock::now() +
                       absl::ToChronoMilliseconds(grace_));
       grpc_->Wait();
     }
+    hub_.reset();
+    ledger_.reset();
     log_.reset();  // Closes RocksDB cleanly after every call has finished.
     spdlog::info("parleyd stopped");
   }
@@ -167,8 +233,18 @@ class ParleyServerImpl final : public ParleyServer {
   absl::Duration grace_;
   std::unique_ptr<DataDir> dir_;
   std::unique_ptr<LogStore> log_;
+  std::unique_ptr<Ledger> ledger_;
+  std::unique_ptr<Authenticator> auth_;
+  std::unique_ptr<RateLimiter> limiter_;
+  std::unique_ptr<DeliveryHub> hub_;
+  ServiceCore core_{};
+  RegistryLock registry_;
   std::unique_ptr<InfoService> info_;
   std::unique_ptr<LogService> log_service_;
+  std::unique_ptr<IdentityService> identity_;
+  std::unique_ptr<AdminService> admin_;
+  std::unique_ptr<DirectoryService> directory_;
+  std::unique_ptr<ChannelService> channels_;
   std::unique_ptr<grpc::Server> grpc_;
   int port_ = 0;
   absl::Mutex shutdown_mu_;

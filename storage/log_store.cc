@@ -130,9 +130,10 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(
           ? rocksdb::WALRecoveryMode::kPointInTimeRecovery
           : rocksdb::WALRecoveryMode::kAbsoluteConsistency;
   db_options.paranoid_checks = true;
-  // Keep a large WAL writer buffer so that each group-commit record reaches
-  // the kernel in one write(2): a killed process then never leaves a torn
-  // record behind, which kAbsoluteConsistency would refuse.
+  // A WAL writer buffer larger than any group commit (8 MiB cap), so a
+  // record normally reaches the kernel in one write(2) and a killed process
+  // does not leave a torn (unacknowledged) tail that kAbsoluteConsistency
+  // would refuse. The crash test exercises this.
   db_options.writable_file_max_buffer_size = 8 << 20;
   db_options.max_background_jobs = 2;
   // The meta family sees a tiny write per batch and would otherwise pin
@@ -580,14 +581,21 @@ absl::StatusOr<std::optional<std::string>> LogStore::GetIndex(
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
 LogStore::ScanIndex(std::string_view column_family, std::string_view prefix,
                     size_t limit) const {
+  return ScanIndexFrom(column_family, prefix, prefix, limit);
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+LogStore::ScanIndexFrom(std::string_view column_family, std::string_view start,
+                        std::string_view prefix, size_t limit) const {
   absl::StatusOr<rocksdb::ColumnFamilyHandle*> cf = IndexFamily(column_family);
   if (!cf.ok()) return cf.status();
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), *cf));
   std::vector<std::pair<std::string, std::string>> out;
-  for (it->Seek(rocksdb::Slice(prefix));
+  std::string_view seek = std::max(start, prefix);
+  for (it->Seek(rocksdb::Slice(seek.data(), seek.size()));
        it->Valid() && out.size() < limit &&
-       it->key().starts_with(rocksdb::Slice(prefix));
+       it->key().starts_with(rocksdb::Slice(prefix.data(), prefix.size()));
        it->Next()) {
     out.emplace_back(it->key().ToString(), it->value().ToString());
   }

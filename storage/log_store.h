@@ -65,7 +65,10 @@ struct IndexPut {
 // in RocksDB, with C2SP signed checkpoints.
 //
 // Thread-safe. Every read is bounded by Size(), which only advances after
-// the synced write that made the entries durable.
+// the synced write that made the entries durable. A failed write is sticky:
+// every later append fails until the log is reopened (and re-verified).
+// REQUIRES: no call is in progress when the store is destroyed; destruction
+// stops the checkpoint thread and flushes RocksDB.
 class LogStore {
  public:
   // Opens or creates the log at options.path. `index_column_families` are
@@ -91,6 +94,15 @@ class LogStore {
   // column family.
   absl::StatusOr<uint64_t> Append(std::string_view entry,
                                   std::vector<IndexPut> index_puts = {});
+  // Index writes that depend on the entry's own index (e.g. keys that embed
+  // it). Called exactly once, inside the group commit, possibly on another
+  // appender's thread, while the commit is in progress: it must be pure and
+  // fast, take no locks and not call into the LogStore. If it returns a put
+  // for an unknown column family, this append alone fails with
+  // InvalidArgument and nothing of it is written.
+  using IndexPutsFn = std::function<std::vector<IndexPut>(uint64_t index)>;
+  absl::StatusOr<uint64_t> Append(std::string_view entry,
+                                  IndexPutsFn make_index_puts);
   // Appends `entries` atomically, in order, at consecutive indexes, in one
   // synced batch. Returns the index of the first. REQUIRES: non-empty.
   absl::StatusOr<uint64_t> AppendMany(const std::vector<std::string>& entries);
@@ -144,6 +156,11 @@ class LogStore {
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ScanIndex(
       std::string_view column_family, std::string_view prefix,
       size_t limit) const;
+  // As ScanIndex, but starting at the first key >= `start` (a resume point
+  // for paging); keys still must start with `prefix`.
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+  ScanIndexFrom(std::string_view column_family, std::string_view start,
+                std::string_view prefix, size_t limit) const;
 
   // C2SP verifier key "origin+hex(keyid)+base64(0x01||pubkey)".
   std::string VerifierKey() const;
@@ -176,6 +193,7 @@ class LogStore {
   void CacheNode(int level, uint64_t index, const std::string& hash);
   absl::StatusOr<rocksdb::ColumnFamilyHandle*> IndexFamily(
       std::string_view name) const;
+  absl::Status CheckIndexPuts(const std::vector<IndexPut>& puts) const;
   absl::StatusOr<SignedCheckpoint> SignLocked(uint64_t size,
                                               const std::string& root)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(sign_mu_);

@@ -31,32 +31,65 @@ constexpr size_t kMaxGroupWriters = 4096;
 
 struct LogStore::Writer {
   std::vector<std::string_view> entries;  // Caller-owned; caller waits.
-  std::vector<IndexPut>* index_puts = nullptr;
+  const std::vector<IndexPut>* index_puts = nullptr;
+  const IndexPutsFn* make_index_puts = nullptr;
   size_t bytes = 0;
   bool done = false;
+  bool rejected = false;  // Failed on its own (bad index puts); not written.
   absl::Status status;
   uint64_t first_index = 0;
 };
 
-absl::StatusOr<uint64_t> LogStore::Append(std::string_view entry,
-                                          std::vector<IndexPut> index_puts) {
-  if (entry.size() > options_.max_entry_bytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("entry of ", entry.size(), " bytes exceeds the limit of ",
-                     options_.max_entry_bytes));
-  }
-  Writer w;
-  w.entries.push_back(entry);
-  w.bytes = entry.size();
-  for (const IndexPut& put : index_puts) {
+absl::Status LogStore::CheckIndexPuts(const std::vector<IndexPut>& puts) const {
+  for (const IndexPut& put : puts) {
     if (absl::StatusOr<rocksdb::ColumnFamilyHandle*> cf =
             IndexFamily(put.column_family);
         !cf.ok()) {
       return cf.status();
     }
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+absl::Status CheckEntrySize(std::string_view entry, size_t limit) {
+  if (entry.size() > limit) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "entry of ", entry.size(), " bytes exceeds the limit of ", limit));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> LogStore::Append(std::string_view entry,
+                                          std::vector<IndexPut> index_puts) {
+  if (absl::Status s = CheckEntrySize(entry, options_.max_entry_bytes);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = CheckIndexPuts(index_puts); !s.ok()) return s;
+  Writer w;
+  w.entries.push_back(entry);
+  w.bytes = entry.size();
+  for (const IndexPut& put : index_puts) {
     w.bytes += put.key.size() + put.value.size();
   }
   w.index_puts = &index_puts;
+  return Commit(w);
+}
+
+absl::StatusOr<uint64_t> LogStore::Append(std::string_view entry,
+                                          IndexPutsFn make_index_puts) {
+  if (absl::Status s = CheckEntrySize(entry, options_.max_entry_bytes);
+      !s.ok()) {
+    return s;
+  }
+  Writer w;
+  w.entries.push_back(entry);
+  w.bytes = entry.size();
+  if (make_index_puts) w.make_index_puts = &make_index_puts;
   return Commit(w);
 }
 
@@ -67,10 +100,9 @@ absl::StatusOr<uint64_t> LogStore::AppendMany(
   }
   Writer w;
   for (const std::string& e : entries) {
-    if (e.size() > options_.max_entry_bytes) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("entry of ", e.size(), " bytes exceeds the limit of ",
-                       options_.max_entry_bytes));
+    if (absl::Status s = CheckEntrySize(e, options_.max_entry_bytes);
+        !s.ok()) {
+      return s;
     }
     w.entries.push_back(e);
     w.bytes += e.size();
@@ -102,7 +134,8 @@ absl::StatusOr<uint64_t> LogStore::Commit(Writer& w) {
     group_bytes += x->bytes;
   }
   absl::Status status = write_error_;
-  uint64_t next = size_;
+  const uint64_t base = size_;
+  uint64_t next = base;
   std::vector<Subtree> frontier = frontier_;
   std::string root;
 
@@ -118,6 +151,17 @@ absl::StatusOr<uint64_t> LogStore::Commit(Writer& w) {
     };
     std::vector<UpperNode> cached;  // Nodes for the in-memory cache.
     for (Writer* x : group) {
+      const std::vector<IndexPut>* puts = x->index_puts;
+      std::vector<IndexPut> computed;
+      if (x->make_index_puts != nullptr) {
+        computed = (*x->make_index_puts)(next);
+        if (absl::Status s = CheckIndexPuts(computed); !s.ok()) {
+          x->status = s;
+          x->rejected = true;
+          continue;
+        }
+        puts = &computed;
+      }
       x->first_index = next;
       for (std::string_view entry : x->entries) {
         std::string leaf = LeafHash(entry);
@@ -139,8 +183,8 @@ absl::StatusOr<uint64_t> LogStore::Commit(Writer& w) {
         }
         ++next;
       }
-      if (x->index_puts != nullptr) {
-        for (const IndexPut& put : *x->index_puts) {
+      if (puts != nullptr) {
+        for (const IndexPut& put : *puts) {
           batch.Put(indexes_.find(put.column_family)->second, put.key,
                     put.value);
         }
@@ -149,8 +193,10 @@ absl::StatusOr<uint64_t> LogStore::Commit(Writer& w) {
     batch.Put(meta_, schema::kMetaSize, schema::U64Key(next));
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    status = log_internal::FromRocks(db_->Write(wo, &batch),
-                                     "appending to the log");
+    if (next > base) {  // Unless every append in the group was rejected.
+      status = log_internal::FromRocks(db_->Write(wo, &batch),
+                                       "appending to the log");
+    }
     if (status.ok()) {
       // Before the size is published, so readers bounded by it hit the cache.
       for (const UpperNode& n : cached) CacheNode(n.level, n.index, n.hash);
@@ -162,11 +208,11 @@ absl::StatusOr<uint64_t> LogStore::Commit(Writer& w) {
       }
     }
     mu_.Lock();
-    if (status.ok()) {
+    if (status.ok() && next > base) {
       size_ = next;
       frontier_ = std::move(frontier);
       root_ = std::move(root);
-    } else {
+    } else if (!status.ok()) {
       // Fail-stop: after a failed synced write RocksDB's state is uncertain
       // (the batch may be in the memtable yet not durable). Refuse further
       // appends until the log is reopened and re-verified.
@@ -174,12 +220,12 @@ absl::StatusOr<uint64_t> LogStore::Commit(Writer& w) {
     }
   }
   for (Writer* x : group) {
-    x->status = status;
+    if (!x->rejected) x->status = status;
     x->done = true;
     writers_.pop_front();
   }
   // The new front (if any) sees itself at the front when we release mu_.
-  if (!status.ok()) return status;
+  if (!w.status.ok()) return w.status;
   return w.first_index;
 }
 

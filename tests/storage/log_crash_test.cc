@@ -218,5 +218,55 @@ TEST(LogCrashTest, SigkillNeverLosesAcknowledgedEntriesOrSignedCheckpoints) {
               total_acked, total_checkpoints, kRounds);
 }
 
+// Why kAbsoluteConsistency: a torn WAL tail (what a power loss can leave) is
+// refused loudly rather than replayed up to the tear. Only an explicit
+// operator opt-in recovers the prefix.
+TEST(LogCrashTest, TornWalTailRefusesOpenUnlessOperatorOptsIn) {
+  ScratchDir dir;
+  Ed25519PrivateKey key = testing::TestLogKey();
+  pid_t pid = SpawnChild(dir.path());
+  ASSERT_GT(pid, 0);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (LineCount(dir.path() + "/acked") < 50 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  int status;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+
+  // Tear the newest non-empty WAL file: drop its last 7 bytes.
+  std::filesystem::path newest;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path() + "/db")) {
+    if (e.path().extension() == ".log" && e.file_size() > 0 &&
+        (newest.empty() || e.path().filename() > newest.filename())) {
+      newest = e.path();
+    }
+  }
+  ASSERT_FALSE(newest.empty());
+  std::filesystem::resize_file(newest, std::filesystem::file_size(newest) - 7);
+
+  LogOptions o = CrashOptions(dir.path(), &key);
+  o.background_checkpoints = false;
+  absl::StatusOr<std::unique_ptr<LogStore>> refused = LogStore::Open(o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kDataLoss)
+      << refused.status();
+  EXPECT_THAT(refused.status().message(),
+              ::testing::HasSubstr("recover_torn_wal_tail"));
+
+  o.recover_torn_wal_tail = true;
+  absl::StatusOr<std::unique_ptr<LogStore>> recovered = LogStore::Open(o);
+  // Either the prefix is served (and verifies end to end) or, if the tear
+  // removed entries under a signed checkpoint, the rollback is refused.
+  if (recovered.ok()) {
+    EXPECT_TRUE((*recovered)->Audit().ok());
+  } else {
+    EXPECT_EQ(recovered.status().code(), absl::StatusCode::kDataLoss)
+        << recovered.status();
+    EXPECT_THAT(recovered.status().message(), ::testing::HasSubstr("rolled back"));
+  }
+}
+
 }  // namespace
 }  // namespace parley

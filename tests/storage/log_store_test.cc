@@ -238,6 +238,13 @@ TEST_F(LogStoreTest, IndexPutsLandWithTheEntry) {
   EXPECT_EQ(alice[1].second, "1");
   ASSERT_OK_AND_ASSIGN(auto limited, store->ScanIndex("by_recipient", "", 1));
   EXPECT_EQ(limited.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(auto resumed, store->ScanIndexFrom(
+                                         "by_recipient", "alice/0002", "alice/", 10));
+  ASSERT_EQ(resumed.size(), 1u);
+  EXPECT_EQ(resumed[0].first, "alice/0002");
+  ASSERT_OK_AND_ASSIGN(auto past, store->ScanIndexFrom("by_recipient", "alice/9",
+                                                       "alice/", 10));
+  EXPECT_TRUE(past.empty());
 
   // An unknown family fails before anything is written.
   EXPECT_THAT(store->Append("m3", {{"nope", "k", "v"}}),
@@ -245,6 +252,42 @@ TEST_F(LogStoreTest, IndexPutsLandWithTheEntry) {
   EXPECT_EQ(store->Size(), 2u);
   EXPECT_THAT(store->GetIndex("nope", "k"),
               StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(LogStoreTest, IndexPutsMayDependOnTheAssignedIndex) {
+  auto store = OpenStore({"by_index"});
+  constexpr int kThreads = 4;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        std::string entry = absl::StrCat("t", t, " ", i);
+        absl::StatusOr<uint64_t> index =
+            store->Append(entry, [&entry](uint64_t assigned) {
+              return std::vector<IndexPut>{
+                  {"by_index", absl::StrCat("idx/", assigned), entry}};
+            });
+        ASSERT_TRUE(index.ok()) << index.status();
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (uint64_t i = 0; i < store->Size(); ++i) {
+    ASSERT_OK_AND_ASSIGN(std::optional<std::string> v,
+                         store->GetIndex("by_index", absl::StrCat("idx/", i)));
+    ASSERT_TRUE(v.has_value());
+    ASSERT_OK_AND_ASSIGN(std::string entry, store->GetEntry(i));
+    EXPECT_EQ(*v, entry);
+  }
+  // A bad family from the callback fails that append alone.
+  EXPECT_THAT(store->Append("bad", [](uint64_t) {
+    return std::vector<IndexPut>{{"nope", "k", "v"}};
+  }),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(store->Size(), uint64_t{kThreads * 10});
+  ASSERT_OK_AND_ASSIGN(uint64_t next, store->Append("good", nullptr));
+  EXPECT_EQ(next, uint64_t{kThreads * 10});
+  EXPECT_OK(store->Audit());
 }
 
 TEST_F(LogStoreTest, OversizeEntryIsRejected) {

@@ -1,0 +1,92 @@
+#include "client/auth.h"
+
+#include "absl/strings/str_cat.h"
+#include "crypto/statements.h"
+#include "parley/v1/identity.grpc.pb.h"
+
+namespace parley {
+namespace {
+
+// Tokens are renewed this long before they expire, so a call never starts
+// with a token that dies in flight.
+constexpr absl::Duration kRenewMargin = absl::Seconds(60);
+
+}  // namespace
+
+void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
+  context->set_deadline(std::chrono::system_clock::now() +
+                        absl::ToChronoMilliseconds(timeout));
+}
+
+absl::StatusOr<std::string> Authenticator::Token() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!token_.empty() && clock_.Now() + kRenewMargin < expires_at_) {
+      return token_;
+    }
+  }
+  auto stub = v1::Identity::NewStub(session_.channel());
+  v1::GetChallengeRequest challenge_request;
+  challenge_request.set_identity_key(identity_.public_key());
+  v1::Challenge challenge;
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context, session_.timeout());
+    grpc::Status status =
+        stub->GetChallenge(&context, challenge_request, &challenge);
+    if (!status.ok()) return FromRpcStatus(status, session_.pin().address);
+  }
+  v1::AuthenticateRequest request;
+  request.set_identity_key(identity_.public_key());
+  request.set_nonce(challenge.nonce());
+  request.set_signature(identity_.Sign(AuthStatement(
+      origin_, challenge.nonce(), identity_.public_key())));
+  v1::SessionToken token;
+  grpc::ClientContext context;
+  SetDeadline(&context, session_.timeout());
+  grpc::Status status = stub->Authenticate(&context, request, &token);
+  if (!status.ok()) return FromRpcStatus(status, session_.pin().address);
+  absl::MutexLock lock(&mu_);
+  token_ = token.token();
+  // Trust our own clock for renewal, bounded by the server's answer.
+  expires_at_ = std::min(absl::FromUnixSeconds(token.expires_at()),
+                         clock_.Now() + absl::Minutes(15));
+  member_ = token.member();
+  return token_;
+}
+
+absl::Status Authenticator::Authorize(grpc::ClientContext* context) {
+  absl::StatusOr<std::string> token = Token();
+  if (!token.ok()) return token.status();
+  context->AddMetadata("authorization", absl::StrCat("Bearer ", *token));
+  return absl::OkStatus();
+}
+
+void Authenticator::Invalidate() {
+  absl::MutexLock lock(&mu_);
+  token_.clear();
+  expires_at_ = absl::InfinitePast();
+}
+
+v1::Member Authenticator::member() const {
+  absl::MutexLock lock(&mu_);
+  return member_;
+}
+
+absl::Status Authenticator::Call(
+    const std::function<grpc::Status(grpc::ClientContext*)>& rpc) {
+  for (int attempt = 0;; ++attempt) {
+    grpc::ClientContext context;
+    SetDeadline(&context, session_.timeout());
+    if (absl::Status s = Authorize(&context); !s.ok()) return s;
+    grpc::Status status = rpc(&context);
+    if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED &&
+        attempt == 0) {
+      Invalidate();
+      continue;
+    }
+    return FromRpcStatus(status, session_.pin().address);
+  }
+}
+
+}  // namespace parley

@@ -1,0 +1,500 @@
+#include "client/local_state.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "crypto/encoding.h"
+#include "crypto/file_util.h"
+#include "nlohmann/json.hpp"
+
+namespace parley {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr char kIdentityFile[] = "identity.json";
+constexpr char kContactsFile[] = "contacts.json";
+constexpr char kStateFile[] = "state.json";
+constexpr char kMessagesFile[] = "messages.jsonl";
+
+absl::Status Corrupted(const std::string& path, absl::string_view what) {
+  return absl::DataLossError(absl::StrCat(
+      path, " is corrupted (", what,
+      "); restore it from a backup or enroll this device again"));
+}
+
+// Reads a JSON object file; nullopt if it does not exist.
+absl::StatusOr<std::optional<Json>> ReadJsonFile(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) {
+    if (absl::IsNotFound(text.status())) return std::nullopt;
+    return text.status();
+  }
+  Json json = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object()) {
+    return Corrupted(path, "not a JSON object");
+  }
+  return json;
+}
+
+absl::Status WriteJsonFile(const std::string& path, const Json& json) {
+  return WriteFileAtomically(path, json.dump(1) + "\n", 0600);
+}
+
+// Hex field of `json` decoded, or an error naming the field.
+absl::StatusOr<std::string> HexField(const Json& json, const char* field) {
+  auto it = json.find(field);
+  if (it == json.end() || !it->is_string()) {
+    return absl::InvalidArgumentError(absl::StrCat("missing ", field));
+  }
+  return HexDecode(it->get<std::string>());
+}
+
+absl::StatusOr<std::string> Base64Field(const Json& json, const char* field) {
+  auto it = json.find(field);
+  if (it == json.end() || !it->is_string()) {
+    return absl::InvalidArgumentError(absl::StrCat("missing ", field));
+  }
+  return Base64Decode(it->get<std::string>());
+}
+
+Json MessageToJson(const StoredMessage& m) {
+  Json j = {{"index", m.index},
+            {"logged_at_ms", m.logged_at_ms},
+            {"channel", m.channel},
+            {"sender", m.sender},
+            {"sequence", m.sequence},
+            {"created_at", m.created_at},
+            {"content_type", m.content_type},
+            {"body", Base64Encode(m.body)},
+            {"envelope_hash", HexEncode(m.envelope_hash)},
+            {"relay_mode", static_cast<int>(m.relay_mode)},
+            {"relay_of", m.relay_of}};
+  if (!m.filename.empty()) j["filename"] = m.filename;
+  if (!m.original_sender.empty()) {
+    j["original_sender"] = m.original_sender;
+    j["original_verified"] = m.original_verified;
+  }
+  if (!m.error.empty()) j["error"] = m.error;
+  return j;
+}
+
+absl::StatusOr<StoredMessage> MessageFromJson(const Json& j) {
+  StoredMessage m;
+  try {
+    m.index = j.at("index").get<uint64_t>();
+    m.logged_at_ms = j.at("logged_at_ms").get<int64_t>();
+    m.channel = j.at("channel").get<std::string>();
+    m.sender = j.at("sender").get<std::string>();
+    m.sequence = j.at("sequence").get<uint64_t>();
+    m.created_at = j.at("created_at").get<int64_t>();
+    m.content_type = j.at("content_type").get<std::string>();
+    m.relay_mode = static_cast<RelayMode>(j.at("relay_mode").get<int>());
+    m.relay_of = j.at("relay_of").get<uint64_t>();
+    m.filename = j.value("filename", "");
+    m.original_sender = j.value("original_sender", "");
+    m.original_verified = j.value("original_verified", false);
+    m.error = j.value("error", "");
+  } catch (const Json::exception& e) {
+    return absl::InvalidArgumentError(e.what());
+  }
+  absl::StatusOr<std::string> body = Base64Field(j, "body");
+  if (!body.ok()) return body.status();
+  m.body = *std::move(body);
+  absl::StatusOr<std::string> hash = HexField(j, "envelope_hash");
+  if (!hash.ok()) return hash.status();
+  m.envelope_hash = *std::move(hash);
+  return m;
+}
+
+// Appends `line` and fsyncs. The file is created 0600.
+absl::Status AppendLine(const std::string& path, const std::string& line) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+                  0600);
+  if (fd < 0) {
+    return absl::InternalError(
+        absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
+  }
+  std::string data = line + "\n";
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return absl::InternalError(
+          absl::StrCat("cannot write ", path, ": ", std::strerror(err)));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    int err = errno;
+    ::close(fd);
+    return absl::InternalError(
+        absl::StrCat("cannot sync ", path, ": ", std::strerror(err)));
+  }
+  ::close(fd);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string LocalState::Path(const char* file) const {
+  return absl::StrCat(dir_, "/", file);
+}
+
+absl::StatusOr<LocalState> LocalState::Open(const std::string& dir) {
+  LocalState state(dir);
+  if (absl::Status s = state.LoadContacts(); !s.ok()) return s;
+  if (absl::Status s = state.LoadState(); !s.ok()) return s;
+  if (absl::Status s = state.LoadMessageIndexes(); !s.ok()) return s;
+  return state;
+}
+
+bool LocalState::HasIdentity() const {
+  absl::StatusOr<std::string> text = ReadFile(Path(kIdentityFile));
+  return text.ok();
+}
+
+absl::StatusOr<ProfileIdentity> LocalState::LoadIdentity() const {
+  const std::string path = Path(kIdentityFile);
+  absl::StatusOr<std::optional<Json>> json = ReadJsonFile(path);
+  if (!json.ok()) return json.status();
+  if (!json->has_value()) {
+    return absl::NotFoundError(absl::StrCat(
+        "profile ", dir_, " has no identity: run `parley enroll --server "
+        "HOST:PORT --invite CODE --ca-fingerprint SHA256HEX` first"));
+  }
+  const Json& j = **json;
+  ProfileIdentity id;
+  try {
+    id.name = j.at("name").get<std::string>();
+    absl::StatusOr<MemberRole> role =
+        ParseRoleName(j.at("role").get<std::string>());
+    if (!role.ok()) return Corrupted(path, role.status().message());
+    id.role = *role;
+    id.organisation = j.value("organisation", "");
+    id.origin = j.at("origin").get<std::string>();
+    id.verifier_key = j.at("verifier_key").get<std::string>();
+    id.registration_index = j.at("registration_index").get<uint64_t>();
+    id.published_prekey_id = j.value("published_prekey_id", 0u);
+  } catch (const Json::exception& e) {
+    return Corrupted(path, e.what());
+  }
+  absl::StatusOr<std::string> key = HexField(j, "identity_key");
+  if (!key.ok() || key->size() != 32) return Corrupted(path, "identity_key");
+  id.identity_key = *std::move(key);
+  return id;
+}
+
+absl::Status LocalState::SaveIdentity(const ProfileIdentity& id) {
+  Json j = {{"name", id.name},
+            {"role", std::string(RoleName(id.role))},
+            {"organisation", id.organisation},
+            {"identity_key", HexEncode(id.identity_key)},
+            {"origin", id.origin},
+            {"verifier_key", id.verifier_key},
+            {"registration_index", id.registration_index},
+            {"published_prekey_id", id.published_prekey_id}};
+  return WriteJsonFile(Path(kIdentityFile), j);
+}
+
+absl::Status LocalState::LoadContacts() {
+  const std::string path = Path(kContactsFile);
+  absl::StatusOr<std::optional<Json>> json = ReadJsonFile(path);
+  if (!json.ok()) return json.status();
+  if (!json->has_value()) return absl::OkStatus();
+  const Json& members = (**json)["members"];
+  if (!members.is_object()) return Corrupted(path, "members");
+  for (const auto& [name, j] : members.items()) {
+    Contact c;
+    c.name = name;
+    absl::StatusOr<std::string> key = HexField(j, "identity_key");
+    if (!key.ok()) return Corrupted(path, key.status().message());
+    c.identity_key = *std::move(key);
+    if (j.contains("verified_key")) {
+      absl::StatusOr<std::string> v = HexField(j, "verified_key");
+      if (!v.ok()) return Corrupted(path, v.status().message());
+      c.verified_key = *std::move(v);
+    }
+    if (j.contains("previous_key")) {
+      absl::StatusOr<std::string> v = HexField(j, "previous_key");
+      if (!v.ok()) return Corrupted(path, v.status().message());
+      c.previous_key = *std::move(v);
+    }
+    contacts_[name] = std::move(c);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LocalState::SaveContacts() const {
+  Json members = Json::object();
+  for (const auto& [name, c] : contacts_) {
+    Json j = {{"identity_key", HexEncode(c.identity_key)}};
+    if (!c.verified_key.empty()) j["verified_key"] = HexEncode(c.verified_key);
+    if (!c.previous_key.empty()) j["previous_key"] = HexEncode(c.previous_key);
+    members[name] = j;
+  }
+  return WriteJsonFile(Path(kContactsFile), Json{{"members", members}});
+}
+
+absl::Status LocalState::LoadState() {
+  const std::string path = Path(kStateFile);
+  absl::StatusOr<std::optional<Json>> json = ReadJsonFile(path);
+  if (!json.ok()) return json.status();
+  if (!json->has_value()) return absl::OkStatus();
+  const Json& j = **json;
+  try {
+    if (j.contains("cursor") && !j["cursor"].is_null()) {
+      cursor_ = j["cursor"].get<uint64_t>();
+    }
+    const Json chains = j.value("chains", Json::object());
+    for (const auto& [channel, c] : chains.items()) {
+      ChainState chain;
+      chain.next_sequence = c.at("next_sequence").get<uint64_t>();
+      absl::StatusOr<std::string> hash = HexField(c, "last_hash");
+      if (!hash.ok() || hash->size() != 32) return Corrupted(path, "last_hash");
+      chain.last_hash = *std::move(hash);
+      chains_[channel] = std::move(chain);
+    }
+    if (j.contains("trusted_checkpoint")) {
+      const Json& t = j["trusted_checkpoint"];
+      trusted_size_ = t.at("size").get<uint64_t>();
+      absl::StatusOr<std::string> root = HexField(t, "root");
+      if (!root.ok()) return Corrupted(path, "trusted_checkpoint.root");
+      trusted_root_ = *std::move(root);
+    }
+    const Json receipts = j.value("pending_receipts", Json::array());
+    for (const Json& r : receipts) {
+      PendingReceipt p;
+      p.envelope_index = r.at("envelope_index").get<uint64_t>();
+      absl::StatusOr<std::string> bytes = Base64Field(r, "receipt");
+      if (!bytes.ok()) return Corrupted(path, "pending_receipts");
+      p.receipt = *std::move(bytes);
+      pending_receipts_.push_back(std::move(p));
+    }
+    const Json outbox = j.value("outbox", Json::array());
+    for (const Json& o : outbox) {
+      PendingSend p;
+      p.channel = o.at("channel").get<std::string>();
+      p.relay_mode = static_cast<RelayMode>(o.at("relay_mode").get<int>());
+      p.relay_of = o.at("relay_of").get<uint64_t>();
+      absl::StatusOr<std::string> bytes = Base64Field(o, "envelope");
+      if (!bytes.ok()) return Corrupted(path, "outbox");
+      p.envelope = *std::move(bytes);
+      outbox_.push_back(std::move(p));
+    }
+  } catch (const Json::exception& e) {
+    return Corrupted(path, e.what());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LocalState::SaveState() const {
+  Json j = Json::object();
+  j["cursor"] = cursor_.has_value() ? Json(*cursor_) : Json(nullptr);
+  Json chains = Json::object();
+  for (const auto& [channel, c] : chains_) {
+    chains[channel] = {{"next_sequence", c.next_sequence},
+                       {"last_hash", HexEncode(c.last_hash)}};
+  }
+  j["chains"] = chains;
+  if (trusted_size_ > 0) {
+    j["trusted_checkpoint"] = {{"size", trusted_size_},
+                               {"root", HexEncode(trusted_root_)}};
+  }
+  Json receipts = Json::array();
+  for (const PendingReceipt& r : pending_receipts_) {
+    receipts.push_back({{"envelope_index", r.envelope_index},
+                        {"receipt", Base64Encode(r.receipt)}});
+  }
+  j["pending_receipts"] = receipts;
+  Json outbox = Json::array();
+  for (const PendingSend& p : outbox_) {
+    outbox.push_back({{"channel", p.channel},
+                      {"relay_mode", static_cast<int>(p.relay_mode)},
+                      {"relay_of", p.relay_of},
+                      {"envelope", Base64Encode(p.envelope)}});
+  }
+  j["outbox"] = outbox;
+  return WriteJsonFile(Path(kStateFile), j);
+}
+
+absl::Status LocalState::LoadMessageIndexes() {
+  // Cut a partial last line left by a crash during an append, so the next
+  // append starts on a line of its own.
+  const std::string path = Path(kMessagesFile);
+  if (absl::StatusOr<std::string> text = ReadFile(path);
+      text.ok() && !text->empty() && text->back() != '\n') {
+    size_t keep = text->rfind('\n');
+    keep = keep == std::string::npos ? 0 : keep + 1;
+    if (::truncate(path.c_str(), static_cast<off_t>(keep)) != 0) {
+      return absl::InternalError(
+          absl::StrCat("cannot repair ", path, ": ", std::strerror(errno)));
+    }
+  }
+  absl::StatusOr<std::vector<StoredMessage>> messages = Messages();
+  if (!messages.ok()) return messages.status();
+  for (const StoredMessage& m : *messages) message_indexes_.insert(m.index);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<StoredMessage>> LocalState::Messages() const {
+  const std::string path = Path(kMessagesFile);
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) {
+    if (absl::IsNotFound(text.status())) return std::vector<StoredMessage>();
+    return text.status();
+  }
+  std::vector<StoredMessage> out;
+  std::vector<absl::string_view> lines = absl::StrSplit(*text, '\n');
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].empty()) continue;
+    // A crash during an append can leave a partial last line: its entry was
+    // never committed (the cursor did not move), so it is delivered again.
+    const bool last = i + 1 == lines.size();
+    Json j = Json::parse(std::string(lines[i]), nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) {
+      if (last) break;
+      return Corrupted(path, absl::StrCat("line ", i + 1));
+    }
+    absl::StatusOr<StoredMessage> m = MessageFromJson(j);
+    if (!m.ok()) {
+      return Corrupted(path,
+                       absl::StrCat("line ", i + 1, ": ", m.status().message()));
+    }
+    out.push_back(*std::move(m));
+  }
+  return out;
+}
+
+absl::StatusOr<std::optional<StoredMessage>> LocalState::FindMessage(
+    uint64_t index) const {
+  if (!HasMessage(index)) return std::nullopt;
+  absl::StatusOr<std::vector<StoredMessage>> all = Messages();
+  if (!all.ok()) return all.status();
+  for (StoredMessage& m : *all) {
+    if (m.index == index) return std::move(m);
+  }
+  return std::nullopt;
+}
+
+std::optional<Contact> LocalState::FindContact(const std::string& name) const {
+  auto it = contacts_.find(name);
+  if (it == contacts_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<Contact> LocalState::FindContactByKey(
+    const std::string& key) const {
+  for (const auto& [name, c] : contacts_) {
+    if (c.identity_key == key) return c;
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<KeyObservation> LocalState::ObserveMemberKey(
+    const std::string& name, const std::string& key) {
+  auto it = contacts_.find(name);
+  KeyObservation result;
+  if (it == contacts_.end()) {
+    Contact c;
+    c.name = name;
+    c.identity_key = key;
+    contacts_[name] = std::move(c);
+    result = KeyObservation::kFirstSeen;
+  } else if (it->second.identity_key == key) {
+    return KeyObservation::kSame;
+  } else {
+    it->second.previous_key = it->second.identity_key;
+    it->second.identity_key = key;
+    result = KeyObservation::kChanged;
+  }
+  if (absl::Status s = SaveContacts(); !s.ok()) return s;
+  return result;
+}
+
+absl::Status LocalState::MarkVerified(const std::string& name,
+                                      const std::string& key) {
+  Contact& c = contacts_[name];
+  c.name = name;
+  if (c.identity_key != key) {
+    if (!c.identity_key.empty()) c.previous_key = c.identity_key;
+    c.identity_key = key;
+  }
+  c.verified_key = key;
+  return SaveContacts();
+}
+
+absl::Status LocalState::CheckSendable(const std::string& name) const {
+  std::optional<Contact> c = FindContact(name);
+  if (!c.has_value() || !c->verified_key_changed()) return absl::OkStatus();
+  absl::Status s = absl::FailedPreconditionError(absl::StrCat(
+      "the identity key of ", name,
+      " has CHANGED since you verified it: refusing to encrypt to ", name,
+      ". Compare fingerprints out of band (`parley directory`), then run "
+      "`parley verify ", name, " FINGERPRINT` with the new fingerprint"));
+  s.SetPayload(kKeyChangedPayload, absl::Cord(name));
+  return s;
+}
+
+ChainState LocalState::Chain(const std::string& channel) const {
+  auto it = chains_.find(channel);
+  return it == chains_.end() ? ChainState() : it->second;
+}
+
+absl::Status LocalState::SetChain(const std::string& channel,
+                                  const ChainState& chain) {
+  chains_[channel] = chain;
+  return SaveState();
+}
+
+absl::Status LocalState::SetTrustedCheckpoint(uint64_t size,
+                                              const std::string& root) {
+  trusted_size_ = size;
+  trusted_root_ = root;
+  return SaveState();
+}
+
+absl::Status LocalState::DropPendingReceipts(size_t n) {
+  n = std::min(n, pending_receipts_.size());
+  pending_receipts_.erase(pending_receipts_.begin(),
+                          pending_receipts_.begin() + n);
+  return SaveState();
+}
+
+absl::Status LocalState::AddToOutbox(const PendingSend& send) {
+  outbox_.push_back(send);
+  return SaveState();
+}
+
+absl::Status LocalState::RemoveFromOutbox(const std::string& envelope) {
+  std::erase_if(outbox_,
+                [&](const PendingSend& p) { return p.envelope == envelope; });
+  return SaveState();
+}
+
+absl::Status LocalState::CommitDelivery(
+    uint64_t index, const std::optional<StoredMessage>& message,
+    const std::optional<PendingReceipt>& receipt) {
+  if (message.has_value() && !HasMessage(message->index)) {
+    if (absl::Status s =
+            AppendLine(Path(kMessagesFile), MessageToJson(*message).dump());
+        !s.ok()) {
+      return s;
+    }
+    message_indexes_.insert(message->index);
+  }
+  if (receipt.has_value()) pending_receipts_.push_back(*receipt);
+  if (!cursor_.has_value() || index > *cursor_) cursor_ = index;
+  return SaveState();
+}
+
+}  // namespace parley

@@ -1,0 +1,204 @@
+#ifndef PARLEY_CLIENT_LOCAL_STATE_H_
+#define PARLEY_CLIENT_LOCAL_STATE_H_
+
+// What a device remembers between runs, in its profile directory (all files
+// 0600, written atomically):
+//
+//   identity.json   who this device is: member name, role, identity key, and
+//                   the server's log origin and verifier key (trusted on
+//                   first use at enrollment)
+//   contacts.json   members' identity keys as first seen (TOFU) and which of
+//                   them were verified out of band
+//   state.json      the delivery cursor, this device's chain per channel,
+//                   the last checkpoint it trusted, receipts not yet
+//                   submitted and envelopes not yet acknowledged by the
+//                   server (the outbox)
+//   messages.jsonl  decrypted messages, one JSON object per line, appended
+//                   and synced before the cursor moves past them
+//
+// Not thread-safe; one process uses a profile at a time.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "storage/log_entry.h"
+
+namespace parley {
+
+// The enrolled identity of this profile.
+struct ProfileIdentity {
+  std::string name;
+  MemberRole role = MemberRole::kParty;
+  std::string organisation;
+  std::string identity_key;  // 32-byte Ed25519 public key
+  std::string origin;        // the log's origin line
+  std::string verifier_key;  // C2SP verifier key of the log, pinned
+  uint64_t registration_index = 0;
+  // Key id of the signed prekey the server last accepted from this device.
+  uint32_t published_prekey_id = 0;
+};
+
+// A member's identity key as this device knows it.
+struct Contact {
+  std::string name;
+  std::string identity_key;  // the key last seen in the verified directory
+  // The key the user verified out of band, if any. Sending is refused while
+  // it differs from identity_key.
+  std::string verified_key;
+  std::string previous_key;  // the key before the last change, if any
+
+  bool verified() const {
+    return !verified_key.empty() && verified_key == identity_key;
+  }
+  bool verified_key_changed() const {
+    return !verified_key.empty() && verified_key != identity_key;
+  }
+};
+
+// What ObserveMemberKey found.
+enum class KeyObservation {
+  kFirstSeen,  // trusted on first use
+  kSame,
+  kChanged,    // a different key than before: say so loudly
+};
+
+// This device's own hash chain in one channel.
+struct ChainState {
+  uint64_t next_sequence = 0;
+  std::string last_hash = std::string(32, '\0');
+};
+
+// A receipt signed but not yet accepted by the server.
+struct PendingReceipt {
+  uint64_t envelope_index = 0;
+  std::string receipt;
+};
+
+// An envelope sealed and recorded before it is sent, so a retry after a
+// crash or a lost answer sends the same bytes (the server deduplicates on
+// sender and client message id).
+struct PendingSend {
+  std::string channel;
+  std::string envelope;
+  RelayMode relay_mode = RelayMode::kNone;
+  uint64_t relay_of = 0;
+};
+
+// A message as received and opened, or the reason it could not be opened.
+struct StoredMessage {
+  uint64_t index = 0;
+  int64_t logged_at_ms = 0;
+  std::string channel;
+  std::string sender;        // member name (the envelope's signer)
+  uint64_t sequence = 0;
+  int64_t created_at = 0;
+  std::string content_type;  // of the payload as shown (after unwrapping)
+  std::string body;          // plaintext (file payload: the file's bytes)
+  std::string filename;      // for application/octet-stream
+  std::string envelope_hash;
+  RelayMode relay_mode = RelayMode::kNone;
+  uint64_t relay_of = 0;
+  // Verbatim relays: the original author and whether their key matched the
+  // key directory. Anonymous relays leave these empty.
+  std::string original_sender;
+  bool original_verified = false;
+  std::string error;  // non-empty: the envelope could not be opened
+};
+
+class LocalState {
+ public:
+  // Loads the state files from `dir` (missing files are empty state).
+  // DataLoss naming the file if one is corrupted.
+  static absl::StatusOr<LocalState> Open(const std::string& dir);
+
+  const std::string& dir() const { return dir_; }
+
+  // identity.json. NotFound (saying to enroll) if this profile has none.
+  absl::StatusOr<ProfileIdentity> LoadIdentity() const;
+  bool HasIdentity() const;
+  absl::Status SaveIdentity(const ProfileIdentity& identity);
+
+  // Contacts.
+  std::optional<Contact> FindContact(const std::string& name) const;
+  std::optional<Contact> FindContactByKey(const std::string& key) const;
+  const std::map<std::string, Contact>& contacts() const { return contacts_; }
+  // Records `key` as the current key of `name` (from a verified directory
+  // answer) and says whether it is new, the same, or changed.
+  absl::StatusOr<KeyObservation> ObserveMemberKey(const std::string& name,
+                                                  const std::string& key);
+  // Records that the user verified `key` for `name` out of band.
+  absl::Status MarkVerified(const std::string& name, const std::string& key);
+  // OK unless `name` was verified and its key has changed since:
+  // FailedPrecondition carrying KeyChangedPayload, saying to verify again.
+  absl::Status CheckSendable(const std::string& name) const;
+
+  // Delivery cursor: the last log index processed, if any.
+  std::optional<uint64_t> cursor() const { return cursor_; }
+
+  ChainState Chain(const std::string& channel) const;
+  absl::Status SetChain(const std::string& channel, const ChainState& chain);
+
+  // The largest checkpoint this device verified (size 0: none).
+  uint64_t trusted_size() const { return trusted_size_; }
+  const std::string& trusted_root() const { return trusted_root_; }
+  absl::Status SetTrustedCheckpoint(uint64_t size, const std::string& root);
+
+  const std::vector<PendingReceipt>& pending_receipts() const {
+    return pending_receipts_;
+  }
+  // Forgets the first `n` pending receipts (accepted by the server).
+  absl::Status DropPendingReceipts(size_t n);
+
+  const std::vector<PendingSend>& outbox() const { return outbox_; }
+  absl::Status AddToOutbox(const PendingSend& send);
+  absl::Status RemoveFromOutbox(const std::string& envelope);
+
+  // Messages.
+  bool HasMessage(uint64_t index) const { return message_indexes_.count(index); }
+  absl::StatusOr<std::vector<StoredMessage>> Messages() const;
+  absl::StatusOr<std::optional<StoredMessage>> FindMessage(
+      uint64_t index) const;
+
+  // Records that log entry `index` was processed: appends `message` (if
+  // any, and not already stored) to messages.jsonl and syncs it, then, in
+  // one atomic write of state.json, adds `receipt` (if any) to the pending
+  // receipts and moves the cursor to `index`. A crash in between leaves the
+  // message stored and the cursor behind, so the entry is delivered again
+  // and recognised by its index.
+  absl::Status CommitDelivery(uint64_t index,
+                              const std::optional<StoredMessage>& message,
+                              const std::optional<PendingReceipt>& receipt);
+
+ private:
+  explicit LocalState(std::string dir) : dir_(std::move(dir)) {}
+  absl::Status LoadContacts();
+  absl::Status LoadState();
+  absl::Status LoadMessageIndexes();
+  absl::Status SaveContacts() const;
+  absl::Status SaveState() const;
+  std::string Path(const char* file) const;
+
+  std::string dir_;
+  std::map<std::string, Contact> contacts_;
+  std::optional<uint64_t> cursor_;
+  std::map<std::string, ChainState> chains_;
+  uint64_t trusted_size_ = 0;
+  std::string trusted_root_;
+  std::vector<PendingReceipt> pending_receipts_;
+  std::vector<PendingSend> outbox_;
+  std::set<uint64_t> message_indexes_;
+};
+
+// Type URL of the payload that CheckSendable attaches to its error, so
+// front ends can tell a changed verified key from other preconditions.
+inline constexpr char kKeyChangedPayload[] = "parley.dev/key-changed";
+
+}  // namespace parley
+
+#endif  // PARLEY_CLIENT_LOCAL_STATE_H_

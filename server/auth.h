@@ -1,0 +1,118 @@
+#ifndef PARLEY_SERVER_AUTH_H_
+#define PARLEY_SERVER_AUTH_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "crypto/clock.h"
+#include "crypto/random.h"
+#include "grpcpp/server_context.h"
+#include "server/server_state.h"
+#include "storage/log_entry.h"
+
+namespace parley {
+
+// An authenticated, authorised member making a call.
+struct Caller {
+  std::string name;
+  MemberRole role = MemberRole::kParty;
+  std::string identity_key;
+};
+
+// One row of the authorization table: which roles may call an RPC.
+struct AuthorizationRule {
+  std::string method;  // "parley.v1.Channels/Send"
+  bool public_access;  // callable without a session
+  std::vector<MemberRole> roles;
+};
+
+// The role x RPC table (also in docs/ARCHITECTURE.md). Every RPC of every
+// parley.v1 service appears exactly once.
+const std::vector<AuthorizationRule>& AuthorizationTable();
+
+// OK if `role` may call `method`; PermissionDenied naming both otherwise,
+// and NotFound for a method missing from the table (a programming error
+// that fails closed).
+absl::Status Authorize(const std::string& method, MemberRole role);
+
+// Challenge-response authentication and session tokens. Tokens are random
+// 256-bit values held in memory only (a restart signs everyone out), bound
+// to one identity, valid for `token_ttl`. Thread-safe.
+class Authenticator {
+ public:
+  Authenticator(const ServerState* state, const Clock* clock, Random* random,
+                std::string origin,
+                absl::Duration token_ttl = absl::Minutes(15));
+
+  struct Challenge {
+    std::string nonce;
+    absl::Time expires_at;
+  };
+  // A single-use nonce valid for 60 s. NotFound if the key is not enrolled
+  // (the same answer as for a revoked key would leak nothing more).
+  absl::StatusOr<Challenge> NewChallenge(const std::string& identity_key);
+
+  struct Token {
+    std::string token;
+    absl::Time expires_at;
+    MemberRecord member;
+  };
+  // Checks the nonce (issued to this key, unexpired, unused), the signature
+  // over AuthStatement(origin, nonce, key), and that the member is enrolled
+  // and not revoked. Unauthenticated or PermissionDenied otherwise.
+  absl::StatusOr<Token> Authenticate(const std::string& identity_key,
+                                     const std::string& nonce,
+                                     const std::string& signature);
+
+  // Resolves "authorization: Bearer <token>" to a caller and checks
+  // `method` against the authorization table. Unauthenticated for a missing,
+  // unknown or expired token (the message says to sign in again);
+  // PermissionDenied for a revoked member or a role not allowed.
+  absl::StatusOr<Caller> Resolve(const grpc::ServerContextBase& context,
+                                 const std::string& method);
+
+  // Drops every token of `name` and runs the revocation listeners
+  // registered for it (open streams end at once).
+  void RevokeMember(const std::string& name);
+  // `on_revoke` runs (on the revoking thread) if `name` is revoked while
+  // registered. Returns an id for Unregister.
+  uint64_t OnRevoke(const std::string& name, std::function<void()> on_revoke);
+  void Unregister(uint64_t id);
+
+ private:
+  struct PendingChallenge {
+    std::string identity_key;
+    absl::Time expires_at;
+  };
+  struct Session {
+    std::string name;
+    absl::Time expires_at;
+  };
+  struct Listener {
+    std::string name;
+    std::function<void()> on_revoke;
+  };
+
+  const ServerState* const state_;
+  const Clock* const clock_;
+  Random* const random_;
+  const std::string origin_;
+  const absl::Duration token_ttl_;
+
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, PendingChallenge> challenges_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Session> sessions_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint64_t, Listener> listeners_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_listener_ ABSL_GUARDED_BY(mu_) = 1;
+};
+
+}  // namespace parley
+
+#endif  // PARLEY_SERVER_AUTH_H_

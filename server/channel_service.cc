@@ -1,0 +1,469 @@
+#include "server/channel_service.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "crypto/encoding.h"
+#include "crypto/envelope.h"
+#include "crypto/prekey.h"
+#include "crypto/receipt.h"
+#include "server/status_util.h"
+#include "storage/log_schema.h"
+
+namespace parley {
+namespace {
+
+constexpr absl::Duration kMaxFutureSkew = absl::Minutes(10);
+constexpr absl::Duration kMaxEnvelopeAge = absl::Hours(7 * 24);
+constexpr size_t kMaxReceiptsPerCall = 500;
+
+std::string ZeroHash() { return std::string(32, '\0'); }
+
+// The sender's chain in a channel: the next sequence number and the hash of
+// its last envelope.
+std::pair<uint64_t, std::string> ReadChain(LogStore& log,
+                                           const std::string& sender,
+                                           const std::string& channel) {
+  absl::StatusOr<std::optional<std::string>> value = log.GetIndex(
+      index_cf::kChain, sender + std::string(1, '\0') + channel);
+  if (!value.ok() || !value->has_value() || (*value)->size() != 40) {
+    return {0, ZeroHash()};
+  }
+  std::optional<uint64_t> next =
+      log_schema::DecodeU64Key(std::string_view(**value).substr(0, 8));
+  return {next.value_or(0), (*value)->substr(8)};
+}
+
+}  // namespace
+
+absl::Mutex* ChannelService::SenderLock(const std::string& sender) {
+  absl::MutexLock lock(&senders_mu_);
+  auto& slot = senders_[sender];
+  if (!slot) slot = std::make_unique<absl::Mutex>();
+  return slot.get();
+}
+
+absl::Status ChannelService::CheckMembers(
+    const std::vector<std::string>& names) const {
+  for (const std::string& name : names) {
+    std::optional<MemberRecord> m = core_->ledger->state().MemberByName(name);
+    if (!m.has_value()) {
+      return absl::NotFoundError(absl::StrCat(
+          "no member named \"", name, "\" (see parley directory)"));
+    }
+    if (m->revoked) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(name, " has been revoked and cannot join a channel"));
+    }
+    if (m->role == MemberRole::kAdmin) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          name, " is an admin; admins operate the server and do not take "
+                "part in channels"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void ChannelService::FillChannel(const ChannelRecord& channel,
+                                 const std::string& caller,
+                                 v1::ChannelInfo* out) const {
+  out->set_name(channel.name);
+  for (const std::string& m : channel.members) out->add_members(m);
+  out->set_created_by(channel.created_by);
+  out->set_log_index(channel.log_index);
+  auto [next, last] = ReadChain(core_->ledger->log(), caller, channel.name);
+  out->set_next_sequence(next);
+  out->set_last_hash(last);
+}
+
+grpc::ServerUnaryReactor* ChannelService::CreateChannel(
+    grpc::CallbackServerContext* context,
+    const v1::CreateChannelRequest* request, v1::ChannelInfo* response) {
+  absl::StatusOr<Caller> caller =
+      core_->Admit(context, "parley.v1.Channels/CreateChannel");
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  absl::Status status = [&]() -> absl::Status {
+    if (absl::Status s = ValidateName("channel", request->name()); !s.ok()) {
+      return s;
+    }
+    std::set<std::string> members(request->members().begin(),
+                                  request->members().end());
+    members.insert(caller->name);
+    std::vector<std::string> list(members.begin(), members.end());
+    if (list.size() > static_cast<size_t>(
+                          core_->limiter->options().max_channel_members)) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "a channel may have at most ",
+          core_->limiter->options().max_channel_members, " members"));
+    }
+    if (absl::Status s = CheckMembers(list); !s.ok()) return s;
+    absl::MutexLock lock(&channels_mu_);
+    if (core_->ledger->state().Channel(request->name()).has_value()) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("a channel named \"", request->name(),
+                       "\" already exists"));
+    }
+    ChannelCreated entry{request->name(), caller->name, list};
+    absl::StatusOr<uint64_t> index = core_->ledger->Commit(std::move(entry));
+    if (!index.ok()) return index.status();
+    std::optional<ChannelRecord> channel =
+        core_->ledger->state().Channel(request->name());
+    if (channel) FillChannel(*channel, caller->name, response);
+    return absl::OkStatus();
+  }();
+  return FinishUnary(context, status);
+}
+
+grpc::ServerUnaryReactor* ChannelService::ChangeMembers(
+    grpc::CallbackServerContext* context,
+    const v1::ChangeMembersRequest* request, v1::ChannelInfo* response) {
+  absl::StatusOr<Caller> caller =
+      core_->Admit(context, "parley.v1.Channels/ChangeMembers");
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  absl::Status status = [&]() -> absl::Status {
+    absl::MutexLock lock(&channels_mu_);
+    std::optional<ChannelRecord> channel =
+        core_->ledger->state().Channel(request->channel());
+    if (!channel.has_value()) {
+      return absl::NotFoundError(
+          absl::StrCat("no channel named \"", request->channel(), "\""));
+    }
+    if (!channel->members.contains(caller->name)) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "you are not a member of channel \"", request->channel(), "\""));
+    }
+    std::vector<std::string> added(request->add().begin(),
+                                   request->add().end());
+    if (absl::Status s = CheckMembers(added); !s.ok()) return s;
+    std::set<std::string> members = channel->members;
+    members.insert(added.begin(), added.end());
+    for (const std::string& name : request->remove()) {
+      if (!members.erase(name)) {
+        return absl::NotFoundError(absl::StrCat(
+            name, " is not a member of channel \"", request->channel(), "\""));
+      }
+    }
+    if (members.empty()) {
+      return absl::InvalidArgumentError("a channel needs at least one member");
+    }
+    if (members.size() > static_cast<size_t>(
+                             core_->limiter->options().max_channel_members)) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "a channel may have at most ",
+          core_->limiter->options().max_channel_members, " members"));
+    }
+    if (members == channel->members) {
+      FillChannel(*channel, caller->name, response);
+      return absl::OkStatus();
+    }
+    ChannelMembersChanged entry{request->channel(), caller->name,
+                                std::vector<std::string>(members.begin(),
+                                                         members.end())};
+    absl::StatusOr<uint64_t> index = core_->ledger->Commit(std::move(entry));
+    if (!index.ok()) return index.status();
+    std::optional<ChannelRecord> updated =
+        core_->ledger->state().Channel(request->channel());
+    if (updated) FillChannel(*updated, caller->name, response);
+    return absl::OkStatus();
+  }();
+  return FinishUnary(context, status);
+}
+
+grpc::ServerUnaryReactor* ChannelService::ListChannels(
+    grpc::CallbackServerContext* context, const v1::ListChannelsRequest*,
+    v1::ListChannelsResponse* response) {
+  absl::StatusOr<Caller> caller =
+      core_->Admit(context, "parley.v1.Channels/ListChannels");
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  for (const ChannelRecord& c :
+       core_->ledger->state().ChannelsOf(caller->name)) {
+    FillChannel(c, caller->name, response->add_channels());
+  }
+  return FinishUnary(context, absl::OkStatus());
+}
+
+absl::Status ChannelService::DoSend(const Caller& caller,
+                                    const v1::SendRequest& request,
+                                    v1::SendResponse* response) {
+  const std::string& bytes = request.envelope();
+  if (bytes.size() > core_->max_message_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "envelope of ", bytes.size(), " bytes exceeds the server's limit of ",
+        core_->max_message_bytes, " bytes"));
+  }
+  absl::StatusOr<ParsedEnvelope> envelope = ParseEnvelope(bytes);
+  if (!envelope.ok()) {
+    if (absl::IsUnauthenticated(envelope.status())) {
+      return absl::UnauthenticatedError(
+          "the envelope's signature does not verify: refused");
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed envelope: ", envelope.status().message()));
+  }
+  const EnvelopeHeader& header = envelope->header;
+  if (header.sender_identity != caller.identity_key) {
+    return absl::PermissionDeniedError(
+        "the envelope is signed by another identity than the caller's");
+  }
+  if (header.metadata.channel_id != request.channel()) {
+    return absl::InvalidArgumentError(
+        "the envelope names another channel than the request");
+  }
+  std::optional<ChannelRecord> channel =
+      core_->ledger->state().Channel(request.channel());
+  if (!channel.has_value()) {
+    return absl::NotFoundError(
+        absl::StrCat("no channel named \"", request.channel(), "\""));
+  }
+  if (!channel->members.contains(caller.name)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "you are not a member of channel \"", request.channel(), "\""));
+  }
+  const absl::Time now = core_->clock->Now();
+  const absl::Time created = absl::FromUnixSeconds(header.metadata.created_at);
+  if (created > now + kMaxFutureSkew || created < now - kMaxEnvelopeAge) {
+    return absl::InvalidArgumentError(
+        "the envelope's creation time is more than 10 minutes ahead of the "
+        "server or older than 7 days; check the device clock");
+  }
+
+  absl::MutexLock lock(SenderLock(caller.name));
+  // Idempotency first: a retry of a logged envelope answers with its index.
+  const std::string msgid = header.sender_identity +
+                            header.metadata.client_message_id;
+  absl::StatusOr<std::optional<std::string>> seen =
+      core_->ledger->log().GetIndex(index_cf::kMessageId, msgid);
+  if (!seen.ok()) return seen.status();
+  if (seen->has_value() && (*seen)->size() == 40) {
+    if ((*seen)->substr(0, 32) != envelope->hash) {
+      return absl::AlreadyExistsError(
+          "this client message id was already used for a different envelope; "
+          "a retry must resend the same bytes");
+    }
+    response->set_log_index(
+        log_schema::DecodeU64Key(std::string_view(**seen).substr(32))
+            .value_or(0));
+    response->set_duplicate(true);
+    return absl::OkStatus();
+  }
+  auto [next_sequence, last_hash] =
+      ReadChain(core_->ledger->log(), caller.name, request.channel());
+  if (header.metadata.sequence != next_sequence ||
+      header.metadata.previous_hash != last_hash) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "out of order: the envelope has sequence ", header.metadata.sequence,
+        " but the server expects ", next_sequence, " after envelope ",
+        HexEncode(last_hash).substr(0, 16),
+        "; resynchronise from parley channel list"));
+  }
+  // Recipients: exactly the channel's current members, by current key.
+  std::set<std::string> expected;
+  std::vector<std::string> recipient_names;
+  for (const std::string& name : channel->members) {
+    std::optional<MemberRecord> m = core_->ledger->state().MemberByName(name);
+    if (m && !m->revoked) expected.insert(m->identity_key);
+  }
+  std::set<std::string> actual;
+  for (const EnvelopeRecipientEntry& r : header.recipients) {
+    actual.insert(r.identity_public_key);
+    std::optional<MemberRecord> m =
+        core_->ledger->state().MemberByKey(r.identity_public_key);
+    if (m) recipient_names.push_back(m->name);
+  }
+  if (actual != expected) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the envelope's recipients are not the channel's current members (",
+        expected.size(), " expected, ", actual.size(),
+        " given); fetch the member list again and re-encrypt"));
+  }
+  RelayMode mode = static_cast<RelayMode>(request.relay_mode());
+  if (request.relay_mode() < 0 || request.relay_mode() > 2) {
+    return absl::InvalidArgumentError("unknown relay mode");
+  }
+  if (mode != RelayMode::kNone) {
+    if (caller.role != MemberRole::kMediator) {
+      return absl::PermissionDeniedError("only mediators relay messages");
+    }
+    std::optional<EnvelopeRecord> source =
+        core_->ledger->Envelope(request.relay_of());
+    if (!source.has_value() ||
+        std::find(source->recipients.begin(), source->recipients.end(),
+                  caller.name) == source->recipients.end()) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "you did not receive an envelope at log index ", request.relay_of()));
+    }
+  }
+  EnvelopeFacts facts;
+  facts.hash = envelope->hash;
+  facts.sender_identity = header.sender_identity;
+  facts.client_message_id = header.metadata.client_message_id;
+  facts.sequence = header.metadata.sequence;
+  facts.recipient_names = recipient_names;
+  EnvelopeEntry entry;
+  entry.channel = request.channel();
+  entry.sender = caller.name;
+  entry.relay_mode = mode;
+  entry.relay_of = mode == RelayMode::kNone ? 0 : request.relay_of();
+  entry.envelope = bytes;
+  absl::StatusOr<uint64_t> index =
+      core_->ledger->Commit(std::move(entry), &facts);
+  if (!index.ok()) return index.status();
+  response->set_log_index(*index);
+  response->set_duplicate(false);
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* ChannelService::Send(
+    grpc::CallbackServerContext* context, const v1::SendRequest* request,
+    v1::SendResponse* response) {
+  absl::StatusOr<Caller> caller =
+      core_->Admit(context, "parley.v1.Channels/Send");
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  return FinishUnary(context, DoSend(*caller, *request, response));
+}
+
+grpc::ServerWriteReactor<v1::Delivery>* ChannelService::Subscribe(
+    grpc::CallbackServerContext* context,
+    const v1::SubscribeRequest* request) {
+  class Refused final : public grpc::ServerWriteReactor<v1::Delivery> {
+   public:
+    explicit Refused(const absl::Status& status) {
+      Finish(ToGrpcStatus(status));
+    }
+    void OnDone() override { delete this; }
+  };
+  absl::StatusOr<Caller> caller =
+      core_->Admit(context, "parley.v1.Channels/Subscribe");
+  if (!caller.ok()) return new Refused(caller.status());
+  if (absl::Status s = core_->limiter->OpenStream(caller->name); !s.ok()) {
+    context->AddTrailingMetadata("retry-after-ms", "5000");
+    return new Refused(s);
+  }
+  uint64_t next = request->from_start() ? 0 : request->cursor() + 1;
+  auto* sub = new Subscription(hub_, caller->name, next);
+  std::string name = caller->name;
+  RateLimiter* limiter = core_->limiter;
+  hub_->Add(sub, [limiter, name] { limiter->CloseStream(name); });
+  return sub;
+}
+
+grpc::ServerUnaryReactor* ChannelService::SubmitReceipts(
+    grpc::CallbackServerContext* context,
+    const v1::SubmitReceiptsRequest* request,
+    v1::SubmitReceiptsResponse* response) {
+  absl::StatusOr<Caller> caller =
+      core_->Admit(context, "parley.v1.Channels/SubmitReceipts");
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  absl::Status status = [&]() -> absl::Status {
+    if (request->receipts_size() > static_cast<int>(kMaxReceiptsPerCall)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "at most ", kMaxReceiptsPerCall, " receipts per call"));
+    }
+    // Validate everything before logging anything.
+    std::vector<ReceiptEntry> entries;
+    std::vector<std::string> keys;
+    for (const v1::ReceiptSubmission& submission : request->receipts()) {
+      std::optional<EnvelopeRecord> envelope =
+          core_->ledger->Envelope(submission.envelope_index());
+      if (!envelope.has_value()) {
+        return absl::NotFoundError(absl::StrCat(
+            "no envelope at log index ", submission.envelope_index()));
+      }
+      if (std::find(envelope->recipients.begin(), envelope->recipients.end(),
+                    caller->name) == envelope->recipients.end()) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            "you are not a recipient of the envelope at log index ",
+            submission.envelope_index()));
+      }
+      absl::StatusOr<Receipt> receipt = VerifyReceipt(
+          submission.receipt(), caller->identity_key, envelope->hash);
+      if (!receipt.ok()) {
+        return absl::Status(
+            receipt.status().code(),
+            absl::StrCat("receipt for log index ", submission.envelope_index(),
+                         ": ", receipt.status().message()));
+      }
+      keys.push_back(absl::StrCat(
+          log_schema::U64Key(submission.envelope_index()), caller->name,
+          std::string(1, '\0'),
+          std::string(1, static_cast<char>(receipt->level))));
+      entries.push_back(ReceiptEntry{submission.envelope_index(), caller->name,
+                                     submission.receipt()});
+    }
+    absl::MutexLock lock(SenderLock(caller->name));
+    for (size_t i = 0; i < entries.size(); ++i) {
+      // One receipt per (envelope, recipient, level): a retry gets the
+      // index already logged.
+      absl::StatusOr<std::optional<std::string>> seen =
+          core_->ledger->log().GetIndex(index_cf::kReceipt, keys[i]);
+      if (!seen.ok()) return seen.status();
+      if (seen->has_value()) {
+        response->add_log_indexes(
+            log_schema::DecodeU64Key(**seen).value_or(0));
+        continue;
+      }
+      absl::StatusOr<uint64_t> index =
+          core_->ledger->Commit(std::move(entries[i]));
+      if (!index.ok()) return index.status();
+      response->add_log_indexes(*index);
+    }
+    return absl::OkStatus();
+  }();
+  return FinishUnary(context, status);
+}
+
+grpc::ServerUnaryReactor* ChannelService::ListReceipts(
+    grpc::CallbackServerContext* context,
+    const v1::ListReceiptsRequest* request,
+    v1::ListReceiptsResponse* response) {
+  absl::StatusOr<Caller> caller =
+      core_->Admit(context, "parley.v1.Channels/ListReceipts");
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  absl::Status status = [&]() -> absl::Status {
+    std::optional<EnvelopeRecord> envelope =
+        core_->ledger->Envelope(request->envelope_index());
+    if (!envelope.has_value()) {
+      return absl::NotFoundError(absl::StrCat("no envelope at log index ",
+                                              request->envelope_index()));
+    }
+    bool allowed =
+        envelope->sender == caller->name ||
+        std::find(envelope->recipients.begin(), envelope->recipients.end(),
+                  caller->name) != envelope->recipients.end();
+    if (!allowed && caller->role == MemberRole::kMediator) {
+      std::optional<ChannelRecord> channel =
+          core_->ledger->state().Channel(envelope->channel);
+      allowed = channel && channel->members.contains(caller->name);
+    }
+    if (!allowed) {
+      return absl::PermissionDeniedError(
+          "only the sender, the recipients and the channel's mediators may "
+          "see these receipts");
+    }
+    absl::StatusOr<std::vector<std::pair<std::string, std::string>>> rows =
+        core_->ledger->log().ScanIndex(
+            index_cf::kReceipt, log_schema::U64Key(request->envelope_index()),
+            10000);
+    if (!rows.ok()) return rows.status();
+    for (const auto& [key, value] : *rows) {
+      std::optional<uint64_t> index = log_schema::DecodeU64Key(value);
+      if (!index.has_value()) continue;
+      absl::StatusOr<std::string> bytes = core_->ledger->log().GetEntry(*index);
+      if (!bytes.ok()) continue;
+      absl::StatusOr<LogEntry> entry = DecodeLogEntry(*bytes);
+      if (!entry.ok()) continue;
+      const auto* receipt = std::get_if<ReceiptEntry>(&entry->body);
+      if (receipt == nullptr) continue;
+      v1::ReceiptRecord* out = response->add_receipts();
+      out->set_log_index(*index);
+      out->set_recipient(receipt->recipient);
+      out->set_receipt(receipt->receipt);
+    }
+    return absl::OkStatus();
+  }();
+  return FinishUnary(context, status);
+}
+
+}  // namespace parley

@@ -1,0 +1,212 @@
+#include "server/delivery.h"
+
+#include "absl/strings/str_cat.h"
+#include "server/status_util.h"
+#include "storage/log_schema.h"
+
+namespace parley {
+
+Subscription::Subscription(DeliveryHub* hub, std::string member,
+                           uint64_t next_index)
+    : hub_(hub), member_(std::move(member)), next_index_(next_index) {
+  if (next_index_ > 0) {
+    last_sent_ = next_index_ - 1;
+  }
+}
+
+void Subscription::OnWriteDone(bool ok) {
+  {
+    absl::MutexLock lock(&hub_->mu_);
+    writing_ = false;
+    if (!ok) failed_ = true;
+  }
+  hub_->Wake(this);
+}
+
+void Subscription::OnCancel() {
+  hub_->Cancelled(this, absl::CancelledError("stream cancelled"));
+}
+
+void Subscription::OnDone() {
+  hub_->Done(this);
+  delete this;
+}
+
+DeliveryHub::DeliveryHub(Ledger* ledger, absl::Duration heartbeat)
+    : ledger_(ledger), heartbeat_(heartbeat), thread_([this] { Run(); }) {}
+
+DeliveryHub::~DeliveryHub() {
+  Shutdown();
+  if (thread_.joinable()) thread_.join();
+}
+
+void DeliveryHub::Add(Subscription* sub, std::function<void()> on_end) {
+  absl::MutexLock lock(&mu_);
+  Entry entry{sub, std::move(on_end), absl::OkStatus(), false};
+  if (stopping_) {
+    entry.end_status = absl::UnavailableError("server shutting down");
+  }
+  sub->last_write_ = absl::Now();
+  subs_[sub] = std::move(entry);
+  ready_.insert(sub);
+}
+
+void DeliveryHub::Notify(const std::vector<std::string>& members) {
+  absl::MutexLock lock(&mu_);
+  for (auto& [sub, entry] : subs_) {
+    for (const std::string& m : members) {
+      if (sub->member_ == m) {
+        ready_.insert(sub);
+        break;
+      }
+    }
+  }
+}
+
+void DeliveryHub::Revoke(const std::string& member) {
+  absl::MutexLock lock(&mu_);
+  for (auto& [sub, entry] : subs_) {
+    if (sub->member_ == member && entry.end_status.ok()) {
+      entry.end_status = absl::PermissionDeniedError(
+          absl::StrCat("member ", member, " has been revoked"));
+      ready_.insert(sub);
+    }
+  }
+}
+
+void DeliveryHub::Shutdown() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      stopping_ = true;
+      for (auto& [sub, entry] : subs_) {
+        if (entry.end_status.ok()) {
+          entry.end_status = absl::UnavailableError(absl::StrCat(
+              "server shutting down; resume after index ",
+              sub->sent_any_ ? absl::StrCat(sub->last_sent_) : "none"));
+        }
+        ready_.insert(sub);
+      }
+    }
+    // Wait (bounded: a client that stopped reading holds a write open until
+    // gRPC's own shutdown cancels it) until every stream is released.
+    mu_.AwaitWithTimeout(
+        absl::Condition(
+            +[](absl::flat_hash_map<Subscription*, Entry>* subs) {
+              return subs->empty();
+            },
+            &subs_),
+        absl::Seconds(5));
+  }
+}
+
+size_t DeliveryHub::open_streams() const {
+  absl::MutexLock lock(&mu_);
+  return subs_.size();
+}
+
+void DeliveryHub::Wake(Subscription* sub) {
+  absl::MutexLock lock(&mu_);
+  ready_.insert(sub);
+}
+
+void DeliveryHub::Cancelled(Subscription* sub, absl::Status status) {
+  absl::MutexLock lock(&mu_);
+  auto it = subs_.find(sub);
+  if (it != subs_.end() && it->second.end_status.ok()) {
+    it->second.end_status = std::move(status);
+  }
+  ready_.insert(sub);
+}
+
+void DeliveryHub::Done(Subscription* sub) {
+  std::function<void()> on_end;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = subs_.find(sub);
+    if (it == subs_.end()) return;
+    on_end = std::move(it->second.on_end);
+    subs_.erase(it);
+    ready_.erase(sub);
+  }
+  if (on_end) on_end();
+}
+
+bool DeliveryHub::NextMessage(Subscription* sub, v1::Delivery* out) {
+  const std::string prefix = sub->member_ + std::string(1, '\0');
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> next =
+      ledger_->log().ScanIndexFrom(index_cf::kInbox,
+                                   InboxKey(sub->member_, sub->next_index_),
+                                   prefix, 1);
+  if (!next.ok() || next->empty()) return false;
+  const auto& [key, kind] = next->front();
+  std::optional<uint64_t> index =
+      log_schema::DecodeU64Key(std::string_view(key).substr(prefix.size()));
+  if (!index.has_value() || kind.size() != 1) return false;
+  // The index batch may be visible a moment before the log's size covers it;
+  // the commit's Notify wakes us again.
+  absl::StatusOr<std::string> entry = ledger_->log().GetEntry(*index);
+  if (!entry.ok()) return false;
+  out->Clear();
+  out->set_kind(static_cast<v1::Delivery::Kind>(kind[0]));
+  out->set_index(*index);
+  out->set_entry(std::move(*entry));
+  sub->next_index_ = *index + 1;
+  sub->last_sent_ = *index;
+  sub->sent_any_ = true;
+  return true;
+}
+
+void DeliveryHub::Run() {
+  while (true) {
+    std::vector<std::pair<Subscription*, absl::Status>> to_finish;
+    std::vector<Subscription*> to_serve;
+    std::vector<Subscription*> heartbeat;
+    {
+      absl::MutexLock lock(&mu_);
+      auto has_work = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+        return !ready_.empty() || (stopping_ && subs_.empty());
+      };
+      mu_.AwaitWithTimeout(absl::Condition(&has_work),
+                           std::min(heartbeat_, absl::Seconds(1)));
+      if (stopping_ && subs_.empty()) return;
+      absl::Time now = absl::Now();
+      for (auto& [sub, entry] : subs_) {
+        if (entry.finished || sub->writing_) continue;
+        if (!entry.end_status.ok() || sub->failed_) {
+          entry.finished = true;
+          to_finish.emplace_back(sub, sub->failed_ && entry.end_status.ok()
+                                          ? absl::UnavailableError(
+                                                "stream write failed")
+                                          : entry.end_status);
+        } else if (ready_.contains(sub)) {
+          to_serve.push_back(sub);
+        } else if (now - sub->last_write_ >= heartbeat_) {
+          heartbeat.push_back(sub);
+        }
+      }
+      ready_.clear();
+      for (Subscription* sub : to_serve) sub->writing_ = true;
+      for (Subscription* sub : heartbeat) sub->writing_ = true;
+    }
+    for (auto& [sub, status] : to_finish) sub->Finish(ToGrpcStatus(status));
+    for (Subscription* sub : to_serve) {
+      if (NextMessage(sub, &sub->message_)) {
+        sub->last_write_ = absl::Now();
+        sub->StartWrite(&sub->message_);
+      } else {
+        absl::MutexLock lock(&mu_);
+        sub->writing_ = false;
+      }
+    }
+    for (Subscription* sub : heartbeat) {
+      sub->message_.Clear();
+      sub->message_.set_kind(v1::Delivery::HEARTBEAT);
+      sub->message_.set_index(sub->last_sent_);
+      sub->last_write_ = absl::Now();
+      sub->StartWrite(&sub->message_);
+    }
+  }
+}
+
+}  // namespace parley

@@ -1,0 +1,197 @@
+#include "server/ledger.h"
+
+#include <set>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "crypto/receipt.h"
+#include "crypto/wire.h"
+#include "spdlog/spdlog.h"
+#include "storage/log_schema.h"
+
+namespace parley {
+
+std::vector<std::string> LedgerIndexFamilies() {
+  return {index_cf::kInbox, index_cf::kEnvelope, index_cf::kMessageId,
+          index_cf::kChain, index_cf::kReceipt};
+}
+
+std::string EncodeEnvelopeRecord(const EnvelopeRecord& record) {
+  WireWriter w;
+  w.Bytes8(record.channel);
+  w.Bytes8(record.sender);
+  w.Fixed(record.hash);
+  w.U16(static_cast<uint16_t>(record.recipients.size()));
+  for (const std::string& r : record.recipients) w.Bytes8(r);
+  return w.Release();
+}
+
+absl::StatusOr<EnvelopeRecord> DecodeEnvelopeRecord(std::string_view bytes) {
+  WireReader r(bytes, "envelope record");
+  EnvelopeRecord record;
+  std::string_view channel, sender, hash;
+  uint16_t count = 0;
+  r.Bytes8("channel", &channel);
+  r.Bytes8("sender", &sender);
+  r.Fixed("hash", 32, &hash);
+  r.U16("recipient count", &count);
+  for (uint16_t i = 0; i < count && r.ok(); ++i) {
+    std::string_view name;
+    if (r.Bytes8("recipient", &name)) record.recipients.emplace_back(name);
+  }
+  if (absl::Status s = r.Finish(); !s.ok()) return s;
+  record.channel.assign(channel);
+  record.sender.assign(sender);
+  record.hash.assign(hash);
+  return record;
+}
+
+std::string InboxKey(const std::string& name, uint64_t index) {
+  return absl::StrCat(name, std::string(1, '\0'), log_schema::U64Key(index));
+}
+
+absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(LogStore* log,
+                                                     const Clock* clock) {
+  auto ledger = std::unique_ptr<Ledger>(new Ledger(log, clock));
+  const uint64_t size = log->Size();
+  uint64_t next = 0;
+  while (next < size) {
+    absl::StatusOr<std::vector<std::string>> page =
+        log->GetEntries(next, size, 8 << 20);
+    if (!page.ok()) return page.status();
+    for (const std::string& bytes : *page) {
+      absl::StatusOr<LogEntry> entry = DecodeLogEntry(bytes);
+      if (!entry.ok()) {
+        return absl::DataLossError(absl::StrCat(
+            "log entry ", next, " cannot be decoded: ", entry.status().message()));
+      }
+      ledger->state_.Apply(next, *entry);
+      ++next;
+    }
+  }
+  if (uint64_t bad = ledger->state_.inconsistent_entries(); bad > 0) {
+    spdlog::warn("{} log entries were inconsistent with the state before them",
+                 bad);
+  }
+  return ledger;
+}
+
+Ledger::IndexPlan Ledger::PlanIndexes(const LogEntry& entry,
+                                      const EnvelopeFacts* facts) const {
+  IndexPlan plan;
+  auto inbox = [&](const std::string& name, DeliveryKind kind) {
+    plan.inbox.emplace_back(name, kind);
+  };
+  if (const auto* e = std::get_if<EnvelopeEntry>(&entry.body)) {
+    EnvelopeRecord record;
+    record.channel = e->channel;
+    record.sender = e->sender;
+    record.hash = facts->hash;
+    record.recipients = facts->recipient_names;
+    std::string encoded = EncodeEnvelopeRecord(record);
+    std::string msgid = facts->sender_identity + facts->client_message_id;
+    std::string chain_key = e->sender + std::string(1, '\0') + e->channel;
+    std::string chain_value = log_schema::U64Key(facts->sequence + 1) +
+                              facts->hash;
+    std::string hash = facts->hash;
+    plan.extra = [=](uint64_t index, std::vector<IndexPut>* puts) {
+      puts->push_back(
+          {index_cf::kEnvelope, log_schema::U64Key(index), encoded});
+      puts->push_back(
+          {index_cf::kMessageId, msgid, hash + log_schema::U64Key(index)});
+      puts->push_back({index_cf::kChain, chain_key, chain_value});
+    };
+    for (const std::string& name : facts->recipient_names) {
+      inbox(name, DeliveryKind::kEnvelope);
+    }
+  } else if (const auto* e = std::get_if<ReceiptEntry>(&entry.body)) {
+    std::optional<EnvelopeRecord> envelope = Envelope(e->envelope_index);
+    absl::StatusOr<Receipt> receipt = ParseReceipt(e->receipt);
+    uint8_t level = receipt.ok() ? static_cast<uint8_t>(receipt->level) : 0;
+    std::string key = absl::StrCat(log_schema::U64Key(e->envelope_index),
+                                   e->recipient, std::string(1, '\0'),
+                                   std::string(1, static_cast<char>(level)));
+    plan.extra = [key](uint64_t index, std::vector<IndexPut>* puts) {
+      puts->push_back({index_cf::kReceipt, key, log_schema::U64Key(index)});
+    };
+    if (envelope.has_value()) {
+      std::set<std::string> audience = {envelope->sender};
+      if (std::optional<ChannelRecord> channel =
+              state_.Channel(envelope->channel)) {
+        for (const std::string& member : channel->members) {
+          std::optional<MemberRecord> m = state_.MemberByName(member);
+          if (m && m->role == MemberRole::kMediator) audience.insert(member);
+        }
+      }
+      audience.erase(e->recipient);
+      for (const std::string& name : audience) {
+        inbox(name, DeliveryKind::kReceipt);
+      }
+    }
+  } else if (const auto* e = std::get_if<ChannelCreated>(&entry.body)) {
+    for (const std::string& name : e->members) {
+      inbox(name, DeliveryKind::kChannel);
+    }
+  } else if (const auto* e = std::get_if<ChannelMembersChanged>(&entry.body)) {
+    std::set<std::string> audience(e->members.begin(), e->members.end());
+    if (std::optional<ChannelRecord> before = state_.Channel(e->channel)) {
+      audience.insert(before->members.begin(), before->members.end());
+    }
+    for (const std::string& name : audience) {
+      inbox(name, DeliveryKind::kChannel);
+    }
+  }
+  return plan;
+}
+
+absl::StatusOr<uint64_t> Ledger::Commit(EntryBody body,
+                                        const EnvelopeFacts* facts) {
+  LogEntry entry;
+  entry.logged_at_ms = absl::ToUnixMillis(clock_->Now());
+  entry.body = std::move(body);
+  if (std::holds_alternative<EnvelopeEntry>(entry.body) && facts == nullptr) {
+    return absl::InternalError("envelope committed without its facts");
+  }
+  std::string bytes = EncodeLogEntry(entry);
+  IndexPlan plan = PlanIndexes(entry, facts);
+  // Runs inside the log's commit, possibly on another appender's thread:
+  // pure, no locks, no reads.
+  absl::StatusOr<uint64_t> index = log_->Append(bytes, [&plan](uint64_t i) {
+    std::vector<IndexPut> puts;
+    for (const auto& [name, kind] : plan.inbox) {
+      puts.push_back({index_cf::kInbox, InboxKey(name, i),
+                      std::string(1, static_cast<char>(kind))});
+    }
+    if (plan.extra) plan.extra(i, &puts);
+    return puts;
+  });
+  if (!index.ok()) return index.status();
+  std::vector<std::string> notify;
+  for (const auto& [name, kind] : plan.inbox) notify.push_back(name);
+  state_.Apply(*index, entry);
+  std::function<void(const std::vector<std::string>&, uint64_t)> listener;
+  {
+    absl::MutexLock lock(&listener_mu_);
+    listener = listener_;
+  }
+  if (listener && !notify.empty()) listener(notify, *index);
+  return *index;
+}
+
+void Ledger::SetListener(
+    std::function<void(const std::vector<std::string>&, uint64_t)> listener) {
+  absl::MutexLock lock(&listener_mu_);
+  listener_ = std::move(listener);
+}
+
+std::optional<EnvelopeRecord> Ledger::Envelope(uint64_t index) const {
+  absl::StatusOr<std::optional<std::string>> value =
+      log_->GetIndex(index_cf::kEnvelope, log_schema::U64Key(index));
+  if (!value.ok() || !value->has_value()) return std::nullopt;
+  absl::StatusOr<EnvelopeRecord> record = DecodeEnvelopeRecord(**value);
+  if (!record.ok()) return std::nullopt;
+  return *record;
+}
+
+}  // namespace parley

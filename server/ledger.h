@@ -1,0 +1,110 @@
+#ifndef PARLEY_SERVER_LEDGER_H_
+#define PARLEY_SERVER_LEDGER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "crypto/clock.h"
+#include "server/server_state.h"
+#include "storage/log_entry.h"
+#include "storage/log_store.h"
+
+namespace parley {
+
+// What a member's inbox index records about an entry addressed to it.
+// Values match parley.v1.Delivery.Kind.
+enum class DeliveryKind : uint8_t { kEnvelope = 1, kReceipt = 2, kChannel = 3 };
+
+// Derived index column families. Each is a pure function of the log (see
+// Ledger::Commit), written in the same atomic batch as the entry that implies
+// it. Keys and values are documented in docs/ARCHITECTURE.md ("Indexes").
+namespace index_cf {
+inline constexpr char kInbox[] = "inbox";        // name 0x00 u64be(i) -> kind
+inline constexpr char kEnvelope[] = "envelope";  // u64be(i) -> record
+inline constexpr char kMessageId[] = "msgid";    // key(32) cmid(16) -> hash u64
+inline constexpr char kChain[] = "chain";        // sender 0x00 channel -> seq hash
+inline constexpr char kReceipt[] = "receipt";    // u64be(i) name 0x00 level -> u64
+}  // namespace index_cf
+
+// The index column families the server opens the log with.
+std::vector<std::string> LedgerIndexFamilies();
+
+// What the envelope index holds for each logged envelope.
+struct EnvelopeRecord {
+  std::string channel;
+  std::string sender;
+  std::string hash;  // EnvelopeHash
+  std::vector<std::string> recipients;  // member names
+};
+std::string EncodeEnvelopeRecord(const EnvelopeRecord& record);
+absl::StatusOr<EnvelopeRecord> DecodeEnvelopeRecord(std::string_view bytes);
+
+std::string InboxKey(const std::string& name, uint64_t index);
+
+// Facts about an envelope that the service already established while
+// validating it (saves parsing and verifying it twice).
+struct EnvelopeFacts {
+  std::string hash;
+  std::string sender_identity;
+  std::string client_message_id;
+  uint64_t sequence = 0;
+  std::vector<std::string> recipient_names;
+};
+
+// The server's write path: every state change is encoded as a log entry,
+// appended durably together with the index writes it implies (derived here,
+// from the entry and the state before it, and nowhere else), applied to the
+// in-memory state, and announced to the subscribers of the members it
+// concerns. Thread-safe; callers serialise conflicting changes themselves
+// (per sender, per channel, per registry) before Commit.
+class Ledger {
+ public:
+  // Replays every logged entry into a fresh ServerState. `log` and `clock`
+  // are not owned and must outlive the ledger.
+  static absl::StatusOr<std::unique_ptr<Ledger>> Open(LogStore* log,
+                                                      const Clock* clock);
+
+  // Appends `body` (stamped with the clock's time) and its index writes in
+  // one synced batch; then applies it and notifies the members whose inbox
+  // it enters. `facts` is required for an EnvelopeEntry. Returns the index.
+  absl::StatusOr<uint64_t> Commit(EntryBody body,
+                                  const EnvelopeFacts* facts = nullptr);
+
+  // Called after each commit with the members it concerns. One listener.
+  void SetListener(
+      std::function<void(const std::vector<std::string>&, uint64_t)> listener);
+
+  const ServerState& state() const { return state_; }
+  LogStore& log() { return *log_; }
+  const Clock& clock() const { return *clock_; }
+
+  std::optional<EnvelopeRecord> Envelope(uint64_t index) const;
+
+ private:
+  Ledger(LogStore* log, const Clock* clock) : log_(log), clock_(clock) {}
+
+  // The index writes an entry implies, computed before the append (lookups
+  // happen here) and completed with the index inside it (pure).
+  struct IndexPlan {
+    std::vector<std::pair<std::string, DeliveryKind>> inbox;
+    std::function<void(uint64_t, std::vector<IndexPut>*)> extra;
+  };
+  IndexPlan PlanIndexes(const LogEntry& entry,
+                        const EnvelopeFacts* facts) const;
+
+  LogStore* const log_;
+  const Clock* const clock_;
+  ServerState state_;
+  absl::Mutex listener_mu_;
+  std::function<void(const std::vector<std::string>&, uint64_t)> listener_
+      ABSL_GUARDED_BY(listener_mu_);
+};
+
+}  // namespace parley
+
+#endif  // PARLEY_SERVER_LEDGER_H_

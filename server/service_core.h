@@ -1,0 +1,49 @@
+#ifndef PARLEY_SERVER_SERVICE_CORE_H_
+#define PARLEY_SERVER_SERVICE_CORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "crypto/clock.h"
+#include "crypto/random.h"
+#include "grpcpp/grpcpp.h"
+#include "parley/v1/identity.pb.h"
+#include "server/auth.h"
+#include "server/ledger.h"
+#include "server/rate_limit.h"
+
+namespace parley {
+
+// What every parley.v1 service shares. Nothing here is owned; ParleyServer
+// owns it all and outlives the services.
+struct ServiceCore {
+  Ledger* ledger;
+  Authenticator* auth;
+  RateLimiter* limiter;
+  const Clock* clock;
+  Random* random;
+  uint64_t max_message_bytes;
+  // File holding the bootstrap invite; removed once it is redeemed.
+  std::string bootstrap_invite_path;
+  // Ends a revoked member's open streams.
+  std::function<void(const std::string&)> on_revoke;
+
+  // Authenticates the caller, checks the authorization table for `method`
+  // and takes a rate-limit token. On RESOURCE_EXHAUSTED it also sets the
+  // trailing metadata "retry-after-ms".
+  absl::StatusOr<Caller> Admit(grpc::CallbackServerContext* context,
+                               const std::string& method) const;
+};
+
+// Finishes a unary call with `status` mapped to gRPC (server/status_util.h).
+grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* context,
+                                      const absl::Status& status);
+
+// Fills a parley.v1.Member.
+void FillMember(const MemberRecord& record, v1::Member* out);
+
+}  // namespace parley
+
+#endif  // PARLEY_SERVER_SERVICE_CORE_H_
