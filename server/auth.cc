@@ -51,6 +51,14 @@ const std::vector<AuthorizationRule>& AuthorizationTable() {
        {R::kMediator, R::kCoordinator, R::kParty, R::kObserver}},
       {"parley.v1.Channels/ListReceipts", false,
        {R::kMediator, R::kCoordinator, R::kParty, R::kObserver}},
+      {"parley.v1.Notifications/Notify", false, {R::kCoordinator}},
+      {"parley.v1.Notifications/Acknowledge", false, {R::kParty}},
+      {"parley.v1.Notifications/Cancel", false, {R::kCoordinator}},
+      {"parley.v1.Notifications/PostStatus", false, {R::kCoordinator}},
+      {"parley.v1.Notifications/ListNotifications", false,
+       {R::kMediator, R::kCoordinator, R::kParty, R::kObserver}},
+      {"parley.v1.Notifications/GetNotification", false,
+       {R::kMediator, R::kCoordinator, R::kParty, R::kObserver}},
   };
   return *table;
 }

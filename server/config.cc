@@ -89,7 +89,7 @@ absl::Status ParseConfigToml(absl::string_view toml_text,
   }
   if (auto s = UnknownKeys(root, "",
                            {"listen", "data", "log_level", "tls", "log",
-                            "limits", "auth", "shutdown"},
+                            "limits", "auth", "deconfliction", "shutdown"},
                            source);
       !s.ok()) {
     return s;
@@ -216,6 +216,36 @@ absl::Status ParseConfigToml(absl::string_view toml_text,
             limit.min, " to ", limit.max));
       }
       limit.set(*v);
+    }
+  }
+
+  absl::StatusOr<const toml::table*> deconfliction =
+      section("deconfliction",
+              {"movement_lead_hours", "emergency_lead_hours",
+               "reminder_before_hours", "second_escalation_after_hours"});
+  if (!deconfliction.ok()) return deconfliction.status();
+  if (*deconfliction != nullptr) {
+    DeconflictionOptions& d = config->deconfliction;
+    struct HourOption {
+      const char* key;
+      absl::Duration* out;
+    };
+    const HourOption hours[] = {
+        {"movement_lead_hours", &d.movement_lead},
+        {"emergency_lead_hours", &d.emergency_lead},
+        {"reminder_before_hours", &d.reminder_before},
+        {"second_escalation_after_hours", &d.second_escalation_after},
+    };
+    for (const HourOption& option : hours) {
+      const toml::node* node = (*deconfliction)->get(option.key);
+      if (node == nullptr) continue;
+      std::optional<int64_t> v = node->value_exact<int64_t>();
+      if (!v || *v < 0 || *v > 24 * 30) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(source, ": \"deconfliction.", option.key,
+                         "\" must be an integer from 0 to 720 (hours)"));
+      }
+      *option.out = absl::Hours(*v);
     }
   }
 

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/deconfliction_options.h"
 #include "server/rate_limit.h"
 
 namespace parley {
@@ -35,6 +36,11 @@ struct ServerConfig {
 
   // [auth]
   absl::Duration session_ttl = absl::Minutes(15);
+
+  // [deconfliction]
+  DeconflictionOptions deconfliction;
+  // Tests drive deadlines by hand with a fake clock.
+  bool run_deadline_watcher = true;
 
   // [shutdown]
   absl::Duration shutdown_grace = absl::Seconds(10);

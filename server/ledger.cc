@@ -115,7 +115,18 @@ Ledger::IndexPlan Ledger::PlanIndexes(const LogEntry& entry,
     plan.extra = [key](uint64_t index, std::vector<IndexPut>* puts) {
       puts->push_back({index_cf::kReceipt, key, log_schema::U64Key(index)});
     };
-    if (envelope.has_value()) {
+    if (std::optional<std::pair<std::string, uint32_t>> notification =
+            state_.NotificationAt(e->envelope_index)) {
+      // A delivery receipt for a notification: to the issuer's side.
+      if (std::optional<NotificationRecord> n =
+              state_.Notification(notification->first)) {
+        for (const std::string& name : n->audience) {
+          if (!n->parties.contains(name)) {
+            inbox(name, DeliveryKind::kReceipt);
+          }
+        }
+      }
+    } else if (envelope.has_value()) {
       std::set<std::string> audience = {envelope->sender};
       if (std::optional<ChannelRecord> channel =
               state_.Channel(envelope->channel)) {
@@ -127,6 +138,54 @@ Ledger::IndexPlan Ledger::PlanIndexes(const LogEntry& entry,
       audience.erase(e->recipient);
       for (const std::string& name : audience) {
         inbox(name, DeliveryKind::kReceipt);
+      }
+    }
+  } else if (const auto* e = std::get_if<NotificationVersion>(&entry.body)) {
+    EnvelopeRecord record;
+    record.channel = "n/" + e->id;
+    record.sender = e->issuer;
+    record.hash = facts->hash;
+    record.recipients = facts->recipient_names;
+    std::string encoded = EncodeEnvelopeRecord(record);
+    std::string msgid = facts->sender_identity + facts->client_message_id;
+    std::string hash = facts->hash;
+    plan.extra = [=](uint64_t index, std::vector<IndexPut>* puts) {
+      puts->push_back(
+          {index_cf::kEnvelope, log_schema::U64Key(index), encoded});
+      puts->push_back(
+          {index_cf::kMessageId, msgid, hash + log_schema::U64Key(index)});
+    };
+    for (const std::string& name : facts->recipient_names) {
+      inbox(name, DeliveryKind::kNotification);
+    }
+  } else if (const auto* e = std::get_if<NotificationAck>(&entry.body)) {
+    if (std::optional<NotificationRecord> n = state_.Notification(e->id)) {
+      for (const std::string& name : n->audience) {
+        if (!n->parties.contains(name)) {
+          inbox(name, DeliveryKind::kNotificationAck);
+        }
+      }
+    }
+  } else if (const auto* e = std::get_if<Escalation>(&entry.body)) {
+    inbox(e->party, DeliveryKind::kEscalation);
+    if (e->step != EscalationStep::kReminder) {
+      if (std::optional<NotificationRecord> n = state_.Notification(e->id)) {
+        for (const std::string& name : n->audience) {
+          if (!n->parties.contains(name)) {
+            inbox(name, DeliveryKind::kEscalation);
+          }
+        }
+      }
+    }
+  } else if (std::holds_alternative<NotificationCancelled>(entry.body) ||
+             std::holds_alternative<NotificationStatus>(entry.body)) {
+    const std::string& id =
+        std::holds_alternative<NotificationCancelled>(entry.body)
+            ? std::get<NotificationCancelled>(entry.body).id
+            : std::get<NotificationStatus>(entry.body).id;
+    if (std::optional<NotificationRecord> n = state_.Notification(id)) {
+      for (const std::string& name : n->audience) {
+        inbox(name, DeliveryKind::kNotification);
       }
     }
   } else if (const auto* e = std::get_if<ChannelCreated>(&entry.body)) {
@@ -150,7 +209,9 @@ absl::StatusOr<uint64_t> Ledger::Commit(EntryBody body,
   LogEntry entry;
   entry.logged_at_ms = absl::ToUnixMillis(clock_->Now());
   entry.body = std::move(body);
-  if (std::holds_alternative<EnvelopeEntry>(entry.body) && facts == nullptr) {
+  if ((std::holds_alternative<EnvelopeEntry>(entry.body) ||
+       std::holds_alternative<NotificationVersion>(entry.body)) &&
+      facts == nullptr) {
     return absl::InternalError("envelope committed without its facts");
   }
   std::string bytes = EncodeLogEntry(entry);

@@ -18,7 +18,14 @@ namespace parley {
 
 // What a member's inbox index records about an entry addressed to it.
 // Values match parley.v1.Delivery.Kind.
-enum class DeliveryKind : uint8_t { kEnvelope = 1, kReceipt = 2, kChannel = 3 };
+enum class DeliveryKind : uint8_t {
+  kEnvelope = 1,
+  kReceipt = 2,
+  kChannel = 3,
+  kNotification = 5,
+  kNotificationAck = 6,
+  kEscalation = 7,
+};
 
 // Derived index column families. Each is a pure function of the log (see
 // Ledger::Commit), written in the same atomic batch as the entry that implies

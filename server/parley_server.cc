@@ -24,6 +24,7 @@
 #include "server/info_service.h"
 #include "server/ledger.h"
 #include "server/log_service.h"
+#include "server/notification_service.h"
 #include "server/rate_limit.h"
 #include "server/service_core.h"
 #include "spdlog/spdlog.h"
@@ -162,6 +163,9 @@ class ParleyServerImpl final : public ParleyServer {
         std::make_unique<DirectoryService>(&server->core_, &server->registry_);
     server->channels_ =
         std::make_unique<ChannelService>(&server->core_, server->hub_.get());
+    server->notifications_ =
+        std::make_unique<NotificationService>(&server->core_,
+                                              config.deconfliction);
 
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -181,6 +185,7 @@ class ParleyServerImpl final : public ParleyServer {
     builder.RegisterService(server->admin_.get());
     builder.RegisterService(server->directory_.get());
     builder.RegisterService(server->channels_.get());
+    builder.RegisterService(server->notifications_.get());
     server->grpc_ = builder.BuildAndStart();
     if (server->grpc_ == nullptr || server->port_ == 0) {
       return absl::UnavailableError(
@@ -195,6 +200,11 @@ class ParleyServerImpl final : public ParleyServer {
       health->SetServingStatus("parley.v1.Info", true);
       health->SetServingStatus("parley.v1.Identity", true);
       health->SetServingStatus("parley.v1.Channels", true);
+      health->SetServingStatus("parley.v1.Notifications", true);
+    }
+    if (config.run_deadline_watcher) {
+      server->deadlines_ =
+          std::make_unique<DeadlineWatcher>(server->notifications_.get());
     }
     spdlog::info("parleyd {} listening on {} (port {}), origin {}",
                  ParleydVersion(), config.listen, server->port_,
@@ -207,6 +217,9 @@ class ParleyServerImpl final : public ParleyServer {
     return dir_->ca_fingerprint();
   }
   const std::string& origin() const override { return dir_->origin(); }
+  absl::StatusOr<int> RunDueDeadlines() override {
+    return notifications_->RunDueDeadlines();
+  }
 
   void Shutdown() override {
     absl::MutexLock lock(&shutdown_mu_);
@@ -216,6 +229,7 @@ class ParleyServerImpl final : public ParleyServer {
       if (auto* health = grpc_->GetHealthCheckService()) {
         health->Shutdown();
       }
+      deadlines_.reset();
       // Open streams end now with a resumable cursor; unary calls get the
       // grace period to finish.
       hub_->Shutdown();
@@ -245,6 +259,8 @@ class ParleyServerImpl final : public ParleyServer {
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<DirectoryService> directory_;
   std::unique_ptr<ChannelService> channels_;
+  std::unique_ptr<NotificationService> notifications_;
+  std::unique_ptr<DeadlineWatcher> deadlines_;
   std::unique_ptr<grpc::Server> grpc_;
   int port_ = 0;
   absl::Mutex shutdown_mu_;

@@ -28,6 +28,9 @@ class ParleyServer {
   virtual int port() const = 0;
   virtual const std::string& ca_fingerprint() const = 0;
   virtual const std::string& origin() const = 0;
+  // Logs the escalation steps due at the clock's time (the server also does
+  // this once a second unless config.run_deadline_watcher is false).
+  virtual absl::StatusOr<int> RunDueDeadlines() = 0;
 
   // Graceful stop: refuse new calls, end open streams, let in-flight unary
   // calls finish (up to the configured grace), then close the log cleanly.

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "crypto/prekey.h"
+#include "crypto/receipt.h"
 
 namespace parley {
 namespace {
@@ -87,9 +88,152 @@ void ServerState::Apply(uint64_t index, const LogEntry& entry) {
                 std::set<std::string>(e.members.begin(), e.members.end());
           },
           [&](const EnvelopeEntry&) {},
-          [&](const ReceiptEntry&) {},
+          [&](const ReceiptEntry& e) {
+            auto v = notification_versions_.find(e.envelope_index);
+            if (v == notification_versions_.end()) return;
+            auto n = notifications_.find(v->second.first);
+            if (n == notifications_.end()) return;
+            n->second.entry_indexes.push_back(index);
+            if (n->second.current.version != v->second.second) return;
+            auto p = n->second.parties.find(e.recipient);
+            if (p == n->second.parties.end()) return;
+            absl::StatusOr<Receipt> receipt = ParseReceipt(e.receipt);
+            if (!receipt.ok() || receipt->level != ReceiptLevel::kDelivered) {
+              return;
+            }
+            if (p->second.state == PartyProgress::State::kLogged) {
+              p->second.state = PartyProgress::State::kDelivered;
+            }
+            if (p->second.delivered_at_ms == 0) {
+              p->second.delivered_at_ms = entry.logged_at_ms;
+              p->second.delivered_index = index;
+            }
+          },
+          [&](const NotificationVersion& e) {
+            NotificationRecord& n = notifications_[e.id];
+            n.current = e;
+            n.log_index = index;
+            n.logged_at_ms = entry.logged_at_ms;
+            if (auto issuer = members_.find(e.issuer); issuer != members_.end()) {
+              n.organisation = issuer->second.organisation;
+            }
+            n.parties.clear();
+            for (const std::string& party : e.parties) {
+              PartyProgress progress;
+              progress.logged_at_ms = entry.logged_at_ms;
+              n.parties[party] = progress;
+            }
+            n.audience = AudienceLocked(e.issuer, e.parties);
+            n.entry_indexes.push_back(index);
+            notification_versions_[index] = {e.id, e.version};
+          },
+          [&](const NotificationAck& e) {
+            auto n = notifications_.find(e.id);
+            if (n == notifications_.end()) {
+              ++inconsistent_;
+              return;
+            }
+            n->second.entry_indexes.push_back(index);
+            if (n->second.current.version != e.version) return;
+            auto p = n->second.parties.find(e.party);
+            if (p == n->second.parties.end()) return;
+            bool objected = !e.reason_envelope.empty();
+            p->second.state = objected ? PartyProgress::State::kObjected
+                                       : PartyProgress::State::kAcknowledged;
+            (objected ? p->second.objected_at_ms
+                      : p->second.acknowledged_at_ms) = entry.logged_at_ms;
+            p->second.acknowledged_index = index;
+          },
+          [&](const Escalation& e) {
+            auto n = notifications_.find(e.id);
+            if (n == notifications_.end()) return;
+            n->second.entry_indexes.push_back(index);
+            if (n->second.current.version != e.version) return;
+            auto p = n->second.parties.find(e.party);
+            if (p == n->second.parties.end()) return;
+            p->second.escalation = std::max<uint8_t>(
+                p->second.escalation, static_cast<uint8_t>(e.step));
+          },
+          [&](const NotificationCancelled& e) {
+            auto n = notifications_.find(e.id);
+            if (n == notifications_.end()) return;
+            n->second.entry_indexes.push_back(index);
+            n->second.cancelled = true;
+          },
+          [&](const NotificationStatus& e) {
+            auto n = notifications_.find(e.id);
+            if (n == notifications_.end()) return;
+            n->second.entry_indexes.push_back(index);
+            if (e.final) n->second.completed = true;
+          },
       },
       entry.body);
+}
+
+std::set<std::string> ServerState::AudienceLocked(
+    const std::string& issuer, const std::vector<std::string>& parties) const {
+  std::set<std::string> audience(parties.begin(), parties.end());
+  std::string organisation;
+  if (auto it = members_.find(issuer); it != members_.end()) {
+    organisation = it->second.organisation;
+  }
+  audience.insert(issuer);
+  for (const auto& [name, m] : members_) {
+    if (m.revoked) continue;
+    if (m.role == MemberRole::kMediator) audience.insert(name);
+    if (m.role == MemberRole::kCoordinator && !organisation.empty() &&
+        m.organisation == organisation) {
+      audience.insert(name);
+    }
+  }
+  return audience;
+}
+
+std::set<std::string> ServerState::NotificationAudience(
+    const std::string& issuer, const std::vector<std::string>& parties) const {
+  absl::MutexLock lock(&mu_);
+  return AudienceLocked(issuer, parties);
+}
+
+std::optional<NotificationRecord> ServerState::Notification(
+    const std::string& id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = notifications_.find(id);
+  if (it == notifications_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<NotificationRecord> ServerState::NotificationsFor(
+    const std::string& member) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<NotificationRecord> out;
+  for (const auto& [id, n] : notifications_) {
+    if (n.audience.contains(member)) out.push_back(n);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.current.id < b.current.id;
+  });
+  return out;
+}
+
+std::vector<NotificationRecord> ServerState::OpenNotificationsWithDeadline()
+    const {
+  absl::MutexLock lock(&mu_);
+  std::vector<NotificationRecord> out;
+  for (const auto& [id, n] : notifications_) {
+    if (n.current.ack_by != 0 && !n.cancelled && !n.completed) {
+      out.push_back(n);
+    }
+  }
+  return out;
+}
+
+std::optional<std::pair<std::string, uint32_t>> ServerState::NotificationAt(
+    uint64_t index) const {
+  absl::MutexLock lock(&mu_);
+  auto it = notification_versions_.find(index);
+  if (it == notification_versions_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::optional<MemberRecord> ServerState::MemberByName(

@@ -2,6 +2,7 @@
 #define PARLEY_SERVER_SERVER_STATE_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -43,6 +44,31 @@ struct ChannelRecord {
   uint64_t log_index = 0;
 };
 
+// One party's progress on the current version of a notification.
+struct PartyProgress {
+  enum class State { kLogged = 1, kDelivered, kAcknowledged, kObjected };
+  State state = State::kLogged;
+  int64_t logged_at_ms = 0;
+  int64_t delivered_at_ms = 0;
+  int64_t acknowledged_at_ms = 0;
+  int64_t objected_at_ms = 0;
+  uint8_t escalation = 0;  // highest EscalationStep logged, 0 none
+  uint64_t delivered_index = 0;
+  uint64_t acknowledged_index = 0;
+};
+
+struct NotificationRecord {
+  NotificationVersion current;  // the current version, envelope included
+  uint64_t log_index = 0;       // of the current version
+  int64_t logged_at_ms = 0;     // of the current version
+  std::string organisation;     // the issuer's
+  std::map<std::string, PartyProgress> parties;
+  std::set<std::string> audience;  // members who may see it
+  bool cancelled = false;
+  bool completed = false;
+  std::vector<uint64_t> entry_indexes;  // every entry about it, all versions
+};
+
 // The small, hot part of server state (members, invites, channels), held in
 // memory and rebuilt at start by replaying the log through Apply. The large
 // part (per-envelope records, inboxes, receipts) lives in index column
@@ -63,6 +89,21 @@ class ServerState {
   std::vector<ChannelRecord> ChannelsOf(const std::string& member) const;
   uint64_t inconsistent_entries() const;
 
+  std::optional<NotificationRecord> Notification(const std::string& id) const;
+  // Notifications `member` may see, ordered by id.
+  std::vector<NotificationRecord> NotificationsFor(
+      const std::string& member) const;
+  // Every notification with a deadline that is neither cancelled nor
+  // completed (for the deadline watcher).
+  std::vector<NotificationRecord> OpenNotificationsWithDeadline() const;
+  // (id, version) of the notification version logged at `index`, if any.
+  std::optional<std::pair<std::string, uint32_t>> NotificationAt(
+      uint64_t index) const;
+  // Who must receive a notification's content: its parties, every mediator,
+  // and the coordinators of the issuer's organisation.
+  std::set<std::string> NotificationAudience(
+      const std::string& issuer, const std::vector<std::string>& parties) const;
+
  private:
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, MemberRecord> members_ ABSL_GUARDED_BY(mu_);
@@ -72,6 +113,14 @@ class ServerState {
   absl::flat_hash_map<std::string, ChannelRecord> channels_
       ABSL_GUARDED_BY(mu_);
   uint64_t inconsistent_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<std::string, NotificationRecord> notifications_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint64_t, std::pair<std::string, uint32_t>>
+      notification_versions_ ABSL_GUARDED_BY(mu_);
+
+  std::set<std::string> AudienceLocked(const std::string& issuer,
+                                       const std::vector<std::string>& parties)
+      const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 };
 
 }  // namespace parley

@@ -106,6 +106,16 @@ std::string_view EntryTypeName(EntryType type) {
       return "envelope";
     case EntryType::kReceipt:
       return "receipt";
+    case EntryType::kNotificationVersion:
+      return "notification";
+    case EntryType::kNotificationAck:
+      return "notification-ack";
+    case EntryType::kEscalation:
+      return "escalation";
+    case EntryType::kNotificationCancelled:
+      return "notification-cancelled";
+    case EntryType::kNotificationStatus:
+      return "notification-status";
   }
   return "unknown";
 }
@@ -125,6 +135,17 @@ EntryType LogEntry::type() const {
           },
           [](const EnvelopeEntry&) { return EntryType::kEnvelope; },
           [](const ReceiptEntry&) { return EntryType::kReceipt; },
+          [](const NotificationVersion&) {
+            return EntryType::kNotificationVersion;
+          },
+          [](const NotificationAck&) { return EntryType::kNotificationAck; },
+          [](const Escalation&) { return EntryType::kEscalation; },
+          [](const NotificationCancelled&) {
+            return EntryType::kNotificationCancelled;
+          },
+          [](const NotificationStatus&) {
+            return EntryType::kNotificationStatus;
+          },
       },
       body);
 }
@@ -203,6 +224,47 @@ std::string EncodeLogEntry(const LogEntry& entry) {
             w.Bytes8(e.recipient);
             w.Bytes32(e.receipt);
           },
+          [&](const NotificationVersion& e) {
+            w.Bytes8(e.id);
+            w.U32(e.version);
+            w.U8(static_cast<uint8_t>(e.kind));
+            w.Bytes8(e.issuer);
+            WriteNames(w, e.parties);
+            w.U64(static_cast<uint64_t>(e.depart_at));
+            w.U64(static_cast<uint64_t>(e.ack_by));
+            w.U64(static_cast<uint64_t>(e.valid_from));
+            w.U64(static_cast<uint64_t>(e.valid_until));
+            w.U8(e.flags);
+            w.U64(static_cast<uint64_t>(e.required_lead_seconds));
+            w.Bytes32(e.envelope);
+          },
+          [&](const NotificationAck& e) {
+            w.Bytes8(e.id);
+            w.U32(e.version);
+            w.Bytes8(e.party);
+            w.Bytes32(e.receipt);
+            w.Bytes32(e.reason_envelope);
+          },
+          [&](const Escalation& e) {
+            w.Bytes8(e.id);
+            w.U32(e.version);
+            w.Bytes8(e.party);
+            w.U8(static_cast<uint8_t>(e.step));
+            w.U64(static_cast<uint64_t>(e.deadline));
+          },
+          [&](const NotificationCancelled& e) {
+            w.Bytes8(e.id);
+            w.U32(e.version);
+            w.Bytes8(e.cancelled_by);
+            w.Bytes32(e.reason_envelope);
+          },
+          [&](const NotificationStatus& e) {
+            w.Bytes8(e.id);
+            w.U32(e.version);
+            w.Bytes8(e.posted_by);
+            w.U8(e.final ? 1 : 0);
+            w.Bytes32(e.envelope);
+          },
       },
       entry.body);
   return w.Release();
@@ -218,7 +280,7 @@ absl::StatusOr<EntryType> PeekEntryType(std::string_view bytes) {
                      static_cast<int>(static_cast<uint8_t>(bytes[0]))));
   }
   uint8_t type = static_cast<uint8_t>(bytes[1]);
-  if (type < 1 || type > 8) {
+  if (type < 1 || type > 13) {
     return absl::InvalidArgumentError(
         absl::StrCat("log entry: unknown type ", static_cast<int>(type)));
   }
@@ -317,6 +379,84 @@ absl::StatusOr<LogEntry> DecodeLogEntry(std::string_view bytes) {
       r.U64("envelope index", &e.envelope_index);
       ReadString8(r, "recipient", &e.recipient);
       if (r.Bytes32("receipt", &receipt)) e.receipt.assign(receipt);
+      entry.body = std::move(e);
+      break;
+    }
+    case EntryType::kNotificationVersion: {
+      NotificationVersion e;
+      uint8_t kind = 0;
+      uint64_t depart = 0, ack_by = 0, from = 0, until = 0, lead = 0;
+      std::string_view envelope;
+      ReadString8(r, "id", &e.id);
+      r.U32("version", &e.version);
+      if (r.U8("kind", &kind) && (kind < 1 || kind > 2)) {
+        r.Fail("kind", "unknown notification kind");
+      }
+      e.kind = static_cast<NotificationKind>(kind);
+      ReadString8(r, "issuer", &e.issuer);
+      ReadNames(r, &e.parties);
+      r.U64("depart_at", &depart);
+      r.U64("ack_by", &ack_by);
+      r.U64("valid_from", &from);
+      r.U64("valid_until", &until);
+      r.U8("flags", &e.flags);
+      r.U64("required_lead_seconds", &lead);
+      if (r.Bytes32("envelope", &envelope)) e.envelope.assign(envelope);
+      e.depart_at = static_cast<int64_t>(depart);
+      e.ack_by = static_cast<int64_t>(ack_by);
+      e.valid_from = static_cast<int64_t>(from);
+      e.valid_until = static_cast<int64_t>(until);
+      e.required_lead_seconds = static_cast<int64_t>(lead);
+      entry.body = std::move(e);
+      break;
+    }
+    case EntryType::kNotificationAck: {
+      NotificationAck e;
+      std::string_view receipt, reason;
+      ReadString8(r, "id", &e.id);
+      r.U32("version", &e.version);
+      ReadString8(r, "party", &e.party);
+      if (r.Bytes32("receipt", &receipt)) e.receipt.assign(receipt);
+      if (r.Bytes32("reason envelope", &reason)) e.reason_envelope.assign(reason);
+      entry.body = std::move(e);
+      break;
+    }
+    case EntryType::kEscalation: {
+      Escalation e;
+      uint8_t step = 0;
+      uint64_t deadline = 0;
+      ReadString8(r, "id", &e.id);
+      r.U32("version", &e.version);
+      ReadString8(r, "party", &e.party);
+      if (r.U8("step", &step) && (step < 1 || step > 3)) {
+        r.Fail("step", "unknown escalation step");
+      }
+      e.step = static_cast<EscalationStep>(step);
+      r.U64("deadline", &deadline);
+      e.deadline = static_cast<int64_t>(deadline);
+      entry.body = std::move(e);
+      break;
+    }
+    case EntryType::kNotificationCancelled: {
+      NotificationCancelled e;
+      std::string_view reason;
+      ReadString8(r, "id", &e.id);
+      r.U32("version", &e.version);
+      ReadString8(r, "cancelled_by", &e.cancelled_by);
+      if (r.Bytes32("reason envelope", &reason)) e.reason_envelope.assign(reason);
+      entry.body = std::move(e);
+      break;
+    }
+    case EntryType::kNotificationStatus: {
+      NotificationStatus e;
+      uint8_t final = 0;
+      std::string_view envelope;
+      ReadString8(r, "id", &e.id);
+      r.U32("version", &e.version);
+      ReadString8(r, "posted_by", &e.posted_by);
+      if (r.U8("final", &final) && final > 1) r.Fail("final", "must be 0 or 1");
+      e.final = final == 1;
+      if (r.Bytes32("envelope", &envelope)) e.envelope.assign(envelope);
       entry.body = std::move(e);
       break;
     }

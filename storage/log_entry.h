@@ -27,6 +27,11 @@ enum class EntryType : uint8_t {
   kChannelMembersChanged = 6,
   kEnvelope = 7,
   kReceipt = 8,
+  kNotificationVersion = 9,
+  kNotificationAck = 10,
+  kEscalation = 11,
+  kNotificationCancelled = 12,
+  kNotificationStatus = 13,
 };
 
 // Role numbers match parley.v1.Role.
@@ -102,10 +107,75 @@ struct ReceiptEntry {
   std::string receipt;       // exact signed receipt bytes
 };
 
+// Notification kinds match parley.v1.NotificationKind.
+enum class NotificationKind : uint8_t { kMovement = 1, kSite = 2 };
+
+// Flags of a notification version.
+inline constexpr uint8_t kNotificationEmergency = 0x01;
+inline constexpr uint8_t kNotificationLate = 0x02;
+
+// One version of a movement or site notification: the server-visible
+// metadata and the end-to-end encrypted content.
+struct NotificationVersion {
+  std::string id;
+  uint32_t version = 1;
+  NotificationKind kind = NotificationKind::kMovement;
+  std::string issuer;
+  std::vector<std::string> parties;  // sorted
+  int64_t depart_at = 0;             // Unix seconds; 0 for sites
+  int64_t ack_by = 0;                // 0: no deadline
+  int64_t valid_from = 0;
+  int64_t valid_until = 0;           // 0: open-ended
+  uint8_t flags = 0;                 // kNotificationEmergency | kNotificationLate
+  int64_t required_lead_seconds = 0; // the server's minimum when logged
+  std::string envelope;              // exact signed envelope bytes
+};
+
+// A party acknowledged receipt of (or objected to) one version.
+struct NotificationAck {
+  std::string id;
+  uint32_t version = 0;
+  std::string party;
+  std::string receipt;          // signed receipt, level acknowledged/objected
+  std::string reason_envelope;  // objection reason; empty otherwise
+};
+
+// Escalation steps.
+enum class EscalationStep : uint8_t {
+  kReminder = 1,          // before the deadline, to the party
+  kEscalation = 2,        // at the deadline, to coordinators and mediators
+  kSecondEscalation = 3,  // after the deadline
+};
+
+struct Escalation {
+  std::string id;
+  uint32_t version = 0;
+  std::string party;
+  EscalationStep step = EscalationStep::kReminder;
+  int64_t deadline = 0;  // the ack-by deadline it is about
+};
+
+struct NotificationCancelled {
+  std::string id;
+  uint32_t version = 0;
+  std::string cancelled_by;
+  std::string reason_envelope;
+};
+
+struct NotificationStatus {
+  std::string id;
+  uint32_t version = 0;
+  std::string posted_by;
+  bool final = false;    // an outcome (facilitated, impeded, denied)
+  std::string envelope;  // the status or outcome, end-to-end encrypted
+};
+
 using EntryBody =
     std::variant<InviteCreated, MemberRegistered, KeyBundlePublished,
                  MemberRevoked, ChannelCreated, ChannelMembersChanged,
-                 EnvelopeEntry, ReceiptEntry>;
+                 EnvelopeEntry, ReceiptEntry, NotificationVersion,
+                 NotificationAck, Escalation, NotificationCancelled,
+                 NotificationStatus>;
 
 struct LogEntry {
   int64_t logged_at_ms = 0;  // server clock when appended, Unix ms

@@ -52,14 +52,11 @@ TEST(LocalStateTest, ChangedKeyOfVerifiedMemberBlocksSendingUntilReverified) {
   const std::string k1(32, '1'), k2(32, '2');
   {
     ASSERT_OK_AND_ASSIGN(LocalState state, LocalState::Open(dir.path()));
-    EXPECT_THAT(state.ObserveMemberKey("partya", k1),
-                ::testing::Optional(KeyObservation::kFirstSeen));
-    EXPECT_THAT(state.ObserveMemberKey("partya", k1),
-                ::testing::Optional(KeyObservation::kSame));
+    EXPECT_EQ(*state.ObserveMemberKey("partya", k1), KeyObservation::kFirstSeen);
+    EXPECT_EQ(*state.ObserveMemberKey("partya", k1), KeyObservation::kSame);
     ASSERT_OK(state.MarkVerified("partya", k1));
     EXPECT_OK(state.CheckSendable("partya"));
-    EXPECT_THAT(state.ObserveMemberKey("partya", k2),
-                ::testing::Optional(KeyObservation::kChanged));
+    EXPECT_EQ(*state.ObserveMemberKey("partya", k2), KeyObservation::kChanged);
   }
   // Remembered across runs.
   ASSERT_OK_AND_ASSIGN(LocalState state, LocalState::Open(dir.path()));
@@ -76,8 +73,7 @@ TEST(LocalStateTest, ChangedKeyOfUnverifiedMemberIsOnlyReported) {
   TempDir dir;
   ASSERT_OK_AND_ASSIGN(LocalState state, LocalState::Open(dir.path()));
   ASSERT_OK(state.ObserveMemberKey("partyb", std::string(32, '1')).status());
-  EXPECT_THAT(state.ObserveMemberKey("partyb", std::string(32, '2')),
-              ::testing::Optional(KeyObservation::kChanged));
+  EXPECT_EQ(*state.ObserveMemberKey("partyb", std::string(32, '2')), KeyObservation::kChanged);
   EXPECT_OK(state.CheckSendable("partyb"));
 }
 

@@ -8,6 +8,7 @@
 #include "parley/v1/identity.grpc.pb.h"
 #include "parley/v1/info.grpc.pb.h"
 #include "parley/v1/log.grpc.pb.h"
+#include "parley/v1/notifications.grpc.pb.h"
 #include "tests/testing/status_matchers.h"
 
 namespace parley {
@@ -26,7 +27,8 @@ TEST(AuthorizationTableTest, CoversEveryRpcExactlyOnce) {
        {v1::Info::service_full_name(), v1::Log::service_full_name(),
         v1::Identity::service_full_name(), v1::Admin::service_full_name(),
         v1::Directory::service_full_name(),
-        v1::Channels::service_full_name()}) {
+        v1::Channels::service_full_name(),
+        v1::Notifications::service_full_name()}) {
     const google::protobuf::ServiceDescriptor* service =
         google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
             name);
@@ -68,6 +70,12 @@ TEST(AuthorizationTableTest, EveryCell) {
       {"parley.v1.Channels/Subscribe", {0, 1, 1, 1, 1}},
       {"parley.v1.Channels/SubmitReceipts", {0, 1, 1, 1, 1}},
       {"parley.v1.Channels/ListReceipts", {0, 1, 1, 1, 1}},
+      {"parley.v1.Notifications/Notify", {0, 0, 1, 0, 0}},
+      {"parley.v1.Notifications/Acknowledge", {0, 0, 0, 1, 0}},
+      {"parley.v1.Notifications/Cancel", {0, 0, 1, 0, 0}},
+      {"parley.v1.Notifications/PostStatus", {0, 0, 1, 0, 0}},
+      {"parley.v1.Notifications/ListNotifications", {0, 1, 1, 1, 1}},
+      {"parley.v1.Notifications/GetNotification", {0, 1, 1, 1, 1}},
   };
   EXPECT_EQ(expected.size(), AuthorizationTable().size());
   for (const auto& [method, allowed] : expected) {

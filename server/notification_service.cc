@@ -1,0 +1,598 @@
+#include "server/notification_service.h"
+
+#include <algorithm>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "crypto/encoding.h"
+#include "crypto/envelope.h"
+#include "crypto/receipt.h"
+#include "server/status_util.h"
+#include "spdlog/spdlog.h"
+#include "storage/log_schema.h"
+
+namespace parley {
+namespace {
+
+constexpr absl::Duration kMaxFutureSkew = absl::Minutes(10);
+constexpr absl::Duration kMaxEnvelopeAge = absl::Hours(7 * 24);
+
+std::string Channel(const std::string& id) { return "n/" + id; }
+
+std::set<std::string> KeysOf(const ServerState& state,
+                             const std::set<std::string>& names) {
+  std::set<std::string> keys;
+  for (const std::string& name : names) {
+    if (std::optional<MemberRecord> m = state.MemberByName(name)) {
+      keys.insert(m->identity_key);
+    }
+  }
+  return keys;
+}
+
+std::set<std::string> IssuerSide(const NotificationRecord& n) {
+  std::set<std::string> out;
+  for (const std::string& name : n.audience) {
+    if (!n.parties.contains(name)) out.insert(name);
+  }
+  return out;
+}
+
+std::string Rfc3339(int64_t unix_seconds) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
+                          absl::FromUnixSeconds(unix_seconds),
+                          absl::UTCTimeZone());
+}
+
+v1::PartyState::State ToProto(PartyProgress::State s) {
+  return static_cast<v1::PartyState::State>(s);
+}
+
+}  // namespace
+
+v1::NotificationState::Overall OverallState(const NotificationRecord& n,
+                                            absl::Time now) {
+  using O = v1::NotificationState;
+  if (n.cancelled) return O::CANCELLED;
+  if (n.completed) return O::COMPLETED;
+  if (n.current.valid_until != 0 &&
+      absl::ToUnixSeconds(now) >= n.current.valid_until) {
+    return O::EXPIRED;
+  }
+  size_t acknowledged = 0;
+  for (const auto& [name, p] : n.parties) {
+    if (p.state == PartyProgress::State::kObjected) return O::OBJECTED;
+    if (p.state == PartyProgress::State::kAcknowledged) ++acknowledged;
+  }
+  if (acknowledged == n.parties.size()) return O::ACKNOWLEDGED_BY_ALL;
+  if (n.current.ack_by != 0 && absl::ToUnixSeconds(now) >= n.current.ack_by) {
+    return O::OVERDUE;
+  }
+  return acknowledged > 0 ? O::PARTIALLY_ACKNOWLEDGED : O::PENDING;
+}
+
+void NotificationService::FillState(const NotificationRecord& n,
+                                    v1::NotificationState* out) const {
+  v1::NotificationMetadata* m = out->mutable_metadata();
+  m->set_id(n.current.id);
+  m->set_kind(static_cast<v1::NotificationKind>(n.current.kind));
+  for (const std::string& p : n.current.parties) m->add_parties(p);
+  m->set_depart_at(n.current.depart_at);
+  m->set_ack_by(n.current.ack_by);
+  m->set_valid_from(n.current.valid_from);
+  m->set_valid_until(n.current.valid_until);
+  m->set_emergency(n.current.flags & kNotificationEmergency);
+  out->set_version(n.current.version);
+  out->set_issuer(n.current.issuer);
+  out->set_organisation(n.organisation);
+  out->set_overall(OverallState(n, core_->clock->Now()));
+  out->set_late(n.current.flags & kNotificationLate);
+  for (const auto& [name, p] : n.parties) {
+    v1::PartyState* ps = out->add_parties();
+    ps->set_party(name);
+    ps->set_state(ToProto(p.state));
+    ps->set_logged_at(p.logged_at_ms / 1000);
+    ps->set_delivered_at(p.delivered_at_ms / 1000);
+    ps->set_acknowledged_at(p.acknowledged_at_ms / 1000);
+    ps->set_objected_at(p.objected_at_ms / 1000);
+    ps->set_escalation(p.escalation);
+    ps->set_delivered_index(p.delivered_index);
+    ps->set_acknowledged_index(p.acknowledged_index);
+  }
+  for (uint64_t i : n.entry_indexes) out->add_entry_indexes(i);
+  out->set_envelope(n.current.envelope);
+  out->set_log_index(n.log_index);
+}
+
+absl::StatusOr<ParsedEnvelope> NotificationService::CheckSideEnvelope(
+    const Caller& caller, const std::string& bytes, const std::string& channel,
+    const std::set<std::string>& audience) const {
+  if (bytes.size() > core_->max_message_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "envelope of ", bytes.size(), " bytes exceeds the limit of ",
+        core_->max_message_bytes));
+  }
+  absl::StatusOr<ParsedEnvelope> envelope = ParseEnvelope(bytes);
+  if (!envelope.ok()) {
+    if (absl::IsUnauthenticated(envelope.status())) {
+      return absl::UnauthenticatedError(
+          "the envelope's signature does not verify: refused");
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed envelope: ", envelope.status().message()));
+  }
+  if (envelope->header.sender_identity != caller.identity_key) {
+    return absl::PermissionDeniedError(
+        "the envelope is signed by another identity than the caller's");
+  }
+  if (envelope->header.metadata.channel_id != channel) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the envelope's channel id must be \"", channel, "\""));
+  }
+  const absl::Time now = core_->clock->Now();
+  const absl::Time created =
+      absl::FromUnixSeconds(envelope->header.metadata.created_at);
+  if (created > now + kMaxFutureSkew || created < now - kMaxEnvelopeAge) {
+    return absl::InvalidArgumentError(
+        "the envelope's creation time is more than 10 minutes ahead of the "
+        "server or older than 7 days; check the device clock");
+  }
+  std::set<std::string> actual;
+  for (const EnvelopeRecipientEntry& r : envelope->header.recipients) {
+    actual.insert(r.identity_public_key);
+  }
+  std::set<std::string> expected =
+      KeysOf(core_->ledger->state(), audience);
+  if (actual != expected) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the envelope must be encrypted to exactly ", expected.size(),
+        " members (", actual.size(),
+        " given); fetch the directory again and re-encrypt"));
+  }
+  return envelope;
+}
+
+absl::Status NotificationService::DoNotify(const Caller& caller,
+                                           const v1::NotifyRequest& request,
+                                           v1::NotifyResponse* response) {
+  const v1::NotificationMetadata& m = request.metadata();
+  const ServerState& state = core_->ledger->state();
+  if (absl::Status s = ValidateName("notification", m.id()); !s.ok()) return s;
+  if (m.kind() != v1::MOVEMENT && m.kind() != v1::SITE) {
+    return absl::InvalidArgumentError("kind must be MOVEMENT or SITE");
+  }
+  std::set<std::string> parties(m.parties().begin(), m.parties().end());
+  if (parties.empty()) {
+    return absl::InvalidArgumentError("parties: name at least one party");
+  }
+  if (parties.size() != static_cast<size_t>(m.parties_size())) {
+    return absl::InvalidArgumentError("parties: a party is listed twice");
+  }
+  for (const std::string& name : parties) {
+    std::optional<MemberRecord> member = state.MemberByName(name);
+    if (!member.has_value()) {
+      return absl::NotFoundError(absl::StrCat(
+          "parties: no member named \"", name, "\" (see parley directory)"));
+    }
+    if (member->role != MemberRole::kParty) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "parties: ", name, " is a ", std::string(RoleName(member->role)),
+          ", not a party"));
+    }
+    if (member->revoked) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("parties: ", name, " has been revoked"));
+    }
+  }
+  const bool movement = m.kind() == v1::MOVEMENT;
+  if (movement && m.depart_at() <= 0) {
+    return absl::InvalidArgumentError("depart_at: a movement needs a departure");
+  }
+  if (!movement && m.depart_at() != 0) {
+    return absl::InvalidArgumentError("depart_at: a site has no departure");
+  }
+  if (m.ack_by() < 0 || m.valid_from() < 0 || m.valid_until() < 0) {
+    return absl::InvalidArgumentError("times must be Unix seconds, not negative");
+  }
+  if (m.valid_until() != 0 && m.valid_until() < m.valid_from()) {
+    return absl::InvalidArgumentError(
+        "valid_until must not be before valid_from");
+  }
+  if (movement && m.ack_by() != 0 && m.ack_by() >= m.depart_at()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ack_by (", Rfc3339(m.ack_by()), ") must be before departure (",
+        Rfc3339(m.depart_at()), ")"));
+  }
+
+  absl::MutexLock lock(&mu_);
+  std::optional<NotificationRecord> existing = state.Notification(m.id());
+  uint32_t version = 1;
+  std::string previous_hash(32, '\0');
+  if (request.supersedes() == 0) {
+    if (existing.has_value() && existing->current.version != 1) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "notification \"", m.id(), "\" already exists; amend it instead"));
+    }
+  } else {
+    if (!existing.has_value() || !existing->audience.contains(caller.name)) {
+      return absl::NotFoundError(
+          absl::StrCat("no notification \"", m.id(), "\""));
+    }
+    if (existing->current.issuer != caller.name) {
+      return absl::PermissionDeniedError(
+          "only the issuing coordinator may amend a notification");
+    }
+    if (existing->cancelled) {
+      return absl::FailedPreconditionError(
+          "this notification was cancelled; notify a new one instead");
+    }
+    if (request.supersedes() != existing->current.version &&
+        request.supersedes() + 1 != existing->current.version) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "amendment supersedes version ", request.supersedes(),
+          " but the current version is ", existing->current.version));
+    }
+    version = request.supersedes() + 1;
+    if (request.supersedes() == existing->current.version) {
+      previous_hash = EnvelopeHash(existing->current.envelope);
+    }
+  }
+  std::set<std::string> audience =
+      state.NotificationAudience(caller.name,
+                                 std::vector<std::string>(parties.begin(),
+                                                          parties.end()));
+  absl::StatusOr<ParsedEnvelope> envelope = CheckSideEnvelope(
+      caller, request.envelope(), Channel(m.id()), audience);
+  if (!envelope.ok()) return envelope.status();
+
+  // A retry of a version already logged answers with its index.
+  absl::StatusOr<std::optional<std::string>> seen =
+      core_->ledger->log().GetIndex(
+          index_cf::kMessageId,
+          envelope->header.sender_identity +
+              envelope->header.metadata.client_message_id);
+  if (!seen.ok()) return seen.status();
+  if (seen->has_value() && (*seen)->size() == 40) {
+    if ((*seen)->substr(0, 32) != envelope->hash) {
+      return absl::AlreadyExistsError(
+          "this client message id was already used for a different envelope; "
+          "a retry must resend the same bytes");
+    }
+    response->set_log_index(
+        log_schema::DecodeU64Key(std::string_view(**seen).substr(32))
+            .value_or(0));
+    response->set_version(existing ? existing->current.version : version);
+    response->set_duplicate(true);
+    response->set_late(existing &&
+                       (existing->current.flags & kNotificationLate));
+    return absl::OkStatus();
+  }
+  if (request.supersedes() == 0 && existing.has_value()) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "notification \"", m.id(), "\" already exists; amend it instead"));
+  }
+  if (request.supersedes() != 0 &&
+      request.supersedes() != existing->current.version) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "amendment supersedes version ", request.supersedes(),
+        " but the current version is ", existing->current.version));
+  }
+  if (envelope->header.metadata.sequence != version - 1 ||
+      envelope->header.metadata.previous_hash != previous_hash) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the envelope of version ", version, " must carry sequence ",
+        version - 1, " and the previous version's envelope hash"));
+  }
+
+  const absl::Time now = core_->clock->Now();
+  NotificationVersion entry;
+  entry.id = m.id();
+  entry.version = version;
+  entry.kind = movement ? NotificationKind::kMovement : NotificationKind::kSite;
+  entry.issuer = caller.name;
+  entry.parties.assign(parties.begin(), parties.end());
+  entry.depart_at = m.depart_at();
+  entry.ack_by = m.ack_by();
+  entry.valid_from = m.valid_from();
+  entry.valid_until = m.valid_until();
+  entry.envelope = request.envelope();
+  int64_t lead = 0, required = 0;
+  if (m.emergency()) entry.flags |= kNotificationEmergency;
+  if (movement) {
+    required = absl::ToInt64Seconds(m.emergency() ? options_.emergency_lead
+                                                  : options_.movement_lead);
+    lead = m.depart_at() - absl::ToUnixSeconds(now);
+    if (lead < required) entry.flags |= kNotificationLate;
+  }
+  entry.required_lead_seconds = required;
+  const bool late = entry.flags & kNotificationLate;
+
+  EnvelopeFacts facts;
+  facts.hash = envelope->hash;
+  facts.sender_identity = envelope->header.sender_identity;
+  facts.client_message_id = envelope->header.metadata.client_message_id;
+  facts.sequence = envelope->header.metadata.sequence;
+  facts.recipient_names.assign(audience.begin(), audience.end());
+  absl::StatusOr<uint64_t> index =
+      core_->ledger->Commit(std::move(entry), &facts);
+  if (!index.ok()) return index.status();
+  if (late) {
+    spdlog::info("notification {} v{} logged late: lead time {} s < {} s",
+                 m.id(), version, lead, required);
+  }
+  response->set_log_index(*index);
+  response->set_version(version);
+  response->set_duplicate(false);
+  response->set_late(late);
+  response->set_lead_time_seconds(lead);
+  response->set_required_lead_time_seconds(required);
+  return absl::OkStatus();
+}
+
+absl::Status NotificationService::DoAcknowledge(
+    const Caller& caller, const v1::AcknowledgeRequest& request,
+    v1::AcknowledgeResponse* response) {
+  absl::MutexLock lock(&mu_);
+  std::optional<NotificationRecord> n =
+      core_->ledger->state().Notification(request.id());
+  if (!n.has_value() || !n->parties.contains(caller.name)) {
+    return absl::NotFoundError(
+        absl::StrCat("no notification \"", request.id(), "\" for you"));
+  }
+  if (n->cancelled) {
+    return absl::FailedPreconditionError("this notification was cancelled");
+  }
+  if (request.version() != n->current.version) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "version ", request.version(), " was superseded by version ",
+        n->current.version, "; read the new version before acknowledging it"));
+  }
+  absl::StatusOr<Receipt> receipt =
+      VerifyReceipt(request.receipt(), caller.identity_key,
+                    EnvelopeHash(n->current.envelope));
+  if (!receipt.ok()) {
+    return absl::Status(receipt.status().code(),
+                        absl::StrCat("receipt: ", receipt.status().message()));
+  }
+  if (receipt->level != ReceiptLevel::kAcknowledged &&
+      receipt->level != ReceiptLevel::kObjected) {
+    return absl::InvalidArgumentError(
+        "an acknowledgement needs a receipt of level acknowledged or "
+        "objected");
+  }
+  const PartyProgress& progress = n->parties.at(caller.name);
+  if (progress.state == PartyProgress::State::kAcknowledged ||
+      progress.state == PartyProgress::State::kObjected) {
+    absl::StatusOr<std::string> earlier =
+        core_->ledger->log().GetEntry(progress.acknowledged_index);
+    if (earlier.ok()) {
+      absl::StatusOr<LogEntry> entry = DecodeLogEntry(*earlier);
+      if (entry.ok()) {
+        const auto* ack = std::get_if<NotificationAck>(&entry->body);
+        if (ack != nullptr && ack->receipt == request.receipt()) {
+          response->set_log_index(progress.acknowledged_index);
+          response->set_duplicate(true);
+          return absl::OkStatus();
+        }
+      }
+    }
+    return absl::FailedPreconditionError(
+        "you have already answered this version of the notification");
+  }
+  if (receipt->level == ReceiptLevel::kObjected) {
+    absl::StatusOr<ParsedEnvelope> reason =
+        CheckSideEnvelope(caller, request.reason_envelope(),
+                          Channel(request.id()) + "/objection", IssuerSide(*n));
+    if (!reason.ok()) {
+      return absl::Status(reason.status().code(),
+                          absl::StrCat("objection reason: ",
+                                       reason.status().message()));
+    }
+    if (reason->hash != receipt->reason_hash) {
+      return absl::InvalidArgumentError(
+          "the receipt's reason hash does not match the reason envelope");
+    }
+  } else if (!request.reason_envelope().empty()) {
+    return absl::InvalidArgumentError(
+        "a reason goes only with an objection");
+  }
+  NotificationAck entry{request.id(), request.version(), caller.name,
+                        request.receipt(), request.reason_envelope()};
+  absl::StatusOr<uint64_t> index = core_->ledger->Commit(std::move(entry));
+  if (!index.ok()) return index.status();
+  response->set_log_index(*index);
+  response->set_duplicate(false);
+  return absl::OkStatus();
+}
+
+grpc::ServerUnaryReactor* NotificationService::Notify(
+    grpc::CallbackServerContext* context, const v1::NotifyRequest* request,
+    v1::NotifyResponse* response) {
+  absl::StatusOr<Caller> caller =
+      core_->Admit(context, "parley.v1.Notifications/Notify");
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  return FinishUnary(context, DoNotify(*caller, *request, response));
+}
+
+grpc::ServerUnaryReactor* NotificationService::Acknowledge(
+    grpc::CallbackServerContext* context,
+    const v1::AcknowledgeRequest* request, v1::AcknowledgeResponse* response) {
+  absl::StatusOr<Caller> caller =
+      core_->Admit(context, "parley.v1.Notifications/Acknowledge");
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  return FinishUnary(context, DoAcknowledge(*caller, *request, response));
+}
+
+grpc::ServerUnaryReactor* NotificationService::Cancel(
+    grpc::CallbackServerContext* context, const v1::CancelRequest* request,
+    v1::CancelResponse* response) {
+  absl::StatusOr<Caller> caller =
+      core_->Admit(context, "parley.v1.Notifications/Cancel");
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  absl::Status status = [&]() -> absl::Status {
+    absl::MutexLock lock(&mu_);
+    std::optional<NotificationRecord> n =
+        core_->ledger->state().Notification(request->id());
+    if (!n.has_value() || !n->audience.contains(caller->name)) {
+      return absl::NotFoundError(
+          absl::StrCat("no notification \"", request->id(), "\""));
+    }
+    if (n->current.issuer != caller->name) {
+      return absl::PermissionDeniedError(
+          "only the issuing coordinator may cancel a notification");
+    }
+    if (n->cancelled) {
+      return absl::FailedPreconditionError("already cancelled");
+    }
+    absl::StatusOr<ParsedEnvelope> reason =
+        CheckSideEnvelope(*caller, request->reason_envelope(),
+                          Channel(request->id()) + "/cancel", n->audience);
+    if (!reason.ok()) return reason.status();
+    NotificationCancelled entry{request->id(), n->current.version,
+                                caller->name, request->reason_envelope()};
+    absl::StatusOr<uint64_t> index = core_->ledger->Commit(std::move(entry));
+    if (!index.ok()) return index.status();
+    response->set_log_index(*index);
+    return absl::OkStatus();
+  }();
+  return FinishUnary(context, status);
+}
+
+grpc::ServerUnaryReactor* NotificationService::PostStatus(
+    grpc::CallbackServerContext* context, const v1::PostStatusRequest* request,
+    v1::PostStatusResponse* response) {
+  absl::StatusOr<Caller> caller =
+      core_->Admit(context, "parley.v1.Notifications/PostStatus");
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  absl::Status status = [&]() -> absl::Status {
+    absl::MutexLock lock(&mu_);
+    std::optional<NotificationRecord> n =
+        core_->ledger->state().Notification(request->id());
+    if (!n.has_value() || !n->audience.contains(caller->name)) {
+      return absl::NotFoundError(
+          absl::StrCat("no notification \"", request->id(), "\""));
+    }
+    if (n->current.issuer != caller->name) {
+      return absl::PermissionDeniedError(
+          "only the issuing coordinator posts status and outcome");
+    }
+    if (n->current.kind != NotificationKind::kMovement) {
+      return absl::InvalidArgumentError(
+          "status and outcome apply to movements only");
+    }
+    if (n->cancelled) {
+      return absl::FailedPreconditionError("this movement was cancelled");
+    }
+    absl::StatusOr<ParsedEnvelope> envelope =
+        CheckSideEnvelope(*caller, request->envelope(),
+                          Channel(request->id()) + "/status", n->audience);
+    if (!envelope.ok()) return envelope.status();
+    NotificationStatus entry{request->id(), n->current.version, caller->name,
+                             request->final(), request->envelope()};
+    absl::StatusOr<uint64_t> index = core_->ledger->Commit(std::move(entry));
+    if (!index.ok()) return index.status();
+    response->set_log_index(*index);
+    return absl::OkStatus();
+  }();
+  return FinishUnary(context, status);
+}
+
+grpc::ServerUnaryReactor* NotificationService::ListNotifications(
+    grpc::CallbackServerContext* context, const v1::ListNotificationsRequest*,
+    v1::ListNotificationsResponse* response) {
+  absl::StatusOr<Caller> caller =
+      core_->Admit(context, "parley.v1.Notifications/ListNotifications");
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  for (const NotificationRecord& n :
+       core_->ledger->state().NotificationsFor(caller->name)) {
+    FillState(n, response->add_notifications());
+  }
+  return FinishUnary(context, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* NotificationService::GetNotification(
+    grpc::CallbackServerContext* context,
+    const v1::GetNotificationRequest* request,
+    v1::NotificationState* response) {
+  absl::StatusOr<Caller> caller =
+      core_->Admit(context, "parley.v1.Notifications/GetNotification");
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  std::optional<NotificationRecord> n =
+      core_->ledger->state().Notification(request->id());
+  // Whoever is not in the audience learns nothing, not even existence.
+  if (!n.has_value() || !n->audience.contains(caller->name)) {
+    return FinishUnary(context, absl::NotFoundError(absl::StrCat(
+                                    "no notification \"", request->id(),
+                                    "\"")));
+  }
+  FillState(*n, response);
+  return FinishUnary(context, absl::OkStatus());
+}
+
+absl::StatusOr<int> NotificationService::RunDueDeadlines() {
+  const int64_t now = absl::ToUnixSeconds(core_->clock->Now());
+  int logged = 0;
+  for (const NotificationRecord& n :
+       core_->ledger->state().OpenNotificationsWithDeadline()) {
+    const int64_t deadline = n.current.ack_by;
+    const int64_t steps[3] = {
+        deadline - absl::ToInt64Seconds(options_.reminder_before), deadline,
+        deadline + absl::ToInt64Seconds(options_.second_escalation_after)};
+    for (const auto& [party, progress] : n.parties) {
+      if (progress.state == PartyProgress::State::kAcknowledged ||
+          progress.state == PartyProgress::State::kObjected) {
+        continue;
+      }
+      for (int step = progress.escalation + 1; step <= 3; ++step) {
+        if (now < steps[step - 1]) break;
+        absl::MutexLock lock(&mu_);
+        // Re-check under the lock: an ack may have just landed.
+        std::optional<NotificationRecord> fresh =
+            core_->ledger->state().Notification(n.current.id);
+        if (!fresh || fresh->current.version != n.current.version ||
+            fresh->cancelled) {
+          break;
+        }
+        const PartyProgress& p = fresh->parties.at(party);
+        if (p.state == PartyProgress::State::kAcknowledged ||
+            p.state == PartyProgress::State::kObjected ||
+            p.escalation >= step) {
+          break;
+        }
+        Escalation entry{n.current.id, n.current.version, party,
+                         static_cast<EscalationStep>(step), deadline};
+        absl::StatusOr<uint64_t> index =
+            core_->ledger->Commit(std::move(entry));
+        if (!index.ok()) return index.status();
+        ++logged;
+      }
+    }
+  }
+  return logged;
+}
+
+DeadlineWatcher::DeadlineWatcher(NotificationService* service)
+    : service_(service), thread_([this] {
+        absl::MutexLock lock(&mu_);
+        while (!stop_) {
+          mu_.AwaitWithTimeout(absl::Condition(&stop_), absl::Seconds(1));
+          if (stop_) break;
+          mu_.Unlock();
+          absl::StatusOr<int> logged = service_->RunDueDeadlines();
+          if (!logged.ok()) {
+            spdlog::error("deadline check failed: {}",
+                          std::string(logged.status().message()));
+          }
+          mu_.Lock();
+        }
+      }) {}
+
+DeadlineWatcher::~DeadlineWatcher() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  thread_.join();
+}
+
+}  // namespace parley

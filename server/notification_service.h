@@ -1,0 +1,93 @@
+#ifndef PARLEY_SERVER_NOTIFICATION_SERVICE_H_
+#define PARLEY_SERVER_NOTIFICATION_SERVICE_H_
+
+#include <set>
+#include <string>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "crypto/envelope.h"
+#include "parley/v1/notifications.grpc.pb.h"
+#include "server/deconfliction_options.h"
+#include "server/service_core.h"
+
+namespace parley {
+
+// The overall state shown for a notification's current version.
+v1::NotificationState::Overall OverallState(const NotificationRecord& record,
+                                            absl::Time now);
+
+// parley.v1.Notifications. Thread-safe.
+class NotificationService final : public v1::Notifications::CallbackService {
+ public:
+  NotificationService(const ServiceCore* core, DeconflictionOptions options)
+      : core_(core), options_(options) {}
+
+  grpc::ServerUnaryReactor* Notify(grpc::CallbackServerContext* context,
+                                   const v1::NotifyRequest* request,
+                                   v1::NotifyResponse* response) override;
+  grpc::ServerUnaryReactor* Acknowledge(
+      grpc::CallbackServerContext* context,
+      const v1::AcknowledgeRequest* request,
+      v1::AcknowledgeResponse* response) override;
+  grpc::ServerUnaryReactor* Cancel(grpc::CallbackServerContext* context,
+                                   const v1::CancelRequest* request,
+                                   v1::CancelResponse* response) override;
+  grpc::ServerUnaryReactor* PostStatus(
+      grpc::CallbackServerContext* context,
+      const v1::PostStatusRequest* request,
+      v1::PostStatusResponse* response) override;
+  grpc::ServerUnaryReactor* ListNotifications(
+      grpc::CallbackServerContext* context,
+      const v1::ListNotificationsRequest* request,
+      v1::ListNotificationsResponse* response) override;
+  grpc::ServerUnaryReactor* GetNotification(
+      grpc::CallbackServerContext* context,
+      const v1::GetNotificationRequest* request,
+      v1::NotificationState* response) override;
+
+  // The logic without gRPC (tests, benchmarks, bulk import).
+  absl::Status DoNotify(const Caller& caller, const v1::NotifyRequest& request,
+                        v1::NotifyResponse* response);
+  absl::Status DoAcknowledge(const Caller& caller,
+                             const v1::AcknowledgeRequest& request,
+                             v1::AcknowledgeResponse* response);
+
+  // Logs every escalation step that is due at the clock's time and not yet
+  // logged: reminder (deadline - reminder_before, to the party), escalation
+  // (deadline, to the issuer's coordinators and the mediators; the party is
+  // reminded), second escalation (deadline + second_escalation_after).
+  // Returns how many entries it logged.
+  absl::StatusOr<int> RunDueDeadlines();
+
+ private:
+  void FillState(const NotificationRecord& record,
+                 v1::NotificationState* out) const;
+  // Checks an envelope that rides with a notification action (objection
+  // reason, cancellation reason, status): signed by `caller`, channel id
+  // `channel`, encrypted to exactly `audience`.
+  absl::StatusOr<ParsedEnvelope> CheckSideEnvelope(
+      const Caller& caller, const std::string& bytes,
+      const std::string& channel, const std::set<std::string>& audience) const;
+
+  const ServiceCore* const core_;
+  const DeconflictionOptions options_;
+  absl::Mutex mu_;  // serialises every notification change
+};
+
+// Calls NotificationService::RunDueDeadlines once a second.
+class DeadlineWatcher {
+ public:
+  explicit DeadlineWatcher(NotificationService* service);
+  ~DeadlineWatcher();
+
+ private:
+  NotificationService* const service_;
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace parley
+
+#endif  // PARLEY_SERVER_NOTIFICATION_SERVICE_H_
