@@ -1092,11 +1092,17 @@ absl::Status Device::Sync(const SyncOptions& options,
     uint8_t r = 0;
     random_.Fill(&r, 1);
     const absl::Duration sleep = backoff * (0.5 + r / 256.0);
+    SyncEvent notice = MakeEvent(SyncEvent::Kind::kWarning,
+                                 state_.cursor().value_or(0));
+    notice.text = absl::StrCat(
+        s.ok() ? "stream ended" : std::string(s.message()), "; retrying in ",
+        absl::FormatDuration(absl::Trunc(sleep, absl::Milliseconds(100))));
+    sink(notice);
     const absl::Time wake = absl::Now() + sleep;
     while (absl::Now() < wake && !stop_.load()) {
       absl::SleepFor(std::min(absl::Milliseconds(100), wake - absl::Now()));
     }
-    backoff = std::min(backoff * 2, absl::Seconds(30));
+    backoff = std::min(backoff * 2, absl::Seconds(15));
   }
 }
 

@@ -156,9 +156,28 @@ class Verifier {
 
 absl::Status Verifier::ParseTop(std::string_view text,
                                 const ProofBundleVerifyOptions& options) {
-  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  // Duplicate member names are rejected: nlohmann would keep the last one.
+  std::vector<std::set<std::string>> seen;
+  bool duplicate = false;
+  json::parser_callback_t cb = [&](int, json::parse_event_t event,
+                                   json& parsed) {
+    if (event == json::parse_event_t::object_start) {
+      seen.emplace_back();
+    } else if (event == json::parse_event_t::object_end) {
+      if (!seen.empty()) seen.pop_back();
+    } else if (event == json::parse_event_t::key && !seen.empty()) {
+      if (!seen.back().insert(parsed.get<std::string>()).second) {
+        duplicate = true;
+      }
+    }
+    return true;
+  };
+  json doc = json::parse(text, cb, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
     return absl::InvalidArgumentError("bundle: not valid JSON (UTF-8)");
+  }
+  if (duplicate) {
+    return absl::InvalidArgumentError("bundle: a member name is repeated");
   }
   if (absl::Status s = ExactKeys(doc, {"format", "verifier_key", "checkpoint",
                                        "entries", "identities"},

@@ -76,6 +76,11 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Connect(
   args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30'000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10'000);
+  // Field networks drop for long stretches: keep retrying the connection,
+  // but never wait more than 10 s once the server is back.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 500);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 500);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 10'000);
   std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
       pin.address, grpc::SslCredentials(ssl), args);
   return std::unique_ptr<Session>(

@@ -30,7 +30,9 @@ const std::vector<AuthorizationRule>& AuthorizationTable() {
       {"parley.v1.Log/GetCheckpoint", true, {}},
       {"parley.v1.Log/WatchCheckpoints", true, {}},
       {"parley.v1.Log/GetInclusionProof", false, kAllRoles},
-      {"parley.v1.Log/GetConsistencyProof", false, kAllRoles},
+      // Consistency proofs hold only subtree hashes: public, so that anyone
+      // holding a checkpoint (a witness, an auditor) can check the next.
+      {"parley.v1.Log/GetConsistencyProof", true, {}},
       {"parley.v1.Log/GetEntries", false, kAllRoles},
       {"parley.v1.Identity/Enroll", true, {}},
       {"parley.v1.Identity/GetChallenge", true, {}},
@@ -148,7 +150,7 @@ absl::StatusOr<Authenticator::Token> Authenticator::Authenticate(
   absl::MutexLock lock(&mu_);
   absl::erase_if(sessions_,
                  [now](const auto& kv) { return kv.second.expires_at <= now; });
-  sessions_[token.token] = {member->name, token.expires_at};
+  sessions_[token.token] = {member->name, token.expires_at, false};
   return token;
 }
 
@@ -180,6 +182,10 @@ absl::StatusOr<Caller> Authenticator::Resolve(
       return absl::UnauthenticatedError("session token expired; sign in again");
     }
     name = session->second.name;
+    if (session->second.revoked) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("member ", name, " has been revoked"));
+    }
   }
   std::optional<MemberRecord> member = state_->MemberByName(name);
   if (!member.has_value() || member->revoked) {
@@ -194,8 +200,11 @@ void Authenticator::RevokeMember(const std::string& name) {
   std::vector<std::function<void()>> callbacks;
   {
     absl::MutexLock lock(&mu_);
-    absl::erase_if(sessions_,
-                   [&name](const auto& kv) { return kv.second.name == name; });
+    // Kept (until they expire) rather than erased, so that a revoked member
+    // holding a token learns it is revoked instead of being told to sign in.
+    for (auto& [token, session] : sessions_) {
+      if (session.name == name) session.revoked = true;
+    }
     for (auto& [id, listener] : listeners_) {
       if (listener.name == name) callbacks.push_back(listener.on_revoke);
     }

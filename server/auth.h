@@ -77,8 +77,10 @@ class Authenticator {
   absl::StatusOr<Caller> Resolve(const grpc::ServerContextBase& context,
                                  const std::string& method);
 
-  // Drops every token of `name` and runs the revocation listeners
-  // registered for it (open streams end at once).
+  // Marks every token of `name` revoked (Resolve then answers
+  // PermissionDenied "revoked", not "sign in again", until the token
+  // expires) and runs the revocation listeners registered for it (open
+  // streams end at once).
   void RevokeMember(const std::string& name);
   // `on_revoke` runs (on the revoking thread) if `name` is revoked while
   // registered. Returns an id for Unregister.
@@ -93,6 +95,7 @@ class Authenticator {
   struct Session {
     std::string name;
     absl::Time expires_at;
+    bool revoked = false;  // kept until expiry to answer PermissionDenied
   };
   struct Listener {
     std::string name;

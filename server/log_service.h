@@ -14,7 +14,7 @@ namespace parley {
 
 struct LogServiceOptions {
   // Decides whether the caller may read entries and proofs (GetEntries,
-  // GetInclusionProof, GetConsistencyProof): the log holds metadata, so
+  // GetInclusionProof; consistency proofs are public): the log holds metadata, so
   // these are for enrolled identities only. Checkpoints are always public.
   // Returns OK to allow, or the status to send (e.g. PermissionDenied).
   //

@@ -304,6 +304,24 @@ TEST_F(ChannelServiceTest, RemovedMemberIsNoLongerARecipient) {
       << Describe(s);
 }
 
+TEST_F(ChannelServiceTest, RevokedMemberIsLeftOutOfRecipients) {
+  {
+    grpc::ClientContext context;
+    Authorize(&context, device("admin"));
+    v1::RevokeRequest r;
+    r.set_name("b");
+    v1::RevokeResponse response;
+    ASSERT_TRUE(admin_->Revoke(&context, r, &response).ok());
+  }
+  uint64_t before = TreeSize();
+  grpc::Status s = Send(device("a"), "ab", Seal(device("a"), "ab", "x", kAb));
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << Describe(s);
+  EXPECT_EQ(TreeSize(), before);
+  s = Send(device("a"), "ab", Seal(device("a"), "ab", "x", {"a", "m"}));
+  EXPECT_TRUE(s.ok()) << Describe(s);
+}
+
 // --- Relay -----------------------------------------------------------------
 
 TEST_F(ChannelServiceTest, MediatorRelaysAnonymouslyWhatItReceived) {

@@ -77,6 +77,9 @@ TEST_F(DeliveryTest, FromStartDeliversEverythingAddressedInLogOrderThenLive) {
   const auto* e1 = std::get_if<EnvelopeEntry>(&entry1.body);
   ASSERT_NE(e1, nullptr);
   EXPECT_EQ(e1->envelope, s1.bytes);
+  absl::StatusOr<OpenedEnvelope> opened = OpenAs(device("b"), e1->envelope);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(opened->payload, "one");
   EXPECT_EQ(got[2].index(), i2);
   EXPECT_EQ(got[2].kind(), v1::Delivery::ENVELOPE);
   // Then live.
@@ -147,11 +150,12 @@ TEST_F(DeliveryTest, RevocationEndsOpenStreamWithPermissionDenied) {
   EXPECT_EQ(end->error_code(), grpc::StatusCode::PERMISSION_DENIED)
       << Describe(*end);
   EXPECT_THAT(end->error_message(), HasSubstr("revoked"));
-  // And b cannot come back.
+  // And b cannot come back with the token it holds.
   auto again = Subscribe(device("b"), 0, true);
   end = again->End(absl::Seconds(5));
   ASSERT_TRUE(end.has_value());
-  EXPECT_FALSE(end->ok());
+  EXPECT_EQ(end->error_code(), grpc::StatusCode::PERMISSION_DENIED)
+      << Describe(*end);
 }
 
 TEST_F(DeliveryTest, ThirdStreamOfOneIdentityIsResourceExhausted) {
@@ -202,15 +206,15 @@ TEST_F(DeliveryTest, SlowConsumerDoesNotDelayOthers) {
   StalledStream slow(TinyWindowChannel(), device("b"));
   auto fast = Subscribe(device("m"), AbCreatedAt(), false);
   // Enough to fill b's tiny window many times over.
+  // (ShutdownWithAStalledConsumer... shows that b's writes do stall.)
   const std::string payload(1500, 'p');
-  absl::Time start = absl::Now();
   std::vector<uint64_t> sent;
   for (int i = 0; i < 30; ++i) {
     sent.push_back(SendText(device("a"), "ab", payload));
   }
+  // If b's stalled write held the hub, m would wait forever.
   std::vector<v1::Delivery> got = fast->Take(sent.size(), absl::Seconds(10));
   EXPECT_EQ(Indexes(got), sent);
-  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
 }
 
 TEST_F(DeliveryTest, ShutdownEndsStreamsPromptlyWithUnavailable) {

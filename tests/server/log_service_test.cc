@@ -191,7 +191,8 @@ TEST_F(LogServiceTest, GetEntriesPages) {
   EXPECT_EQ(all[29], "entry 29");
 }
 
-TEST_F(LogServiceTest, AccessHookGuardsEntriesAndProofsButNotCheckpoints) {
+TEST_F(LogServiceTest,
+       AccessHookGuardsEntriesAndInclusionButNotCheckpointsOrConsistency) {
   AppendN(3);
   ASSERT_OK(log_->SignCheckpointNow().status());
   LogServiceOptions options;
@@ -207,6 +208,11 @@ TEST_F(LogServiceTest, AccessHookGuardsEntriesAndProofsButNotCheckpoints) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   v1::Checkpoint cp;
   EXPECT_TRUE(stub_->GetCheckpoint(Context().get(), {}, &cp).ok());
+  v1::GetConsistencyProofRequest consistency;
+  consistency.set_size1(1);
+  v1::ConsistencyProof cproof;
+  EXPECT_TRUE(
+      stub_->GetConsistencyProof(Context().get(), consistency, &cproof).ok());
 }
 
 TEST_F(LogServiceTest, WatchCheckpointsStreamsCurrentThenNewOnes) {

@@ -11,7 +11,9 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -459,6 +461,13 @@ class ServerTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << Describe(s);
     if (sealed_out != nullptr) *sealed_out = sealed;
     return response.log_index();
+  }
+
+  // Opens `envelope` as the recipient device `d` (with its signed prekey).
+  static absl::StatusOr<OpenedEnvelope> OpenAs(const Device& d,
+                                               std::string_view envelope) {
+    return OpenEnvelope(envelope, d.key(),
+                        std::span<const PrekeyPair>(&*d.signed_prekey, 1));
   }
 
   std::string DeliveredReceipt(const Device& recipient,
