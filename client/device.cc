@@ -1087,6 +1087,8 @@ absl::Status Device::Sync(const SyncOptions& options,
     if (received_any) {
       backoff = absl::Milliseconds(500);
       reauthenticated = false;
+    } else if (!s.ok()) {
+      session_->ResetChannel();
     }
     // Exponential backoff with jitter in [0.5, 1.5) x backoff.
     uint8_t r = 0;

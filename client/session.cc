@@ -18,8 +18,11 @@ absl::Status FromRpcStatus(const grpc::Status& status,
   if (code == absl::StatusCode::kUnavailable ||
       code == absl::StatusCode::kDeadlineExceeded) {
     std::string hint;
-    if (absl::StrContains(message, "handshake") ||
-        absl::StrContains(message, "certificate")) {
+    // Only a failed certificate check, not a connection that dropped
+    // during the handshake (a server restarting).
+    if (absl::StrContains(message, "Ssl handshake failed") ||
+        absl::StrContains(message, "CERTIFICATE_VERIFY_FAILED") ||
+        absl::StrContains(message, "certificate verify failed")) {
       hint = " (TLS failed: the server's certificate is not signed by the CA "
              "pinned in this profile; if the server was re-initialised, "
              "connect again with its new --ca-fingerprint)";
@@ -29,6 +32,27 @@ absl::Status FromRpcStatus(const grpc::Status& status,
   }
   return absl::Status(code, message);
 }
+
+namespace {
+
+// A gRPC channel over TLS that trusts only the pinned CA.
+std::shared_ptr<grpc::Channel> NewPinnedChannel(const ServerPin& pin) {
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = pin.ca_pem;
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30'000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10'000);
+  // Field networks drop for long stretches: keep retrying the connection,
+  // but never wait more than 10 s once the server is back.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 500);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 500);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 10'000);
+  return grpc::CreateCustomChannel(
+      pin.address, grpc::SslCredentials(ssl), args);
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Session>> Session::Connect(
     const Profile& profile, const ConnectOptions& options) {
@@ -70,22 +94,12 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Connect(
     if (absl::Status s = profile.SaveServerPin(pin); !s.ok()) return s;
   }
 
-  grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs = pin.ca_pem;
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30'000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10'000);
-  // Field networks drop for long stretches: keep retrying the connection,
-  // but never wait more than 10 s once the server is back.
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 500);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 500);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 10'000);
-  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
-      pin.address, grpc::SslCredentials(ssl), args);
+  std::shared_ptr<grpc::Channel> channel = NewPinnedChannel(pin);
   return std::unique_ptr<Session>(
       new Session(std::move(pin), std::move(channel), options.timeout));
 }
+
+void Session::ResetChannel() { channel_ = NewPinnedChannel(pin_); }
 
 absl::StatusOr<v1::ServerInfo> Session::GetServerInfo() const {
   auto stub = v1::Info::NewStub(channel_);

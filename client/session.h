@@ -38,6 +38,12 @@ class Session {
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
   absl::Duration timeout() const { return timeout_; }
 
+  // Replaces the channel with a new one (same server and pin). A channel
+  // that watched its server die can take long to trust the restarted one;
+  // a fresh channel connects at once. REQUIRES: no other thread is using
+  // channel() (stubs made from the old channel keep working).
+  void ResetChannel();
+
   // parley.v1.Info/GetServerInfo. Unavailable (with the address and the
   // transport's reason) when the server cannot be reached.
   absl::StatusOr<v1::ServerInfo> GetServerInfo() const;

@@ -71,8 +71,16 @@ v1::NotificationState::Overall OverallState(const NotificationRecord& n,
   return acknowledged > 0 ? O::PARTIALLY_ACKNOWLEDGED : O::PENDING;
 }
 
-void NotificationService::FillState(const NotificationRecord& n,
+void NotificationService::FillState(const NotificationRecord& record,
+                                    const Caller& viewer,
                                     v1::NotificationState* out) const {
+  NotificationRecord own;
+  const bool party_view = record.parties.contains(viewer.name);
+  if (party_view) {
+    own = record;
+    own.parties = {{viewer.name, record.parties.at(viewer.name)}};
+  }
+  const NotificationRecord& n = party_view ? own : record;
   v1::NotificationMetadata* m = out->mutable_metadata();
   m->set_id(n.current.id);
   m->set_kind(static_cast<v1::NotificationKind>(n.current.kind));
@@ -99,7 +107,9 @@ void NotificationService::FillState(const NotificationRecord& n,
     ps->set_delivered_index(p.delivered_index);
     ps->set_acknowledged_index(p.acknowledged_index);
   }
-  for (uint64_t i : n.entry_indexes) out->add_entry_indexes(i);
+  if (!party_view) {
+    for (uint64_t i : n.entry_indexes) out->add_entry_indexes(i);
+  }
   out->set_envelope(n.current.envelope);
   out->set_log_index(n.log_index);
 }
@@ -107,6 +117,16 @@ void NotificationService::FillState(const NotificationRecord& n,
 absl::StatusOr<ParsedEnvelope> NotificationService::CheckSideEnvelope(
     const Caller& caller, const std::string& bytes, const std::string& channel,
     const std::set<std::string>& audience) const {
+  absl::StatusOr<ParsedEnvelope> envelope =
+      CheckSignedEnvelope(caller, bytes, channel);
+  if (!envelope.ok()) return envelope.status();
+  if (absl::Status s = CheckRecipients(*envelope, audience); !s.ok()) return s;
+  return envelope;
+}
+
+absl::StatusOr<ParsedEnvelope> NotificationService::CheckSignedEnvelope(
+    const Caller& caller, const std::string& bytes,
+    const std::string& channel) const {
   if (bytes.size() > core_->max_message_bytes) {
     return absl::InvalidArgumentError(absl::StrCat(
         "envelope of ", bytes.size(), " bytes exceeds the limit of ",
@@ -137,8 +157,14 @@ absl::StatusOr<ParsedEnvelope> NotificationService::CheckSideEnvelope(
         "the envelope's creation time is more than 10 minutes ahead of the "
         "server or older than 7 days; check the device clock");
   }
+  return envelope;
+}
+
+absl::Status NotificationService::CheckRecipients(
+    const ParsedEnvelope& envelope,
+    const std::set<std::string>& audience) const {
   std::set<std::string> actual;
-  for (const EnvelopeRecipientEntry& r : envelope->header.recipients) {
+  for (const EnvelopeRecipientEntry& r : envelope.header.recipients) {
     actual.insert(r.identity_public_key);
   }
   std::set<std::string> expected =
@@ -149,7 +175,7 @@ absl::StatusOr<ParsedEnvelope> NotificationService::CheckSideEnvelope(
         " members (", actual.size(),
         " given); fetch the directory again and re-encrypt"));
   }
-  return envelope;
+  return absl::OkStatus();
 }
 
 absl::Status NotificationService::DoNotify(const Caller& caller,
@@ -157,7 +183,9 @@ absl::Status NotificationService::DoNotify(const Caller& caller,
                                            v1::NotifyResponse* response) {
   const v1::NotificationMetadata& m = request.metadata();
   const ServerState& state = core_->ledger->state();
-  if (absl::Status s = ValidateName("notification", m.id()); !s.ok()) return s;
+  if (absl::Status s = ValidateName("notification", m.id()); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("id: ", s.message()));
+  }
   if (m.kind() != v1::MOVEMENT && m.kind() != v1::SITE) {
     return absl::InvalidArgumentError("kind must be MOVEMENT or SITE");
   }
@@ -205,11 +233,55 @@ absl::Status NotificationService::DoNotify(const Caller& caller,
   }
 
   absl::MutexLock lock(&mu_);
+  absl::StatusOr<ParsedEnvelope> envelope =
+      CheckSignedEnvelope(caller, request.envelope(), Channel(m.id()));
+  if (!envelope.ok()) return envelope.status();
+
+  // A retry of a version already logged answers with its index, before the
+  // checks that depend on what happened since (a later version, a member
+  // who joined the audience): the version is logged, whatever came after.
+  absl::StatusOr<std::optional<std::string>> seen =
+      core_->ledger->log().GetIndex(
+          index_cf::kMessageId,
+          envelope->header.sender_identity +
+              envelope->header.metadata.client_message_id);
+  if (!seen.ok()) return seen.status();
+  if (seen->has_value() && (*seen)->size() == 40) {
+    if ((*seen)->substr(0, 32) != envelope->hash) {
+      return absl::AlreadyExistsError(
+          "this client message id was already used for a different envelope; "
+          "a retry must resend the same bytes");
+    }
+    const uint64_t index =
+        log_schema::DecodeU64Key(std::string_view(**seen).substr(32))
+            .value_or(0);
+    absl::StatusOr<std::string> bytes = core_->ledger->log().GetEntry(index);
+    if (!bytes.ok()) return bytes.status();
+    absl::StatusOr<LogEntry> logged = DecodeLogEntry(*bytes);
+    if (!logged.ok()) return logged.status();
+    const auto* logged_version = std::get_if<NotificationVersion>(&logged->body);
+    if (logged_version == nullptr) {
+      return absl::InternalError(absl::StrCat(
+          "the entry at ", index, " is not a notification version"));
+    }
+    response->set_log_index(index);
+    response->set_version(logged_version->version);
+    response->set_duplicate(true);
+    response->set_late(logged_version->flags & kNotificationLate);
+    if (logged_version->kind == NotificationKind::kMovement) {
+      response->set_lead_time_seconds(logged_version->depart_at -
+                                      logged->logged_at_ms / 1000);
+    }
+    response->set_required_lead_time_seconds(
+        logged_version->required_lead_seconds);
+    return absl::OkStatus();
+  }
+
   std::optional<NotificationRecord> existing = state.Notification(m.id());
   uint32_t version = 1;
   std::string previous_hash(32, '\0');
   if (request.supersedes() == 0) {
-    if (existing.has_value() && existing->current.version != 1) {
+    if (existing.has_value()) {
       return absl::AlreadyExistsError(absl::StrCat(
           "notification \"", m.id(), "\" already exists; amend it instead"));
     }
@@ -226,57 +298,19 @@ absl::Status NotificationService::DoNotify(const Caller& caller,
       return absl::FailedPreconditionError(
           "this notification was cancelled; notify a new one instead");
     }
-    if (request.supersedes() != existing->current.version &&
-        request.supersedes() + 1 != existing->current.version) {
+    if (request.supersedes() != existing->current.version) {
       return absl::FailedPreconditionError(absl::StrCat(
           "amendment supersedes version ", request.supersedes(),
           " but the current version is ", existing->current.version));
     }
     version = request.supersedes() + 1;
-    if (request.supersedes() == existing->current.version) {
-      previous_hash = EnvelopeHash(existing->current.envelope);
-    }
+    previous_hash = EnvelopeHash(existing->current.envelope);
   }
   std::set<std::string> audience =
       state.NotificationAudience(caller.name,
                                  std::vector<std::string>(parties.begin(),
                                                           parties.end()));
-  absl::StatusOr<ParsedEnvelope> envelope = CheckSideEnvelope(
-      caller, request.envelope(), Channel(m.id()), audience);
-  if (!envelope.ok()) return envelope.status();
-
-  // A retry of a version already logged answers with its index.
-  absl::StatusOr<std::optional<std::string>> seen =
-      core_->ledger->log().GetIndex(
-          index_cf::kMessageId,
-          envelope->header.sender_identity +
-              envelope->header.metadata.client_message_id);
-  if (!seen.ok()) return seen.status();
-  if (seen->has_value() && (*seen)->size() == 40) {
-    if ((*seen)->substr(0, 32) != envelope->hash) {
-      return absl::AlreadyExistsError(
-          "this client message id was already used for a different envelope; "
-          "a retry must resend the same bytes");
-    }
-    response->set_log_index(
-        log_schema::DecodeU64Key(std::string_view(**seen).substr(32))
-            .value_or(0));
-    response->set_version(existing ? existing->current.version : version);
-    response->set_duplicate(true);
-    response->set_late(existing &&
-                       (existing->current.flags & kNotificationLate));
-    return absl::OkStatus();
-  }
-  if (request.supersedes() == 0 && existing.has_value()) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        "notification \"", m.id(), "\" already exists; amend it instead"));
-  }
-  if (request.supersedes() != 0 &&
-      request.supersedes() != existing->current.version) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "amendment supersedes version ", request.supersedes(),
-        " but the current version is ", existing->current.version));
-  }
+  if (absl::Status s = CheckRecipients(*envelope, audience); !s.ok()) return s;
   if (envelope->header.metadata.sequence != version - 1 ||
       envelope->header.metadata.previous_hash != previous_hash) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -505,7 +539,7 @@ grpc::ServerUnaryReactor* NotificationService::ListNotifications(
   if (!caller.ok()) return FinishUnary(context, caller.status());
   for (const NotificationRecord& n :
        core_->ledger->state().NotificationsFor(caller->name)) {
-    FillState(n, response->add_notifications());
+    FillState(n, *caller, response->add_notifications());
   }
   return FinishUnary(context, absl::OkStatus());
 }
@@ -525,7 +559,7 @@ grpc::ServerUnaryReactor* NotificationService::GetNotification(
                                     "no notification \"", request->id(),
                                     "\"")));
   }
-  FillState(*n, response);
+  FillState(*n, *caller, response);
   return FinishUnary(context, absl::OkStatus());
 }
 

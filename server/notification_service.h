@@ -61,7 +61,9 @@ class NotificationService final : public v1::Notifications::CallbackService {
   absl::StatusOr<int> RunDueDeadlines();
 
  private:
-  void FillState(const NotificationRecord& record,
+  // A party sees only its own row, and the overall state as it stands for
+  // it alone: parties to a conflict do not learn each other's answers.
+  void FillState(const NotificationRecord& record, const Caller& viewer,
                  v1::NotificationState* out) const;
   // Checks an envelope that rides with a notification action (objection
   // reason, cancellation reason, status): signed by `caller`, channel id
@@ -69,6 +71,14 @@ class NotificationService final : public v1::Notifications::CallbackService {
   absl::StatusOr<ParsedEnvelope> CheckSideEnvelope(
       const Caller& caller, const std::string& bytes,
       const std::string& channel, const std::set<std::string>& audience) const;
+  // The part of CheckSideEnvelope before the recipients: size, signature,
+  // sender, channel id, creation time. Notify checks idempotency in between,
+  // so that a retry is recognised even if the audience changed since.
+  absl::StatusOr<ParsedEnvelope> CheckSignedEnvelope(
+      const Caller& caller, const std::string& bytes,
+      const std::string& channel) const;
+  absl::Status CheckRecipients(const ParsedEnvelope& envelope,
+                               const std::set<std::string>& audience) const;
 
   const ServiceCore* const core_;
   const DeconflictionOptions options_;

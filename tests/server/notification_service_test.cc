@@ -106,7 +106,14 @@ TEST_F(NotificationServiceTest,
   st = AckReceipt("pa", "mv-1", 1, v.sealed.hash, &ack);
   ASSERT_TRUE(st.ok()) << Describe(st);
   EXPECT_FALSE(ack.duplicate());
+  // The other party learns nothing of pa's answer: its own row only, and
+  // the overall state as it stands for pb alone.
   s = MustGet("pb", "mv-1");
+  ASSERT_EQ(s.parties_size(), 1);
+  EXPECT_EQ(s.parties(0).party(), "pb");
+  EXPECT_EQ(s.overall(), NS::PENDING);
+  EXPECT_EQ(s.entry_indexes_size(), 0);
+  s = MustGet("c1", "mv-1");
   EXPECT_EQ(s.overall(), NS::PARTIALLY_ACKNOWLEDGED);
   EXPECT_EQ(PartyOf(s, "pa")->state(), PS::ACKNOWLEDGED);
   EXPECT_EQ(PartyOf(s, "pa")->acknowledged_at(), pa_ack_at);
@@ -568,8 +575,11 @@ TEST_F(NotificationServiceTest, AmendmentSupersedesAndResetsEveryParty) {
     EXPECT_EQ(p.delivered_at(), 0) << p.party();
     EXPECT_EQ(p.logged_at(), absl::ToUnixSeconds(clock_.Now()));
   }
-  EXPECT_THAT(s.entry_indexes(), ::testing::Contains(r1.log_index()));
-  EXPECT_THAT(s.entry_indexes(), ::testing::Contains(r2.log_index()));
+  NS issuer_view = MustGet("c1", "mv-1");
+  EXPECT_THAT(issuer_view.entry_indexes(),
+              ::testing::Contains(r1.log_index()));
+  EXPECT_THAT(issuer_view.entry_indexes(),
+              ::testing::Contains(r2.log_index()));
 
   const uint64_t size = TreeSize();
   // An acknowledgement of v1 after v2 is refused, naming the new version.
@@ -707,7 +717,7 @@ TEST_F(NotificationServiceTest, NonRecipientsLearnNothingAboutANotification) {
     ASSERT_TRUE(List(name, &list).ok());
     ASSERT_EQ(list.notifications_size(), 1) << name;
     EXPECT_EQ(list.notifications(0).metadata().id(), "mv-1");
-    EXPECT_EQ(MustGet(name, "mv-1").overall(), NS::OBJECTED);
+    EXPECT_EQ(MustGet(name, "mv-1").version(), 1u);
   }
   // pc's and x1's streams stay silent while m2's carries everything.
   std::vector<v1::Delivery> m2 = m2_stream->Take(4);
@@ -727,18 +737,92 @@ TEST_F(NotificationServiceTest, NonRecipientsLearnNothingAboutANotification) {
   EXPECT_EQ(first->kind(), v1::Delivery::NOTIFICATION);
 }
 
-TEST_F(NotificationServiceTest, PartiesSeeAcknowledgementsOnlyThroughState) {
-  // Acks and delivered receipts go to the issuer side, not to other parties.
-  auto pb_stream = Subscribe(device("pb"), TreeSize() - 1, false);
+TEST_F(NotificationServiceTest,
+       ReceiptsAndAcknowledgementsStreamToTheIssuerSideNotToOtherParties) {
+  const uint64_t start = TreeSize();
+  auto pb_stream = Subscribe(device("pb"), start - 1, false);
+  auto c2_stream = Subscribe(device("c2"), start - 1, false);
   SealedVersion v;
   v1::NotifyResponse r = NotifyNew("c1", Movement("mv-1", {"pa", "pb"}), &v);
   ASSERT_TRUE(Deliver("pa", r.log_index(), v.sealed.hash).ok());
-  ASSERT_TRUE(AckReceipt("pa", "mv-1", 1, v.sealed.hash).ok());
+  v1::AcknowledgeResponse ack;
+  ASSERT_TRUE(AckReceipt("pa", "mv-1", 1, v.sealed.hash, &ack).ok());
   v1::NotifyResponse barrier = NotifyNew("c1", Movement("mv-2", {"pb"}));
   std::vector<v1::Delivery> got = Until(*pb_stream, barrier.log_index());
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0].index(), r.log_index());
   EXPECT_EQ(got[1].index(), barrier.log_index());
+
+  std::vector<v1::Delivery> c2 = Until(*c2_stream, barrier.log_index());
+  ASSERT_EQ(c2.size(), 4u);
+  EXPECT_EQ(c2[0].kind(), v1::Delivery::NOTIFICATION);
+  EXPECT_EQ(c2[1].kind(), v1::Delivery::RECEIPT);
+  LogEntry receipt_entry = DecodeDelivery(c2[1]);
+  const auto* receipt = std::get_if<ReceiptEntry>(&receipt_entry.body);
+  ASSERT_NE(receipt, nullptr);
+  EXPECT_EQ(receipt->recipient, "pa");
+  EXPECT_EQ(receipt->envelope_index, r.log_index());
+  EXPECT_EQ(c2[2].kind(), v1::Delivery::NOTIFICATION_ACK);
+  EXPECT_EQ(c2[2].index(), ack.log_index());
+  EXPECT_EQ(c2[3].index(), barrier.log_index());
+}
+
+TEST_F(NotificationServiceTest, SitesAreCancelledButTakeNoStatus) {
+  SealedVersion v;
+  NotifyNew("c1", Site("site-1", {"pa"}), &v);
+  std::vector<std::string> audience = Audience("c1", {"pa"});
+  const uint64_t size = TreeSize();
+  grpc::Status st = PostStatus(
+      "c1", "site-1", SealSide("c1", "n/site-1/status", "x", audience), true);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << Describe(st);
+  EXPECT_EQ(TreeSize(), size);
+  st = Cancel("c1", "site-1",
+              SealSide("c1", "n/site-1/cancel", "deactivated", audience));
+  ASSERT_TRUE(st.ok()) << Describe(st);
+  EXPECT_EQ(MustGet("pa", "site-1").overall(), NS::CANCELLED);
+}
+
+// A server with its own [deconfliction] policy.
+class ConfiguredDeconflictionTest : public NotificationServiceTest {
+ protected:
+  void Configure(ServerConfig& config) override {
+    NotificationServiceTest::Configure(config);
+    config.deconfliction.movement_lead = absl::Hours(12);
+    config.deconfliction.emergency_lead = absl::Hours(2);
+    config.deconfliction.reminder_before = absl::Hours(1);
+    config.deconfliction.second_escalation_after = absl::Minutes(30);
+  }
+};
+
+TEST_F(ConfiguredDeconflictionTest, LadderAndLeadTimeFollowTheConfiguration) {
+  v1::NotificationMetadata m =
+      Movement("mv-1", {"pa"}, absl::Hours(20), absl::Hours(4));
+  v1::NotifyResponse r = NotifyNew("c1", m);
+  EXPECT_FALSE(r.late());
+  EXPECT_EQ(r.required_lead_time_seconds(), 12 * 3600);
+  EXPECT_TRUE(
+      NotifyNew("c1", Movement("mv-2", {"pa"}, absl::Hours(11), absl::Hours(4)))
+          .late());
+  auto run = [&]() {
+    absl::StatusOr<int> n = server_->RunDueDeadlines();
+    EXPECT_TRUE(n.ok()) << n.status();
+    return n.value_or(-1);
+  };
+  // Just before mv-1's reminder (ack_by - 1 h), mv-2 (ack_by 7 h from the
+  // start) has passed all three of its steps.
+  clock_.Set(absl::FromUnixSeconds(m.ack_by() - 3600 - 1));
+  EXPECT_EQ(run(), 3);
+  EXPECT_EQ(PartyOf(MustGet("c1", "mv-1"), "pa")->escalation(), 0u);
+  clock_.Set(absl::FromUnixSeconds(m.ack_by() - 3600));
+  EXPECT_EQ(run(), 1);
+  clock_.Set(absl::FromUnixSeconds(m.ack_by()));
+  EXPECT_EQ(run(), 1);
+  clock_.Set(absl::FromUnixSeconds(m.ack_by() + 1799));
+  EXPECT_EQ(run(), 0);
+  clock_.Set(absl::FromUnixSeconds(m.ack_by() + 1800));
+  EXPECT_EQ(run(), 1);
+  EXPECT_EQ(PartyOf(MustGet("c1", "mv-1"), "pa")->escalation(), 3u);
 }
 
 TEST_F(NotificationServiceTest, VersionMustBeSealedToExactlyTheAudience) {
@@ -971,7 +1055,10 @@ TEST_F(NotificationServiceTest, NotifyRetryWithIdenticalBytesIsADuplicate) {
   EXPECT_FALSE(first.duplicate());
   EXPECT_EQ(second.log_index(), first.log_index());
   EXPECT_EQ(second.version(), 1u);
-  EXPECT_EQ(second.late(), first.late());
+  EXPECT_TRUE(second.late());
+  EXPECT_EQ(second.lead_time_seconds(), first.lead_time_seconds());
+  EXPECT_EQ(second.required_lead_time_seconds(),
+            first.required_lead_time_seconds());
   EXPECT_EQ(TreeSize(), size);
 
   // Same client message id, different bytes: a conflict, not a retry.

@@ -73,7 +73,7 @@ class NotificationTest : public ServerTest {
       grpc::Status s = admin_->CreateInvite(&context, r, &invite);
       EXPECT_TRUE(s.ok()) << Describe(s);
     }
-    auto d = NewDevice(name, absl::Hours(24 * 30));
+    auto d = NewDevice(name);
     d->role = role;
     grpc::Status s = Enroll(EnrollRequestFor(*d, invite.code(), name));
     EXPECT_TRUE(s.ok()) << Describe(s);
