@@ -3,6 +3,12 @@
 #
 #   ./test.sh                 every test (unit, integration, benchmark smoke)
 #   ./test.sh -R Merkle       extra arguments go to ctest (select subsets)
+#   ./test.sh --bench [--json]
+#                             builds, runs crypto_bench, log_bench and
+#                             parley-bench at full size (takes several
+#                             minutes; never part of the default run) and
+#                             prints one table (or one JSON document) of every
+#                             figure beside its limit measured in the same run
 #
 # Installs missing Debian packages first (as root, or through sudo).
 set -euo pipefail
@@ -11,6 +17,31 @@ source deploy/debian-deps.sh
 
 parley_install_packages "${PARLEY_BUILD_PACKAGES[@]}" "${PARLEY_TEST_PACKAGES[@]}"
 parley_configure -DPARLEY_BUILD_TESTS=ON
+
+if [ "${1:-}" = "--bench" ]; then
+  shift
+  format=()
+  if [ "${1:-}" = "--json" ]; then
+    format=(--json)
+    shift
+  fi
+  parley_build crypto_bench log_bench parley-bench
+  results="$(mktemp -d "${PARLEY_BENCH_DIR:-/tmp}/parley-bench-results.XXXXXX")"
+  trap 'rm -rf "$results"' EXIT
+  # Google Benchmark's own tables go to stderr as progress; their JSON is
+  # folded into parley-bench's single report.
+  for b in crypto_bench log_bench; do
+    echo "running $b (full size)..." >&2
+    "build/tests/bench/$b" --benchmark_filter=-Smoke \
+      --benchmark_out="$results/$b.json" --benchmark_out_format=json >&2
+  done
+  echo "running parley-bench (full size)..." >&2
+  build/tests/bench/parley-bench "${format[@]}" \
+    --gbench-json "$results/crypto_bench.json" \
+    --gbench-json "$results/log_bench.json"
+  exit $?
+fi
+
 parley_build all
 
 set +e

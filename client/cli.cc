@@ -1,5 +1,8 @@
 #include "client/cli.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
@@ -35,6 +38,19 @@ int ExitCodeFor(const absl::Status& status) {
   }
 }
 
+bool UseColour(int fd) {
+  const char* no_colour = std::getenv("NO_COLOR");
+  if (no_colour != nullptr && no_colour[0] != '\0') return false;
+  const char* term = std::getenv("TERM");
+  if (term != nullptr && std::string(term) == "dumb") return false;
+  return ::isatty(fd) == 1;
+}
+
+std::string Coloured(int fd, const char* code, const std::string& text) {
+  if (!UseColour(fd)) return text;
+  return absl::StrCat("\033[", code, "m", text, "\033[0m");
+}
+
 int ReportError(const GlobalOptions& options, const absl::Status& status) {
   if (options.json) {
     nlohmann::json error = {
@@ -43,7 +59,8 @@ int ReportError(const GlobalOptions& options, const absl::Status& status) {
           {"message", std::string(status.message())}}}};
     std::cerr << error.dump() << std::endl;
   } else {
-    std::cerr << "parley: " << status.message() << std::endl;
+    std::cerr << Coloured(STDERR_FILENO, "31", "parley:") << " "
+              << status.message() << std::endl;
   }
   return ExitCodeFor(status);
 }
@@ -77,11 +94,25 @@ absl::StatusOr<std::unique_ptr<Device>> OpenDevice(
   device_options.connect.server = options.server;
   device_options.connect.ca_fingerprint = options.ca_fingerprint;
   device_options.passphrase.fd = options.passphrase_fd;
+  device_options.require_online = options.require_online;
   absl::StatusOr<std::unique_ptr<Device>> device =
       Device::Open(*profile, device_options);
   if (!device.ok()) return device.status();
   absl::StatusOr<std::vector<std::string>> notes = (*device)->Maintain();
   if (!notes.ok()) return notes.status();
+  size_t waiting = 0, held = 0;
+  for (const OutboxItem& item : (*device)->state().outbox()) {
+    ++(item.held.empty() ? waiting : held);
+  }
+  if (waiting > 0) {
+    notes->push_back(absl::StrCat(waiting, " item(s) queued, not yet sent "
+                                           "(`parley outbox`)"));
+  }
+  if (held > 0) {
+    notes->push_back(absl::StrCat(held, " queued item(s) refused by the "
+                                        "server and held: see `parley "
+                                        "outbox`"));
+  }
   if (!options.json) {
     for (const std::string& note : *notes) {
       std::cerr << "parley: " << note << std::endl;

@@ -15,7 +15,7 @@
 
 namespace parley::cli {
 
-// Exit codes are part of the CLI's contract (README "Exit codes").
+// Exit codes are part of the CLI's contract (docs/CLIENT.md "Exit codes").
 enum ExitCode : int {
   kExitOk = 0,
   kExitError = 1,             // anything not listed below
@@ -24,6 +24,7 @@ enum ExitCode : int {
   kExitRefused = 4,           // permission denied, pin mismatch, auth failure
   kExitVerificationFailed = 5,  // a signature, proof or checkpoint is wrong
   kExitNotFound = 6,
+  kExitQueued = 10,           // signed and queued in the outbox, not yet sent
 };
 // Also kExitRefused: sending to a member whose verified identity key changed
 // (FailedPrecondition carrying kKeyChangedPayload, client/local_state.h).
@@ -37,7 +38,16 @@ struct GlobalOptions {
   bool json = false;
   // Read the keystore passphrase from this file descriptor (one line).
   int passphrase_fd = -1;
+  // Fail (exit 3) instead of queueing work when the server is unreachable.
+  bool require_online = false;
 };
+
+// Whether to colour output on `stream` (stdout or stderr): only on a
+// terminal, never with $NO_COLOR set (https://no-color.org) or TERM=dumb.
+bool UseColour(int fd);
+// `text` wrapped in the ANSI colour `code` ("33" yellow, "31" red, "32"
+// green) when UseColour(fd), else `text` unchanged.
+std::string Coloured(int fd, const char* code, const std::string& text);
 
 // Maps a status to the documented exit code.
 int ExitCodeFor(const absl::Status& status);
@@ -87,6 +97,21 @@ void AddChannelCommand(CLI::App& app, GlobalOptions& options, Handler* run);
 void AddSendCommand(CLI::App& app, GlobalOptions& options, Handler* run);
 // inbox, watch
 void AddInboxCommand(CLI::App& app, GlobalOptions& options, Handler* run);
+// notify movement|site|--from-file, notification amend
+void AddNotifyCommand(CLI::App& app, GlobalOptions& options, Handler* run);
+// notifications [export], notification show|cancel|status
+void AddNotificationsCommand(CLI::App& app, GlobalOptions& options,
+                             Handler* run);
+// ack
+void AddAckCommand(CLI::App& app, GlobalOptions& options, Handler* run);
+// deconflict check
+void AddDeconflictCommand(CLI::App& app, GlobalOptions& options, Handler* run);
+// proof export, proof verify
+void AddProofCommand(CLI::App& app, GlobalOptions& options, Handler* run);
+// outbox (list, drop, resend), sync
+void AddOutboxCommand(CLI::App& app, GlobalOptions& options, Handler* run);
+// help TOPIC, completion bash
+void AddHelpCommand(CLI::App& app, GlobalOptions& options, Handler* run);
 
 }  // namespace parley::cli
 

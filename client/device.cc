@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "client/payloads.h"
+#include "client/sealed_file.h"
 #include "crypto/envelope.h"
 #include "crypto/fingerprint.h"
 #include "crypto/hash.h"
@@ -55,16 +56,15 @@ Device::Device(std::unique_ptr<Session> session, LocalState state,
       clock_(*options.clock),
       random_(*options.random),
       profile_dir_(std::move(profile_dir)),
-      auth_(*session_, keys_.identity(), identity_.origin, clock_) {}
+      auth_(*session_, keys_.identity(), identity_.origin, clock_),
+      require_online_(options.require_online) {}
 
 std::string Device::KeystorePath() const { return KeystorePathIn(profile_dir_); }
 
 absl::StatusOr<std::unique_ptr<Device>> Device::Enroll(
     const Profile& profile, const Options& options,
     const EnrollParams& params) {
-  absl::StatusOr<LocalState> state = LocalState::Open(profile.dir());
-  if (!state.ok()) return state.status();
-  if (state->HasIdentity()) {
+  if (LocalState::HasIdentityIn(profile.dir())) {
     return absl::AlreadyExistsError(absl::StrCat(
         "profile ", profile.dir(),
         " is enrolled already; use another --profile or --home"));
@@ -92,6 +92,9 @@ absl::StatusOr<std::unique_ptr<Device>> Device::Enroll(
       !s.ok()) {
     return s;
   }
+  absl::StatusOr<LocalState> state =
+      LocalState::Open(profile.dir(), DeriveStateKey(keys->identity()));
+  if (!state.ok()) return state.status();
 
   const std::string bundle = SerializeKeyBundle(keys->Bundle());
   const std::string invite_hash = Sha256(invite);
@@ -132,9 +135,8 @@ absl::StatusOr<std::unique_ptr<Device>> Device::Enroll(
 
 absl::StatusOr<std::unique_ptr<Device>> Device::Open(const Profile& profile,
                                                      const Options& options) {
-  absl::StatusOr<LocalState> state = LocalState::Open(profile.dir());
-  if (!state.ok()) return state.status();
-  absl::StatusOr<ProfileIdentity> identity = state->LoadIdentity();
+  absl::StatusOr<ProfileIdentity> identity =
+      LocalState::LoadIdentityFrom(profile.dir());
   if (!identity.ok()) return identity.status();
   absl::StatusOr<LogTrust> trust =
       MakeLogTrust(identity->origin, identity->verifier_key);
@@ -150,6 +152,9 @@ absl::StatusOr<std::unique_ptr<Device>> Device::Open(const Profile& profile,
         "the keystore in ", profile.dir(),
         " holds another identity than identity.json names"));
   }
+  absl::StatusOr<LocalState> state =
+      LocalState::Open(profile.dir(), DeriveStateKey(keys->identity()));
+  if (!state.ok()) return state.status();
   absl::StatusOr<std::unique_ptr<Session>> session =
       Session::Connect(profile, options.connect);
   if (!session.ok()) return session.status();
@@ -239,24 +244,6 @@ absl::Status Device::FlushReceipts() {
     // either way, sending them again cannot change the answer.
     if (absl::Status d = state_.DropPendingReceipts(n); !d.ok()) return d;
     if (!s.ok()) return s;
-  }
-  return absl::OkStatus();
-}
-
-absl::Status Device::FlushOutbox() {
-  while (!state_.outbox().empty()) {
-    PendingSend send = state_.outbox().front();
-    absl::StatusOr<SendResult> r = SendEnvelope(send);
-    if (!r.ok()) {
-      if (IsTransient(r.status())) return r.status();
-      // Refused for good: drop it so later envelopes are not stuck.
-      if (absl::Status s = state_.RemoveFromOutbox(send.envelope); !s.ok()) {
-        return s;
-      }
-      warnings_.push_back(absl::StrCat("a queued envelope for ", send.channel,
-                                       " was refused and dropped: ",
-                                       r.status().message()));
-    }
   }
   return absl::OkStatus();
 }
@@ -417,7 +404,14 @@ absl::StatusOr<v1::KeyBundleRecord> Device::FetchVerifiedBundle(
           name, "."));
     }
   }
-  if (bundle != nullptr) *bundle = *std::move(verified);
+  if (bundle != nullptr) {
+    // Verified at the current time: good for sealing while offline.
+    if (absl::Status c = state_.CacheKeyBundle(name, SerializeKeyBundle(*verified));
+        !c.ok()) {
+      return c;
+    }
+    *bundle = *std::move(verified);
+  }
   return record;
 }
 
@@ -562,6 +556,14 @@ absl::StatusOr<std::vector<v1::ChannelInfo>> Device::ListChannels() {
     return stub->ListChannels(c, v1::ListChannelsRequest(), &response);
   });
   if (!s.ok()) return s;
+  for (const v1::ChannelInfo& c : response.channels()) {
+    if (absl::Status cached = state_.CacheChannelMembers(
+            c.name(),
+            std::vector<std::string>(c.members().begin(), c.members().end()));
+        !cached.ok()) {
+      return cached;
+    }
+  }
   return std::vector<v1::ChannelInfo>(response.channels().begin(),
                                       response.channels().end());
 }
@@ -575,96 +577,6 @@ absl::StatusOr<v1::ChannelInfo> Device::FindChannel(const std::string& name) {
   return absl::PermissionDeniedError(absl::StrCat(
       "you are not a member of a channel named \"", name,
       "\" (`parley channel list` shows yours)"));
-}
-
-absl::StatusOr<SendResult> Device::SendEnvelope(const PendingSend& send) {
-  absl::StatusOr<ParsedEnvelope> parsed = ParseEnvelope(send.envelope);
-  if (!parsed.ok()) return parsed.status();
-  auto stub = v1::Channels::NewStub(session_->channel());
-  v1::SendRequest request;
-  request.set_channel(send.channel);
-  request.set_envelope(send.envelope);
-  request.set_relay_mode(static_cast<v1::RelayMode>(send.relay_mode));
-  request.set_relay_of(send.relay_of);
-  v1::SendResponse response;
-  absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return stub->Send(c, request, &response);
-  });
-  if (!s.ok()) return s;
-  if (absl::Status r = state_.RemoveFromOutbox(send.envelope); !r.ok()) {
-    return r;
-  }
-  const uint64_t sequence = parsed->header.metadata.sequence;
-  if (state_.Chain(send.channel).next_sequence <= sequence) {
-    if (absl::Status c = state_.SetChain(send.channel,
-                                         ChainState{sequence + 1, parsed->hash});
-        !c.ok()) {
-      return c;
-    }
-  }
-  return SendResult{response.log_index(), response.duplicate(), send.channel,
-                    sequence, parsed->hash};
-}
-
-absl::StatusOr<SendResult> Device::SealAndSend(const std::string& channel,
-                                               const std::string& content_type,
-                                               const std::string& payload,
-                                               RelayMode relay_mode,
-                                               uint64_t relay_of) {
-  if (absl::Status s = FlushOutbox(); !s.ok()) {
-    return absl::Status(s.code(),
-                        absl::StrCat("earlier envelopes are still queued: ",
-                                     s.message()));
-  }
-  absl::StatusOr<v1::ChannelInfo> info = FindChannel(channel);
-  if (!info.ok()) return info.status();
-
-  std::vector<EnvelopeRecipient> recipients;
-  for (const std::string& member : info->members()) {
-    if (absl::Status s = state_.CheckSendable(member); !s.ok()) return s;
-    KeyBundle bundle;
-    absl::StatusOr<v1::KeyBundleRecord> record =
-        FetchVerifiedBundle(member, &bundle);
-    if (!record.ok()) {
-      return absl::Status(record.status().code(),
-                          absl::StrCat("cannot encrypt to ", member, ": ",
-                                       record.status().message()));
-    }
-    if (absl::Status s = state_.CheckSendable(member); !s.ok()) return s;
-    recipients.push_back(EnvelopeRecipient{bundle.identity_public_key,
-                                           bundle.signed_prekey, std::nullopt});
-  }
-
-  ChainState chain = state_.Chain(channel);
-  if (info->last_hash().size() == kEnvelopeHashSize) {
-    // The server's record of our chain wins: it survives lost local state.
-    chain.next_sequence = info->next_sequence();
-    chain.last_hash = info->last_hash();
-  }
-  EnvelopeMetadata metadata;
-  metadata.channel_id = channel;
-  metadata.client_message_id = random_.Bytes(kClientMessageIdSize);
-  metadata.sequence = chain.next_sequence;
-  metadata.previous_hash = chain.last_hash;
-  metadata.created_at = absl::ToUnixSeconds(clock_.Now());
-  metadata.content_type = content_type;
-  absl::StatusOr<std::string> envelope = SealEnvelope(
-      keys_.identity(), metadata, recipients, payload, random_);
-  if (!envelope.ok()) return envelope.status();
-
-  PendingSend send{channel, *envelope, relay_mode, relay_of};
-  if (absl::Status s = state_.AddToOutbox(send); !s.ok()) return s;
-  absl::StatusOr<SendResult> result = SendEnvelope(send);
-  if (!result.ok()) {
-    if (IsTransient(result.status())) {
-      return absl::Status(result.status().code(),
-                          absl::StrCat(result.status().message(),
-                                       "; queued, not yet sent (the next "
-                                       "online command sends it)"));
-    }
-    (void)state_.RemoveFromOutbox(send.envelope);
-  }
-  return result;
 }
 
 absl::StatusOr<SendResult> Device::Send(const std::string& channel,
@@ -896,6 +808,11 @@ absl::Status Device::HandleDelivery(
     return state_.CommitDelivery(index, std::nullopt, std::nullopt);
   }
 
+  if (delivery.kind() == v1::Delivery::NOTIFICATION ||
+      delivery.kind() == v1::Delivery::NOTIFICATION_ACK ||
+      delivery.kind() == v1::Delivery::ESCALATION) {
+    return HandleNotificationDelivery(index, *entry, sink);  // notifications
+  }
   if (const auto* e = std::get_if<EnvelopeEntry>(&entry->body)) {
     if (state_.HasMessage(index)) {
       // Stored before a crash, cursor not yet moved: already shown.
@@ -1064,6 +981,12 @@ absl::Status Device::Sync(const SyncOptions& options,
   absl::Duration backoff = absl::Milliseconds(500);
   bool reauthenticated = false;
   for (;;) {
+    if (options.follow) {
+      // watch: queued work goes out as soon as the server is back.
+      if (absl::Status f = FlushOutbox(); !f.ok() && !IsTransient(f)) {
+        return f;
+      }
+    }
     bool received_any = false;
     absl::Status s = SyncOnce(options, deadline, sink, &received_any);
     if (absl::Status f = FlushReceipts(); !f.ok() && !IsTransient(f)) {

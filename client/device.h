@@ -23,12 +23,15 @@
 #include "client/directory.h"
 #include "client/identity.h"
 #include "client/local_state.h"
+#include "client/notification_content.h"
 #include "client/profile.h"
 #include "client/session.h"
 #include "crypto/clock.h"
+#include "crypto/envelope.h"
 #include "crypto/random.h"
 #include "parley/v1/channels.pb.h"
 #include "parley/v1/identity.pb.h"
+#include "parley/v1/notifications.pb.h"
 
 namespace parley {
 
@@ -57,6 +60,32 @@ struct SendResult {
   std::string channel;
   uint64_t sequence = 0;
   std::string envelope_hash;
+  // Sealed and signed but not yet accepted by the server: it waits in the
+  // outbox (log_index is 0) and the next online command, `parley sync` or
+  // `parley watch` sends it.
+  bool queued = false;
+  std::string id;             // idempotency id (client message id, hex)
+  std::string queued_reason;  // why it could not be sent now
+};
+
+// The server's answer to one piece of outbox work.
+struct OutboxAnswer {
+  uint64_t log_index = 0;
+  bool duplicate = false;  // the server had it already (a retry)
+};
+
+// What Device::SubmitQueued did with one piece of work.
+struct SubmitResult {
+  std::string id;
+  bool queued = false;  // true: in the outbox, "queued, not yet sent"
+  OutboxAnswer answer;  // when sent
+  std::string reason;   // when queued: why it was not sent now
+};
+
+// One outbox item the server accepted during a flush.
+struct FlushedItem {
+  OutboxItem item;
+  OutboxAnswer answer;
 };
 
 // A verified receipt from ListReceipts.
@@ -99,6 +128,9 @@ class Device {
     PassphraseSource passphrase;
     Clock* clock = &SystemClock();
     Random* random = &SystemRandom();
+    // Fail (Unavailable) instead of queueing work when the server cannot be
+    // reached (--require-online).
+    bool require_online = false;
   };
 
   // Creates the keystore and keys in `profile`, registers the device with
@@ -175,6 +207,132 @@ class Device {
   // Warnings collected by the last call (changed keys, ...).
   std::vector<std::string> TakeWarnings() { return std::move(warnings_); }
 
+  // Offline outbox (device_outbox.cc)
+  //
+  // Seal now, queue, try to send, report queued: the one path for work that
+  // must reach the server exactly once even over a broken network. `item`
+  // is already signed and carries its idempotency id; its kind must be one
+  // SendOutboxItem knows (add a case there for a new kind). Records it in
+  // the outbox (with `chain_after` as the channel's chain, in the same
+  // write), then sends the outbox in order. Returns:
+  //   sent:     answer filled (duplicate: the server had it already);
+  //   queued:   the server could not be reached, or earlier work in the
+  //             same ordering key is held; it stays in the outbox;
+  //   an error: the server refused it for good (it is taken out again), or
+  //             Unavailable with Options::require_online (taken out again;
+  //             if the request did reach the server, a later retry of the
+  //             same bytes would be answered as a duplicate).
+  absl::StatusOr<SubmitResult> SubmitQueued(
+      OutboxItem item,
+      const std::optional<ChainState>& chain_after = std::nullopt);
+  // Sends queued work in order, retrying transient failures with
+  // exponential backoff and jitter, at most `attempts` times within
+  // `budget`. Work the server refuses for good is held with the reason
+  // (never dropped) and holds back later work with the same ordering key.
+  // OK when nothing sendable is left; else the last transient error.
+  absl::Status FlushOutboxWithRetries(int attempts, absl::Duration budget);
+  // Items the server accepted since the last call, in order.
+  std::vector<FlushedItem> TakeFlushed() { return std::move(flushed_); }
+  // `parley outbox drop ID`: forgets queued work (NotFound if unknown).
+  // Refuses (FailedPrecondition) a "send" that is not held, unless `force`:
+  // it may already have reached the server.
+  absl::Status DropQueued(const std::string& id, bool force);
+  // `parley outbox resend ID`: seals the held send `id` and every later
+  // send queued for its channel again, for the channel's current members,
+  // after the server's record of this device's chain, with new ids and
+  // creation times, then flushes. Online only.
+  absl::StatusOr<std::vector<SendResult>> ResendHeld(const std::string& id);
+  // Remembers every channel's members and their verified key bundles, so
+  // `send` can seal while the server cannot be reached. Returns how many
+  // channels were refreshed.
+  absl::StatusOr<size_t> RefreshOfflineCache();
+
+  // Notifications (device_notifications.cc)
+  //
+  // Movement and site notifications (PROTOCOL.md section 15). Content is
+  // sealed to the audience: the parties, every unrevoked mediator and the
+  // coordinators of this device's organisation, each key bundle verified
+  // against the log. "Acknowledged" always means acknowledged receipt.
+  struct NotifyResult {
+    uint64_t log_index = 0;
+    uint32_t version = 0;
+    bool duplicate = false;
+    bool late = false;
+    int64_t lead_time_seconds = 0;
+    int64_t required_lead_time_seconds = 0;
+    std::vector<FieldChange> changes;  // amendments: against the old version
+  };
+  // One logged event about a notification, opened where it is encrypted.
+  struct NotificationEvent {
+    uint64_t index = 0;
+    int64_t logged_at_ms = 0;
+    std::string kind;   // log entry type name ("notification-ack", ...)
+    uint32_t version = 0;
+    std::string member;  // party, poster or canceller
+    std::string text;    // what happened, for people
+    std::string error;   // could not open or verify
+  };
+  struct NotificationVersionView {
+    uint32_t version = 0;
+    uint64_t log_index = 0;
+    int64_t logged_at_ms = 0;
+    bool late = false;
+    std::string envelope_hash;
+    std::optional<NotificationContent> content;
+    std::string error;  // non-empty: content could not be opened
+  };
+  struct NotificationView {
+    v1::NotificationState state;
+    // Ascending; a party sees only the current version.
+    std::vector<NotificationVersionView> versions;
+    std::vector<NotificationEvent> events;  // log order (not for parties)
+  };
+  // Validates `content` (InvalidArgument listing every problem), seals it
+  // and logs it. Version 1 is new; a later version must supersede the
+  // current one (FailedPrecondition otherwise).
+  absl::StatusOr<NotifyResult> Notify(const NotificationContent& content);
+  absl::StatusOr<std::vector<v1::NotificationState>> ListNotifications();
+  // NotFound if this device is not in the notification's audience.
+  absl::StatusOr<NotificationView> ShowNotification(const std::string& id);
+  // Parties: acknowledged receipt of the current version, or (with a
+  // non-empty `objection`) objected, the reason sealed to the issuer side.
+  absl::StatusOr<uint64_t> AcknowledgeNotification(
+      const std::string& id, const std::string& objection);
+  absl::StatusOr<uint64_t> CancelNotification(const std::string& id,
+                                              const std::string& reason);
+  absl::StatusOr<uint64_t> PostNotificationStatus(const std::string& id,
+                                                  const std::string& status,
+                                                  const std::string& note,
+                                                  bool final);
+  // A parley-proof/v1 bundle of every entry this device may see about `id`
+  // against one fresh checkpoint (a party: its own view), with the
+  // registrations of every signer. Checked before it is returned.
+  absl::StatusOr<std::string> ExportProofBundle(const std::string& id);
+  // Notifications opened by Sync, as stored in the profile.
+  absl::StatusOr<std::vector<NotificationVersionView>> StoredNotifications()
+      const;
+
+ private:
+  absl::Status HandleNotificationDelivery(
+      uint64_t index, const LogEntry& entry,
+      const std::function<void(const SyncEvent&)>& sink);
+  absl::StatusOr<std::vector<v1::Member>> ListMembers();
+  absl::StatusOr<std::vector<EnvelopeRecipient>> RecipientsFor(
+      const std::vector<std::string>& names);
+  absl::StatusOr<std::string> SealNotificationEnvelope(
+      const std::string& channel, const std::vector<std::string>& audience,
+      const std::string& content_type, const std::string& payload,
+      uint64_t sequence, const std::string& previous_hash);
+  absl::StatusOr<OpenedEnvelope> OpenSigned(const std::string& envelope,
+                                            const std::string& signer,
+                                            const std::string& channel);
+  absl::StatusOr<v1::NotificationState> GetNotificationState(
+      const std::string& id);
+  NotificationEvent DescribeNotificationEntry(uint64_t index,
+                                              const LogEntry& entry);
+  NotificationVersionView OpenVersion(uint64_t index, const LogEntry& entry);
+  // End of notifications.
+
  private:
   Device(std::unique_ptr<Session> session, LocalState state,
          ProfileIdentity identity, DeviceKeys keys, SecureBuffer passphrase,
@@ -184,14 +342,27 @@ class Device {
   absl::StatusOr<std::string> MemberKey(const std::string& name);
   absl::StatusOr<std::string> MemberNameForKey(const std::string& key);
   absl::StatusOr<v1::ChannelInfo> FindChannel(const std::string& name);
-  absl::StatusOr<SendResult> SendEnvelope(const PendingSend& send);
+  absl::StatusOr<SendResult> SendEnvelope(const OutboxItem& send);
   absl::StatusOr<SendResult> SealAndSend(const std::string& channel,
                                          const std::string& content_type,
                                          const std::string& payload,
                                          RelayMode relay_mode,
                                          uint64_t relay_of);
   absl::Status FlushReceipts();
+  // One pass over the outbox (see FlushOutboxWithRetries). Returns the
+  // first transient error (later work is not tried) or a local error.
   absl::Status FlushOutbox();
+  absl::StatusOr<OutboxAnswer> SendOutboxItem(const OutboxItem& item);
+  // Seals `payload` for `channel` into a "send" outbox item. `online`: ask
+  // the server for the members, their bundles and this device's chain
+  // (falling back to the offline cache if it cannot be reached, then
+  // setting *online to false); else only the cache and the local chain.
+  absl::StatusOr<OutboxItem> SealForChannel(const std::string& channel,
+                                            const std::string& content_type,
+                                            const std::string& payload,
+                                            RelayMode relay_mode,
+                                            uint64_t relay_of, bool* online,
+                                            ChainState* chain_after);
   absl::StatusOr<std::string> FetchEntry(uint64_t index);
   absl::Status NoteCheckpoint(const SignedCheckpoint& checkpoint);
   // Opens one envelope entry into a StoredMessage (error filled on failure).
@@ -214,6 +385,8 @@ class Device {
   std::string profile_dir_;
   Authenticator auth_;
   std::vector<std::string> warnings_;
+  std::vector<FlushedItem> flushed_;
+  bool require_online_ = false;
   std::atomic<bool> stop_{false};
 };
 

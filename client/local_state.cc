@@ -1,6 +1,7 @@
 #include "client/local_state.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,7 +10,9 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "client/sealed_file.h"
 #include "crypto/encoding.h"
+#include "crypto/envelope.h"
 #include "crypto/file_util.h"
 #include "nlohmann/json.hpp"
 
@@ -19,9 +22,17 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr char kIdentityFile[] = "identity.json";
-constexpr char kContactsFile[] = "contacts.json";
-constexpr char kStateFile[] = "state.json";
-constexpr char kMessagesFile[] = "messages.jsonl";
+constexpr char kContactsFile[] = "contacts.bin";
+constexpr char kStateFile[] = "state.bin";
+constexpr char kMessagesFile[] = "messages.bin";
+// Plaintext files of clients before state encryption, migrated on open.
+constexpr char kLegacyContactsFile[] = "contacts.json";
+constexpr char kLegacyStateFile[] = "state.json";
+constexpr char kLegacyMessagesFile[] = "messages.jsonl";
+// Associated data binding each sealed file to its role.
+constexpr char kContactsRole[] = "parley/v1/state/contacts";
+constexpr char kStateRole[] = "parley/v1/state/state";
+constexpr char kMessagesRole[] = "parley/v1/state/messages";
 
 absl::Status Corrupted(const std::string& path, absl::string_view what) {
   return absl::DataLossError(absl::StrCat(
@@ -45,6 +56,15 @@ absl::StatusOr<std::optional<Json>> ReadJsonFile(const std::string& path) {
 
 absl::Status WriteJsonFile(const std::string& path, const Json& json) {
   return WriteFileAtomically(path, json.dump(1) + "\n", 0600);
+}
+
+absl::StatusOr<Json> ParseJsonObject(const std::string& path,
+                                     const std::string& text) {
+  Json json = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded() || !json.is_object()) {
+    return Corrupted(path, "not a JSON object");
+  }
+  return json;
 }
 
 // Hex field of `json` decoded, or an error naming the field.
@@ -113,15 +133,14 @@ absl::StatusOr<StoredMessage> MessageFromJson(const Json& j) {
   return m;
 }
 
-// Appends `line` and fsyncs. The file is created 0600.
-absl::Status AppendLine(const std::string& path, const std::string& line) {
+// Appends `data` and fsyncs. The file is created 0600.
+absl::Status AppendBytes(const std::string& path, const std::string& data) {
   int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
                   0600);
   if (fd < 0) {
     return absl::InternalError(
         absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
   }
-  std::string data = line + "\n";
   size_t done = 0;
   while (done < data.size()) {
     ssize_t n = ::write(fd, data.data() + done, data.size() - done);
@@ -150,26 +169,66 @@ std::string LocalState::Path(const char* file) const {
   return absl::StrCat(dir_, "/", file);
 }
 
-absl::StatusOr<LocalState> LocalState::Open(const std::string& dir) {
-  LocalState state(dir);
+absl::StatusOr<LocalState> LocalState::Open(const std::string& dir,
+                                            SecureBuffer state_key) {
+  if (state_key.size() != kStateKeySize) {
+    return absl::InvalidArgumentError("the state key must be 32 bytes");
+  }
+  LocalState state(dir, std::move(state_key));
   if (absl::Status s = state.LoadContacts(); !s.ok()) return s;
   if (absl::Status s = state.LoadState(); !s.ok()) return s;
   if (absl::Status s = state.LoadMessageIndexes(); !s.ok()) return s;
+  if (absl::Status s = state.MigrateLegacyFiles(); !s.ok()) return s;
   return state;
 }
 
-bool LocalState::HasIdentity() const {
-  absl::StatusOr<std::string> text = ReadFile(Path(kIdentityFile));
-  return text.ok();
+absl::StatusOr<std::optional<std::string>> LocalState::ReadSealed(
+    const char* file, const char* role, const char* legacy) {
+  const std::string path = Path(file);
+  absl::StatusOr<std::string> bytes = ReadFile(path);
+  if (bytes.ok()) return OpenSealedFile(key_, role, *bytes, path);
+  if (!absl::IsNotFound(bytes.status())) return bytes.status();
+  absl::StatusOr<std::string> old = ReadFile(Path(legacy));
+  if (old.ok()) {
+    legacy_files_.push_back(legacy);
+    return std::optional<std::string>(*std::move(old));
+  }
+  if (!absl::IsNotFound(old.status())) return old.status();
+  return std::nullopt;
 }
 
-absl::StatusOr<ProfileIdentity> LocalState::LoadIdentity() const {
-  const std::string path = Path(kIdentityFile);
+absl::Status LocalState::WriteSealed(const char* file, const char* role,
+                                     const std::string& plaintext) const {
+  return WriteFileAtomically(Path(file), SealFileBytes(key_, role, plaintext),
+                             0600);
+}
+
+absl::Status LocalState::MigrateLegacyFiles() {
+  if (legacy_files_.empty()) return absl::OkStatus();
+  if (absl::Status s = SaveContacts(); !s.ok()) return s;
+  if (absl::Status s = SaveState(); !s.ok()) return s;
+  for (const std::string& file : legacy_files_) {
+    if (::unlink(Path(file.c_str()).c_str()) != 0 && errno != ENOENT) {
+      return absl::InternalError(absl::StrCat("cannot remove ", Path(file.c_str()),
+                                              ": ", std::strerror(errno)));
+    }
+  }
+  legacy_files_.clear();
+  return absl::OkStatus();
+}
+
+bool LocalState::HasIdentityIn(const std::string& dir) {
+  return ReadFile(absl::StrCat(dir, "/", kIdentityFile)).ok();
+}
+
+absl::StatusOr<ProfileIdentity> LocalState::LoadIdentityFrom(
+    const std::string& dir) {
+  const std::string path = absl::StrCat(dir, "/", kIdentityFile);
   absl::StatusOr<std::optional<Json>> json = ReadJsonFile(path);
   if (!json.ok()) return json.status();
   if (!json->has_value()) {
     return absl::NotFoundError(absl::StrCat(
-        "profile ", dir_, " has no identity: run `parley enroll --server "
+        "profile ", dir, " has no identity: run `parley enroll --server "
         "HOST:PORT --invite CODE --ca-fingerprint SHA256HEX` first"));
   }
   const Json& j = **json;
@@ -208,12 +267,16 @@ absl::Status LocalState::SaveIdentity(const ProfileIdentity& id) {
 
 absl::Status LocalState::LoadContacts() {
   const std::string path = Path(kContactsFile);
-  absl::StatusOr<std::optional<Json>> json = ReadJsonFile(path);
+  absl::StatusOr<std::optional<std::string>> text =
+      ReadSealed(kContactsFile, kContactsRole, kLegacyContactsFile);
+  if (!text.ok()) return text.status();
+  if (!text->has_value()) return absl::OkStatus();
+  absl::StatusOr<Json> json = ParseJsonObject(path, **text);
   if (!json.ok()) return json.status();
-  if (!json->has_value()) return absl::OkStatus();
-  const Json& members = (**json)["members"];
+  const Json& members = (*json)["members"];
   if (!members.is_object()) return Corrupted(path, "members");
   for (const auto& [name, j] : members.items()) {
+    if (!j.is_object()) return Corrupted(path, "members");
     Contact c;
     c.name = name;
     absl::StatusOr<std::string> key = HexField(j, "identity_key");
@@ -242,16 +305,21 @@ absl::Status LocalState::SaveContacts() const {
     if (!c.previous_key.empty()) j["previous_key"] = HexEncode(c.previous_key);
     members[name] = j;
   }
-  return WriteJsonFile(Path(kContactsFile), Json{{"members", members}});
+  return WriteSealed(kContactsFile, kContactsRole,
+                     Json{{"members", members}}.dump());
 }
 
 absl::Status LocalState::LoadState() {
   const std::string path = Path(kStateFile);
-  absl::StatusOr<std::optional<Json>> json = ReadJsonFile(path);
+  absl::StatusOr<std::optional<std::string>> text =
+      ReadSealed(kStateFile, kStateRole, kLegacyStateFile);
+  if (!text.ok()) return text.status();
+  if (!text->has_value()) return absl::OkStatus();
+  absl::StatusOr<Json> json = ParseJsonObject(path, **text);
   if (!json.ok()) return json.status();
-  if (!json->has_value()) return absl::OkStatus();
-  const Json& j = **json;
+  const Json& j = *json;
   try {
+    message_records_ = j.value("message_records", uint64_t{0});
     if (j.contains("cursor") && !j["cursor"].is_null()) {
       cursor_ = j["cursor"].get<uint64_t>();
     }
@@ -282,14 +350,45 @@ absl::Status LocalState::LoadState() {
     }
     const Json outbox = j.value("outbox", Json::array());
     for (const Json& o : outbox) {
-      PendingSend p;
+      OutboxItem p;
       p.channel = o.at("channel").get<std::string>();
       p.relay_mode = static_cast<RelayMode>(o.at("relay_mode").get<int>());
       p.relay_of = o.at("relay_of").get<uint64_t>();
-      absl::StatusOr<std::string> bytes = Base64Field(o, "envelope");
+      // Older clients called the request "envelope" and had no id.
+      absl::StatusOr<std::string> bytes =
+          Base64Field(o, o.contains("request") ? "request" : "envelope");
       if (!bytes.ok()) return Corrupted(path, "outbox");
-      p.envelope = *std::move(bytes);
+      p.request = *std::move(bytes);
+      p.id = o.value("id", "");
+      if (p.id.empty()) {
+        absl::StatusOr<ParsedEnvelope> parsed = ParseEnvelope(p.request);
+        if (!parsed.ok()) return Corrupted(path, "outbox envelope");
+        p.id = HexEncode(parsed->header.metadata.client_message_id);
+      }
+      p.kind = o.value("kind", "send");
+      p.content_type = o.value("content_type", "");
+      if (o.contains("payload")) {
+        absl::StatusOr<std::string> payload = Base64Field(o, "payload");
+        if (!payload.ok()) return Corrupted(path, "outbox payload");
+        p.payload = *std::move(payload);
+      }
+      p.created_at = o.value("created_at", int64_t{0});
+      p.queued_at_ms = o.value("queued_at_ms", int64_t{0});
+      p.attempts = o.value("attempts", 0u);
+      p.last_error = o.value("last_error", "");
+      p.held = o.value("held", "");
       outbox_.push_back(std::move(p));
+    }
+    const Json members = j.value("channel_members", Json::object());
+    for (const auto& [channel, list] : members.items()) {
+      channel_members_[channel] = list.get<std::vector<std::string>>();
+    }
+    const Json bundles = j.value("key_bundles", Json::object());
+    for (const auto& [name, b] : bundles.items()) {
+      if (!b.is_string()) return Corrupted(path, "key_bundles");
+      absl::StatusOr<std::string> bytes = Base64Decode(b.get<std::string>());
+      if (!bytes.ok()) return Corrupted(path, "key_bundles");
+      key_bundles_[name] = *std::move(bytes);
     }
   } catch (const Json::exception& e) {
     return Corrupted(path, e.what());
@@ -317,59 +416,106 @@ absl::Status LocalState::SaveState() const {
   }
   j["pending_receipts"] = receipts;
   Json outbox = Json::array();
-  for (const PendingSend& p : outbox_) {
-    outbox.push_back({{"channel", p.channel},
-                      {"relay_mode", static_cast<int>(p.relay_mode)},
-                      {"relay_of", p.relay_of},
-                      {"envelope", Base64Encode(p.envelope)}});
+  for (const OutboxItem& p : outbox_) {
+    Json o = {{"id", p.id},
+              {"kind", p.kind},
+              {"channel", p.channel},
+              {"relay_mode", static_cast<int>(p.relay_mode)},
+              {"relay_of", p.relay_of},
+              {"request", Base64Encode(p.request)},
+              {"created_at", p.created_at},
+              {"queued_at_ms", p.queued_at_ms},
+              {"attempts", p.attempts}};
+    if (!p.content_type.empty()) o["content_type"] = p.content_type;
+    if (!p.payload.empty()) o["payload"] = Base64Encode(p.payload);
+    if (!p.last_error.empty()) o["last_error"] = p.last_error;
+    if (!p.held.empty()) o["held"] = p.held;
+    outbox.push_back(std::move(o));
   }
   j["outbox"] = outbox;
-  return WriteJsonFile(Path(kStateFile), j);
+  j["channel_members"] = channel_members_;
+  Json bundles = Json::object();
+  for (const auto& [name, b] : key_bundles_) bundles[name] = Base64Encode(b);
+  j["key_bundles"] = bundles;
+  j["message_records"] = message_records_;
+  return WriteSealed(kStateFile, kStateRole, j.dump());
 }
 
 absl::Status LocalState::LoadMessageIndexes() {
-  // Cut a partial last line left by a crash during an append, so the next
-  // append starts on a line of its own.
   const std::string path = Path(kMessagesFile);
-  if (absl::StatusOr<std::string> text = ReadFile(path);
-      text.ok() && !text->empty() && text->back() != '\n') {
-    size_t keep = text->rfind('\n');
-    keep = keep == std::string::npos ? 0 : keep + 1;
-    if (::truncate(path.c_str(), static_cast<off_t>(keep)) != 0) {
-      return absl::InternalError(
-          absl::StrCat("cannot repair ", path, ": ", std::strerror(errno)));
+  absl::StatusOr<std::string> bytes = ReadFile(path);
+  if (bytes.ok()) {
+    absl::StatusOr<OpenedRecords> opened =
+        OpenRecordLog(key_, kMessagesRole, *bytes, path);
+    if (!opened.ok()) return opened.status();
+    if (opened->records.size() < message_records_) {
+      return Corrupted(path, absl::StrCat("it holds ", opened->records.size(),
+                                          " messages, not the ",
+                                          message_records_, " committed"));
     }
+    if (opened->valid_size < bytes->size()) {
+      // A partial last record left by a crash during an append: its entry
+      // was never committed (the cursor did not move), so it comes again.
+      if (::truncate(path.c_str(), static_cast<off_t>(opened->valid_size)) !=
+          0) {
+        return absl::InternalError(
+            absl::StrCat("cannot repair ", path, ": ", std::strerror(errno)));
+      }
+    }
+    for (const std::string& record : opened->records) {
+      Json j = Json::parse(record, nullptr, /*allow_exceptions=*/false);
+      if (j.is_discarded()) return Corrupted(path, "a record is not JSON");
+      absl::StatusOr<StoredMessage> m = MessageFromJson(j);
+      if (!m.ok()) return Corrupted(path, m.status().message());
+      message_indexes_.insert(m->index);
+    }
+    message_records_ = opened->records.size();
+    return absl::OkStatus();
   }
-  absl::StatusOr<std::vector<StoredMessage>> messages = Messages();
-  if (!messages.ok()) return messages.status();
-  for (const StoredMessage& m : *messages) message_indexes_.insert(m.index);
+  if (!absl::IsNotFound(bytes.status())) return bytes.status();
+  if (message_records_ > 0) {
+    return Corrupted(path, "the file is missing");
+  }
+  // Messages of an older client: seal them into messages.bin.
+  const std::string legacy = Path(kLegacyMessagesFile);
+  absl::StatusOr<std::string> text = ReadFile(legacy);
+  if (!text.ok()) {
+    return absl::IsNotFound(text.status()) ? absl::OkStatus() : text.status();
+  }
+  std::string sealed(kRecordLogMagic);
+  for (absl::string_view line : absl::StrSplit(*text, '\n')) {
+    if (line.empty()) continue;
+    Json j = Json::parse(std::string(line), nullptr, false);
+    if (j.is_discarded()) continue;  // a partial last line
+    absl::StatusOr<StoredMessage> m = MessageFromJson(j);
+    if (!m.ok()) return Corrupted(legacy, m.status().message());
+    message_indexes_.insert(m->index);
+    sealed += SealRecord(key_, kMessagesRole, j.dump());
+    ++message_records_;
+  }
+  if (absl::Status s = WriteFileAtomically(path, sealed, 0600); !s.ok()) {
+    return s;
+  }
+  legacy_files_.push_back(kLegacyMessagesFile);
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<StoredMessage>> LocalState::Messages() const {
   const std::string path = Path(kMessagesFile);
-  absl::StatusOr<std::string> text = ReadFile(path);
-  if (!text.ok()) {
-    if (absl::IsNotFound(text.status())) return std::vector<StoredMessage>();
-    return text.status();
+  absl::StatusOr<std::string> bytes = ReadFile(path);
+  if (!bytes.ok()) {
+    if (absl::IsNotFound(bytes.status())) return std::vector<StoredMessage>();
+    return bytes.status();
   }
+  absl::StatusOr<OpenedRecords> opened =
+      OpenRecordLog(key_, kMessagesRole, *bytes, path);
+  if (!opened.ok()) return opened.status();
   std::vector<StoredMessage> out;
-  std::vector<absl::string_view> lines = absl::StrSplit(*text, '\n');
-  for (size_t i = 0; i < lines.size(); ++i) {
-    if (lines[i].empty()) continue;
-    // A crash during an append can leave a partial last line: its entry was
-    // never committed (the cursor did not move), so it is delivered again.
-    const bool last = i + 1 == lines.size();
-    Json j = Json::parse(std::string(lines[i]), nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded()) {
-      if (last) break;
-      return Corrupted(path, absl::StrCat("line ", i + 1));
-    }
+  for (const std::string& record : opened->records) {
+    Json j = Json::parse(record, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) return Corrupted(path, "a record is not JSON");
     absl::StatusOr<StoredMessage> m = MessageFromJson(j);
-    if (!m.ok()) {
-      return Corrupted(path,
-                       absl::StrCat("line ", i + 1, ": ", m.status().message()));
-    }
+    if (!m.ok()) return Corrupted(path, m.status().message());
     out.push_back(*std::move(m));
   }
   return out;
@@ -470,14 +616,67 @@ absl::Status LocalState::DropPendingReceipts(size_t n) {
   return SaveState();
 }
 
-absl::Status LocalState::AddToOutbox(const PendingSend& send) {
-  outbox_.push_back(send);
+const OutboxItem* LocalState::FindOutboxItem(const std::string& id) const {
+  for (const OutboxItem& item : outbox_) {
+    if (item.id == id) return &item;
+  }
+  return nullptr;
+}
+
+absl::Status LocalState::AddToOutbox(const OutboxItem& item,
+                                     const std::optional<ChainState>& chain) {
+  outbox_.push_back(item);
+  if (chain.has_value()) chains_[item.channel] = *chain;
   return SaveState();
 }
 
-absl::Status LocalState::RemoveFromOutbox(const std::string& envelope) {
-  std::erase_if(outbox_,
-                [&](const PendingSend& p) { return p.envelope == envelope; });
+absl::Status LocalState::UpdateOutboxItem(const std::string& id,
+                                          const OutboxItem& item) {
+  for (OutboxItem& p : outbox_) {
+    if (p.id == id) {
+      p = item;
+      return SaveState();
+    }
+  }
+  return absl::NotFoundError(absl::StrCat("nothing queued with id ", id));
+}
+
+absl::Status LocalState::RemoveFromOutbox(const std::string& id) {
+  const size_t before = outbox_.size();
+  std::erase_if(outbox_, [&](const OutboxItem& p) { return p.id == id; });
+  if (outbox_.size() == before) return absl::OkStatus();
+  return SaveState();
+}
+
+std::optional<std::vector<std::string>> LocalState::CachedChannelMembers(
+    const std::string& channel) const {
+  auto it = channel_members_.find(channel);
+  if (it == channel_members_.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::Status LocalState::CacheChannelMembers(
+    const std::string& channel, const std::vector<std::string>& members) {
+  auto it = channel_members_.find(channel);
+  if (it != channel_members_.end() && it->second == members) {
+    return absl::OkStatus();
+  }
+  channel_members_[channel] = members;
+  return SaveState();
+}
+
+std::optional<std::string> LocalState::CachedKeyBundle(
+    const std::string& name) const {
+  auto it = key_bundles_.find(name);
+  if (it == key_bundles_.end()) return std::nullopt;
+  return it->second;
+}
+
+absl::Status LocalState::CacheKeyBundle(const std::string& name,
+                                        const std::string& bundle) {
+  auto it = key_bundles_.find(name);
+  if (it != key_bundles_.end() && it->second == bundle) return absl::OkStatus();
+  key_bundles_[name] = bundle;
   return SaveState();
 }
 
@@ -485,12 +684,16 @@ absl::Status LocalState::CommitDelivery(
     uint64_t index, const std::optional<StoredMessage>& message,
     const std::optional<PendingReceipt>& receipt) {
   if (message.has_value() && !HasMessage(message->index)) {
-    if (absl::Status s =
-            AppendLine(Path(kMessagesFile), MessageToJson(*message).dump());
-        !s.ok()) {
-      return s;
+    const std::string path = Path(kMessagesFile);
+    std::string record =
+        SealRecord(key_, kMessagesRole, MessageToJson(*message).dump());
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0 || st.st_size == 0) {
+      record = absl::StrCat(kRecordLogMagic, record);
     }
+    if (absl::Status s = AppendBytes(path, record); !s.ok()) return s;
     message_indexes_.insert(message->index);
+    ++message_records_;
   }
   if (receipt.has_value()) pending_receipts_.push_back(*receipt);
   if (!cursor_.has_value() || index > *cursor_) cursor_ = index;

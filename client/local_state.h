@@ -2,19 +2,25 @@
 #define PARLEY_CLIENT_LOCAL_STATE_H_
 
 // What a device remembers between runs, in its profile directory (all files
-// 0600, written atomically):
+// 0600, written atomically, the directory 0700):
 //
 //   identity.json   who this device is: member name, role, identity key, and
 //                   the server's log origin and verifier key (trusted on
-//                   first use at enrollment)
-//   contacts.json   members' identity keys as first seen (TOFU) and which of
+//                   first use at enrollment). Public facts, kept in clear:
+//                   it is read before the passphrase is asked.
+//   contacts.bin    members' identity keys as first seen (TOFU) and which of
 //                   them were verified out of band
-//   state.json      the delivery cursor, this device's chain per channel,
+//   state.bin       the delivery cursor, this device's chain per channel,
 //                   the last checkpoint it trusted, receipts not yet
-//                   submitted and envelopes not yet acknowledged by the
-//                   server (the outbox)
-//   messages.jsonl  decrypted messages, one JSON object per line, appended
-//                   and synced before the cursor moves past them
+//                   submitted, work not yet accepted by the server (the
+//                   outbox), and what offline sealing needs: the members of
+//                   each channel and their verified key bundles
+//   messages.bin    decrypted messages, one record each, appended and synced
+//                   before the cursor moves past them
+//
+// The .bin files are sealed with the state key (client/sealed_file.h);
+// files of an older client (contacts.json, state.json, messages.jsonl) are
+// sealed and removed when a profile is opened.
 //
 // Not thread-safe; one process uses a profile at a time.
 
@@ -27,6 +33,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "crypto/secure_buffer.h"
 #include "storage/log_entry.h"
 
 namespace parley {
@@ -80,15 +87,35 @@ struct PendingReceipt {
   std::string receipt;
 };
 
-// An envelope sealed and recorded before it is sent, so a retry after a
-// crash or a lost answer sends the same bytes (the server deduplicates on
-// sender and client message id).
-struct PendingSend {
+// Work signed and recorded before it is sent, so a retry after a crash or a
+// lost answer sends the same bytes (the server deduplicates on the sender and
+// the idempotency id, and answers a retry with the original log index).
+struct OutboxItem {
+  // The idempotency id, hex: the envelope's client message id for "send".
+  std::string id;
+  // What `request` is: "send" (a sealed envelope); other kinds are sent by
+  // Device::SendOutboxItem (client/device.cc).
+  std::string kind = "send";
+  // Ordering key (the channel for "send"): items with the same key go in
+  // the order queued, and one refused for good holds back those after it.
   std::string channel;
-  std::string envelope;
+  std::string request;
   RelayMode relay_mode = RelayMode::kNone;
   uint64_t relay_of = 0;
+  // What was sealed ("send"), so `parley outbox resend` can seal it again
+  // for the channel's current members after a refusal.
+  std::string content_type;
+  std::string payload;
+  int64_t created_at = 0;    // unix seconds, as signed (servers refuse > 7 d)
+  int64_t queued_at_ms = 0;  // when it entered the outbox
+  uint32_t attempts = 0;     // sends tried that got no answer
+  std::string last_error;    // the last transient failure
+  // Non-empty: the server refused it for good (too old, recipients changed,
+  // out of order, not a member any more) and why. It stays until the user
+  // resends or drops it.
+  std::string held;
 };
+using PendingSend = OutboxItem;
 
 // A message as received and opened, or the reason it could not be opened.
 struct StoredMessage {
@@ -113,15 +140,24 @@ struct StoredMessage {
 
 class LocalState {
  public:
-  // Loads the state files from `dir` (missing files are empty state).
-  // DataLoss naming the file if one is corrupted.
-  static absl::StatusOr<LocalState> Open(const std::string& dir);
+  // Loads the state files from `dir` (missing files are empty state),
+  // opening them with `state_key` (DeriveStateKey, client/sealed_file.h).
+  // DataLoss naming the file if one is corrupted, truncated, or sealed under
+  // another key (another identity's profile). Unknown files are ignored.
+  static absl::StatusOr<LocalState> Open(const std::string& dir,
+                                         SecureBuffer state_key);
+
+  // identity.json of `dir`. NotFound (saying to enroll) if it has none.
+  static absl::StatusOr<ProfileIdentity> LoadIdentityFrom(
+      const std::string& dir);
+  static bool HasIdentityIn(const std::string& dir);
 
   const std::string& dir() const { return dir_; }
 
-  // identity.json. NotFound (saying to enroll) if this profile has none.
-  absl::StatusOr<ProfileIdentity> LoadIdentity() const;
-  bool HasIdentity() const;
+  absl::StatusOr<ProfileIdentity> LoadIdentity() const {
+    return LoadIdentityFrom(dir_);
+  }
+  bool HasIdentity() const { return HasIdentityIn(dir_); }
   absl::Status SaveIdentity(const ProfileIdentity& identity);
 
   // Contacts.
@@ -155,9 +191,27 @@ class LocalState {
   // Forgets the first `n` pending receipts (accepted by the server).
   absl::Status DropPendingReceipts(size_t n);
 
-  const std::vector<PendingSend>& outbox() const { return outbox_; }
-  absl::Status AddToOutbox(const PendingSend& send);
-  absl::Status RemoveFromOutbox(const std::string& envelope);
+  // The outbox, in the order queued.
+  const std::vector<OutboxItem>& outbox() const { return outbox_; }
+  const OutboxItem* FindOutboxItem(const std::string& id) const;
+  // Appends `item` and, in the same atomic write, sets the chain of
+  // item.channel to `chain_after` if given (the chain then includes it).
+  absl::Status AddToOutbox(const OutboxItem& item,
+                           const std::optional<ChainState>& chain_after =
+                               std::nullopt);
+  // Replaces the item with id `id` in place (NotFound if there is none).
+  absl::Status UpdateOutboxItem(const std::string& id, const OutboxItem& item);
+  absl::Status RemoveFromOutbox(const std::string& id);
+
+  // What sealing offline needs, refreshed whenever the server answers.
+  std::optional<std::vector<std::string>> CachedChannelMembers(
+      const std::string& channel) const;
+  absl::Status CacheChannelMembers(const std::string& channel,
+                                   const std::vector<std::string>& members);
+  // A serialized KeyBundle verified against the log when it was fetched.
+  std::optional<std::string> CachedKeyBundle(const std::string& name) const;
+  absl::Status CacheKeyBundle(const std::string& name,
+                              const std::string& bundle);
 
   // Messages.
   bool HasMessage(uint64_t index) const { return message_indexes_.count(index); }
@@ -166,8 +220,8 @@ class LocalState {
       uint64_t index) const;
 
   // Records that log entry `index` was processed: appends `message` (if
-  // any, and not already stored) to messages.jsonl and syncs it, then, in
-  // one atomic write of state.json, adds `receipt` (if any) to the pending
+  // any, and not already stored) to messages.bin and syncs it, then, in
+  // one atomic write of state.bin, adds `receipt` (if any) to the pending
   // receipts and moves the cursor to `index`. A crash in between leaves the
   // message stored and the cursor behind, so the entry is delivered again
   // and recognised by its index.
@@ -176,22 +230,38 @@ class LocalState {
                               const std::optional<PendingReceipt>& receipt);
 
  private:
-  explicit LocalState(std::string dir) : dir_(std::move(dir)) {}
+  LocalState(std::string dir, SecureBuffer key)
+      : dir_(std::move(dir)), key_(std::move(key)) {}
+  // Reads sealed file `file` (or, if absent, the legacy plaintext
+  // `legacy`, noting it for migration); nullopt if neither exists.
+  absl::StatusOr<std::optional<std::string>> ReadSealed(const char* file,
+                                                        const char* role,
+                                                        const char* legacy);
+  absl::Status WriteSealed(const char* file, const char* role,
+                           const std::string& plaintext) const;
   absl::Status LoadContacts();
   absl::Status LoadState();
   absl::Status LoadMessageIndexes();
+  absl::Status MigrateLegacyFiles();
   absl::Status SaveContacts() const;
   absl::Status SaveState() const;
   std::string Path(const char* file) const;
 
   std::string dir_;
+  SecureBuffer key_;
+  std::vector<std::string> legacy_files_;
+  // Records in messages.bin as of the last state write: fewer on disk means
+  // committed messages were lost.
+  uint64_t message_records_ = 0;
+  std::map<std::string, std::vector<std::string>> channel_members_;
+  std::map<std::string, std::string> key_bundles_;
   std::map<std::string, Contact> contacts_;
   std::optional<uint64_t> cursor_;
   std::map<std::string, ChainState> chains_;
   uint64_t trusted_size_ = 0;
   std::string trusted_root_;
   std::vector<PendingReceipt> pending_receipts_;
-  std::vector<PendingSend> outbox_;
+  std::vector<OutboxItem> outbox_;
   std::set<uint64_t> message_indexes_;
 };
 

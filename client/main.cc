@@ -26,6 +26,9 @@ int main(int argc, char** argv) {
   app.add_option("--passphrase-fd", options.passphrase_fd,
                  "Read the keystore passphrase (one line) from this file "
                  "descriptor; else $PARLEY_PASSPHRASE, else a prompt");
+  app.add_flag("--require-online", options.require_online,
+               "Fail (exit 3) instead of queueing work when the server "
+               "cannot be reached");
   app.require_subcommand(1);
 
   Handler run;
@@ -36,6 +39,13 @@ int main(int argc, char** argv) {
   AddChannelCommand(app, options, &run);
   AddSendCommand(app, options, &run);
   AddInboxCommand(app, options, &run);
+  AddNotificationsCommand(app, options, &run);
+  AddNotifyCommand(app, options, &run);
+  AddAckCommand(app, options, &run);
+  AddDeconflictCommand(app, options, &run);
+  AddProofCommand(app, options, &run);
+  AddOutboxCommand(app, options, &run);
+  AddHelpCommand(app, options, &run);
 
   try {
     app.parse(argc, argv);

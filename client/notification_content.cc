@@ -210,7 +210,7 @@ bool ReadPoints(Reader* r, const json* v, const std::string& path,
 }
 
 bool ReadContact(Reader* r, const json& v, const std::string& path,
-                 Contact* out) {
+                 NotificationContact* out) {
   Obj o(r, v, path);
   o.String("name", &out->name, true);
   o.String("phone", &out->phone, false);
@@ -277,7 +277,7 @@ constexpr std::pair<SiteType, std::string_view> kSiteTypes[] = {
 
 void ReadHeader(Obj& o, std::string_view schema, std::string* id,
                 uint32_t* version, uint32_t* supersedes, std::string* org,
-                Contact* contact) {
+                NotificationContact* contact) {
   Reader* r = o.reader();
   std::string s;
   if (o.String("schema", &s, true) && s != schema) {
@@ -320,7 +320,7 @@ json WindowJson(const TimeWindow& w) {
               {"latest", FormatRfc3339Utc(w.latest)}};
 }
 
-json ContactJson(const Contact& c) {
+json ContactJson(const NotificationContact& c) {
   json j = json::object();
   j["name"] = c.name;
   if (!c.phone.empty()) j["phone"] = c.phone;
@@ -408,7 +408,7 @@ void CheckWindow(const TimeWindow& w, const std::string& path,
   }
 }
 
-void CheckContact(const Contact& c, Problems* out) {
+void CheckContact(const NotificationContact& c, Problems* out) {
   if (c.name.empty()) out->push_back("contact.name: is required");
   if (c.phone.empty() && c.email.empty() && c.radio.empty()) {
     out->push_back(

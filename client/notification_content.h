@@ -114,13 +114,13 @@ struct TimeWindow {
   bool operator==(const TimeWindow&) const = default;
 };
 
-struct Contact {
+struct NotificationContact {
   std::string name;
   std::string phone;
   std::string email;
   std::string radio;
 
-  bool operator==(const Contact&) const = default;
+  bool operator==(const NotificationContact&) const = default;
 };
 
 struct Route {
@@ -164,7 +164,7 @@ struct MovementContent {
   uint32_t version = 1;
   uint32_t supersedes = 0;
   std::string organisation;
-  Contact contact;
+  NotificationContact contact;
   MovementType movement_type = MovementType::kOther;
   bool emergency = false;
   std::string emergency_justification;
@@ -204,7 +204,7 @@ struct SiteContent {
   uint32_t version = 1;
   uint32_t supersedes = 0;
   std::string organisation;
-  Contact contact;
+  NotificationContact contact;
   std::string name;
   SiteType site_type = SiteType::kOffice;
   bool critical_infrastructure = false;

@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
@@ -11,10 +13,29 @@ namespace {
 
 int PrintSent(const GlobalOptions& options, const SendResult& r,
               const std::string& what) {
+  if (r.queued) {
+    if (options.json) {
+      PrintJson({{"channel", r.channel},
+                 {"queued", true},
+                 {"id", r.id},
+                 {"sequence", r.sequence},
+                 {"envelope_hash", HexEncode(r.envelope_hash)},
+                 {"reason", r.queued_reason}});
+    } else {
+      std::cout << Coloured(STDOUT_FILENO, "33", "queued, not yet sent")
+                << ": " << what << " to " << r.channel << " is signed and "
+                << "waits in the outbox as " << r.id
+                << "; `parley sync` sends it when the server is back ("
+                << r.queued_reason << ")\n";
+    }
+    return kExitQueued;
+  }
   if (options.json) {
     PrintJson({{"channel", r.channel},
                {"log_index", r.log_index},
                {"duplicate", r.duplicate},
+               {"queued", false},
+               {"id", r.id},
                {"sequence", r.sequence},
                {"envelope_hash", HexEncode(r.envelope_hash)}});
   } else {

@@ -1,6 +1,7 @@
 #include "server/channel_service.h"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "absl/status/status.h"
@@ -340,6 +341,11 @@ grpc::ServerWriteReactor<v1::Delivery>* ChannelService::Subscribe(
   if (absl::Status s = core_->limiter->OpenStream(caller->name); !s.ok()) {
     context->AddTrailingMetadata("retry-after-ms", "5000");
     return new Refused(s);
+  }
+  if (!request->from_start() &&
+      request->cursor() == std::numeric_limits<uint64_t>::max()) {
+    return new Refused(absl::InvalidArgumentError(
+        "cursor is the largest index there can be; nothing follows it"));
   }
   uint64_t next = request->from_start() ? 0 : request->cursor() + 1;
   auto* sub = new Subscription(hub_, caller->name, next);

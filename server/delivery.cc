@@ -81,9 +81,12 @@ void DeliveryHub::Shutdown() {
       stopping_ = true;
       for (auto& [sub, entry] : subs_) {
         if (entry.end_status.ok()) {
-          entry.end_status = absl::UnavailableError(absl::StrCat(
-              "server shutting down; resume after index ",
-              sub->sent_any_ ? absl::StrCat(sub->last_sent_) : "none"));
+          entry.end_status = absl::UnavailableError(
+              sub->sent_any_
+                  ? absl::StrCat("server shutting down; resume after index ",
+                                 sub->last_sent_)
+                  : std::string("server shutting down; resume from the same "
+                                "cursor"));
         }
         ready_.insert(sub);
       }
@@ -192,6 +195,15 @@ void DeliveryHub::Run() {
     for (auto& [sub, status] : to_finish) sub->Finish(ToGrpcStatus(status));
     for (Subscription* sub : to_serve) {
       if (NextMessage(sub, &sub->message_)) {
+        sub->last_write_ = absl::Now();
+        sub->StartWrite(&sub->message_);
+      } else if (!sub->caught_up_sent_) {
+        // The backlog is drained: one heartbeat says "caught up" at once,
+        // so a client can stop waiting (inbox --wait 0).
+        sub->caught_up_sent_ = true;
+        sub->message_.Clear();
+        sub->message_.set_kind(v1::Delivery::HEARTBEAT);
+        sub->message_.set_index(sub->last_sent_);
         sub->last_write_ = absl::Now();
         sub->StartWrite(&sub->message_);
       } else {

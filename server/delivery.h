@@ -38,6 +38,7 @@ class Subscription final : public grpc::ServerWriteReactor<v1::Delivery> {
   uint64_t next_index_;       // first index not yet sent
   uint64_t last_sent_ = 0;    // for heartbeats
   bool sent_any_ = false;
+  bool caught_up_sent_ = false;  // the first "caught up" heartbeat
   absl::Time last_write_;
   v1::Delivery message_;      // the message in flight
   // Shared with gRPC's threads, under the hub's mutex.

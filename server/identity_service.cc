@@ -91,9 +91,13 @@ absl::Status IdentityService::DoEnroll(const v1::EnrollRequest& request,
       return absl::InvalidArgumentError(
           "the bootstrap invite needs a name for the first admin (--name)");
     }
-  } else if (!request.name().empty() && request.name() != name) {
+  } else if (request.name() != name) {
+    // The enroll statement (and so the logged signature) names the member:
+    // the device must sign the invited name. The holder of the code may
+    // learn it.
     return absl::InvalidArgumentError(absl::StrCat(
-        "this invite is for \"", name, "\", not \"", request.name(), "\""));
+        "this invite is for \"", name, "\"", request.name().empty() ? "" : absl::StrCat(", not \"", request.name(), "\""),
+        ": enroll with --name ", name));
   }
   if (absl::Status s = ValidateName("member", name); !s.ok()) return s;
   if (state.MemberByName(name).has_value()) {

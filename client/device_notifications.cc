@@ -1,0 +1,711 @@
+// Device: movement and site notifications (PROTOCOL.md sections 15, 16).
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "client/device.h"
+#include "client/proof_bundle.h"
+#include "crypto/encoding.h"
+#include "crypto/envelope.h"
+#include "crypto/receipt.h"
+#include "grpcpp/client_context.h"
+#include "parley/v1/identity.grpc.pb.h"
+#include "parley/v1/log.grpc.pb.h"
+#include "parley/v1/notifications.grpc.pb.h"
+#include "storage/checkpoint.h"
+
+namespace parley {
+namespace {
+
+constexpr char kObjectionContentType[] =
+    "application/vnd.parley.objection+json";
+constexpr char kCancelContentType[] = "application/vnd.parley.cancel+json";
+constexpr char kStatusContentType[] = "application/vnd.parley.status+json";
+constexpr char kStoreFile[] = "notifications.jsonl";
+
+std::string Channel(const std::string& id) { return absl::StrCat("n/", id); }
+
+std::string FormatUnix(int64_t seconds) {
+  return seconds == 0 ? std::string("-")
+                      : FormatRfc3339Utc(absl::FromUnixSeconds(seconds));
+}
+
+// Audience of a notification (PROTOCOL.md section 12): its parties, every
+// unrevoked mediator and the coordinators of the issuer's organisation.
+std::vector<std::string> AudienceOf(const std::vector<v1::Member>& members,
+                                    const std::vector<std::string>& parties,
+                                    const std::string& organisation,
+                                    bool include_parties) {
+  std::set<std::string> names;
+  if (include_parties) names.insert(parties.begin(), parties.end());
+  for (const v1::Member& m : members) {
+    if (m.revoked()) continue;
+    if (m.role() == v1::ROLE_MEDIATOR ||
+        (m.role() == v1::ROLE_COORDINATOR && m.organisation() == organisation)) {
+      names.insert(m.name());
+    }
+  }
+  return {names.begin(), names.end()};
+}
+
+// The text of a side envelope's JSON payload, for people.
+std::string SideText(const std::string& payload, const char* member) {
+  nlohmann::json j = nlohmann::json::parse(payload, nullptr, false);
+  if (!j.is_object() || !j.contains(member) || !j[member].is_string()) {
+    return "(unreadable)";
+  }
+  std::string text = j[member].get<std::string>();
+  if (j.contains("note") && j["note"].is_string() &&
+      !j["note"].get<std::string>().empty()) {
+    absl::StrAppend(&text, " (", j["note"].get<std::string>(), ")");
+  }
+  return text;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+absl::StatusOr<std::vector<v1::Member>> Device::ListMembers() {
+  auto stub = v1::Directory::NewStub(session_->channel());
+  v1::ListMembersResponse response;
+  absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
+    return stub->ListMembers(c, v1::ListMembersRequest(), &response);
+  });
+  if (!s.ok()) return s;
+  return std::vector<v1::Member>(response.members().begin(),
+                                 response.members().end());
+}
+
+absl::StatusOr<std::vector<EnvelopeRecipient>> Device::RecipientsFor(
+    const std::vector<std::string>& names) {
+  std::vector<EnvelopeRecipient> recipients;
+  for (const std::string& name : names) {
+    if (absl::Status s = state_.CheckSendable(name); !s.ok()) return s;
+    KeyBundle bundle;
+    absl::StatusOr<v1::KeyBundleRecord> record =
+        FetchVerifiedBundle(name, &bundle);
+    if (!record.ok()) {
+      return absl::Status(record.status().code(),
+                          absl::StrCat("cannot encrypt to ", name, ": ",
+                                       record.status().message()));
+    }
+    if (absl::Status s = state_.CheckSendable(name); !s.ok()) return s;
+    recipients.push_back(EnvelopeRecipient{bundle.identity_public_key,
+                                           bundle.signed_prekey, std::nullopt});
+  }
+  return recipients;
+}
+
+absl::StatusOr<std::string> Device::SealNotificationEnvelope(
+    const std::string& channel, const std::vector<std::string>& audience,
+    const std::string& content_type, const std::string& payload,
+    uint64_t sequence, const std::string& previous_hash) {
+  absl::StatusOr<std::vector<EnvelopeRecipient>> recipients =
+      RecipientsFor(audience);
+  if (!recipients.ok()) return recipients.status();
+  EnvelopeMetadata metadata;
+  metadata.channel_id = channel;
+  metadata.client_message_id = random_.Bytes(kClientMessageIdSize);
+  metadata.sequence = sequence;
+  metadata.previous_hash = previous_hash;
+  metadata.created_at = absl::ToUnixSeconds(clock_.Now());
+  metadata.content_type = content_type;
+  return SealEnvelope(keys_.identity(), metadata, *recipients, payload,
+                      random_);
+}
+
+absl::StatusOr<OpenedEnvelope> Device::OpenSigned(const std::string& envelope,
+                                                  const std::string& signer,
+                                                  const std::string& channel) {
+  absl::StatusOr<OpenedEnvelope> opened =
+      OpenEnvelope(envelope, identity_.identity_key, keys_.prekeys());
+  if (!opened.ok()) return opened.status();
+  absl::StatusOr<std::string> key = MemberKey(signer);
+  if (!key.ok()) return key.status();
+  if (*key != opened->header.sender_identity) {
+    return absl::DataLossError(absl::StrCat(
+        "REJECTED: signed by a key that is not ", signer, "'s directory key"));
+  }
+  if (opened->header.metadata.channel_id != channel) {
+    return absl::DataLossError(absl::StrCat(
+        "REJECTED: the envelope names channel \"",
+        opened->header.metadata.channel_id, "\", not \"", channel, "\""));
+  }
+  return opened;
+}
+
+absl::StatusOr<v1::NotificationState> Device::GetNotificationState(
+    const std::string& id) {
+  auto stub = v1::Notifications::NewStub(session_->channel());
+  v1::GetNotificationRequest request;
+  request.set_id(id);
+  v1::NotificationState state;
+  absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
+    return stub->GetNotification(c, request, &state);
+  });
+  if (!s.ok()) return s;
+  return state;
+}
+
+Device::NotificationVersionView Device::OpenVersion(uint64_t index,
+                                                    const LogEntry& entry) {
+  NotificationVersionView view;
+  view.log_index = index;
+  view.logged_at_ms = entry.logged_at_ms;
+  const auto* v = std::get_if<NotificationVersion>(&entry.body);
+  if (v == nullptr) {
+    view.error = "not a notification entry";
+    return view;
+  }
+  view.version = v->version;
+  view.late = (v->flags & kNotificationLate) != 0;
+  view.envelope_hash = EnvelopeHash(v->envelope);
+  absl::StatusOr<OpenedEnvelope> opened =
+      OpenSigned(v->envelope, v->issuer, Channel(v->id));
+  if (!opened.ok()) {
+    view.error = absl::StrCat("cannot open: ", opened.status().message());
+    return view;
+  }
+  absl::StatusOr<NotificationContent> content =
+      ParseContent(opened->payload);
+  if (!content.ok()) {
+    view.error = absl::StrCat("content: ", content.status().message());
+    return view;
+  }
+  if (ContentId(*content) != v->id || ContentVersion(*content) != v->version) {
+    view.error = "REJECTED: the content names another id or version than "
+                 "the logged metadata";
+    return view;
+  }
+  if (opened->header.metadata.sequence + 1 != v->version) {
+    view.error = "REJECTED: envelope sequence does not match the version";
+    return view;
+  }
+  view.content = *std::move(content);
+  return view;
+}
+
+Device::NotificationEvent Device::DescribeNotificationEntry(
+    uint64_t index, const LogEntry& entry) {
+  NotificationEvent e;
+  e.index = index;
+  e.logged_at_ms = entry.logged_at_ms;
+  e.kind = std::string(EntryTypeName(entry.type()));
+  if (const auto* v = std::get_if<NotificationVersion>(&entry.body)) {
+    e.version = v->version;
+    e.member = v->issuer;
+    e.text = absl::StrCat(
+        v->kind == NotificationKind::kMovement ? "movement " : "site ", v->id,
+        " version ", v->version, " notified by ", v->issuer, " to ",
+        absl::StrJoin(v->parties, ", "));
+    if (v->ack_by != 0) {
+      absl::StrAppend(&e.text, "; acknowledge receipt by ",
+                      FormatUnix(v->ack_by));
+    }
+    if (v->flags & kNotificationLate) {
+      absl::StrAppend(&e.text, "; LATE (below the required lead time of ",
+                      v->required_lead_seconds / 3600, " h)");
+    }
+  } else if (const auto* a = std::get_if<NotificationAck>(&entry.body)) {
+    e.version = a->version;
+    e.member = a->party;
+    absl::StatusOr<Receipt> receipt = ParseReceipt(a->receipt);
+    const bool objected =
+        receipt.ok() && receipt->level == ReceiptLevel::kObjected;
+    if (!objected) {
+      e.text = absl::StrCat(a->party, " acknowledged receipt of ", a->id,
+                            " version ", a->version);
+    } else {
+      e.text = absl::StrCat(a->party, " objected to ", a->id, " version ",
+                            a->version);
+      absl::StatusOr<OpenedEnvelope> reason = OpenSigned(
+          a->reason_envelope, a->party, Channel(a->id) + "/objection");
+      if (reason.ok()) {
+        absl::StrAppend(&e.text, ": ", SideText(reason->payload, "reason"));
+      } else if (absl::IsInvalidArgument(reason.status()) ||
+                 absl::IsNotFound(reason.status())) {
+        absl::StrAppend(&e.text, " (reason encrypted to the issuer side)");
+      } else {
+        e.error = std::string(reason.status().message());
+      }
+    }
+  } else if (const auto* x = std::get_if<Escalation>(&entry.body)) {
+    e.version = x->version;
+    e.member = x->party;
+    const char* step = x->step == EscalationStep::kReminder ? "REMINDER"
+                       : x->step == EscalationStep::kEscalation
+                           ? "ESCALATION"
+                           : "SECOND ESCALATION";
+    e.text = absl::StrCat(step, ": ", x->party,
+                          x->step == EscalationStep::kReminder
+                              ? " is asked to acknowledge receipt of "
+                              : " has not acknowledged receipt of ",
+                          x->id, " version ", x->version, " (deadline ",
+                          FormatUnix(x->deadline), ")");
+  } else if (const auto* c = std::get_if<NotificationCancelled>(&entry.body)) {
+    e.version = c->version;
+    e.member = c->cancelled_by;
+    e.text = absl::StrCat(c->id, " cancelled by ", c->cancelled_by);
+    absl::StatusOr<OpenedEnvelope> reason = OpenSigned(
+        c->reason_envelope, c->cancelled_by, Channel(c->id) + "/cancel");
+    if (reason.ok()) {
+      absl::StrAppend(&e.text, ": ", SideText(reason->payload, "reason"));
+    } else {
+      e.error = std::string(reason.status().message());
+    }
+  } else if (const auto* st = std::get_if<NotificationStatus>(&entry.body)) {
+    e.version = st->version;
+    e.member = st->posted_by;
+    e.text = absl::StrCat(st->id, st->final ? " outcome" : " status", ": ");
+    absl::StatusOr<OpenedEnvelope> opened = OpenSigned(
+        st->envelope, st->posted_by, Channel(st->id) + "/status");
+    if (opened.ok()) {
+      absl::StrAppend(&e.text, SideText(opened->payload, "status"));
+    } else {
+      e.error = std::string(opened.status().message());
+    }
+  } else if (const auto* r = std::get_if<ReceiptEntry>(&entry.body)) {
+    e.member = r->recipient;
+    absl::StatusOr<Receipt> receipt = ParseReceipt(r->receipt);
+    e.text = absl::StrCat(
+        r->recipient, " signed a ",
+        receipt.ok() ? std::string(ReceiptLevelName(receipt->level)) : "?",
+        " receipt for entry ", r->envelope_index);
+  } else {
+    e.text = e.kind;
+  }
+  return e;
+}
+
+// ---------------------------------------------------------------------------
+// Issuing
+
+absl::StatusOr<Device::NotifyResult> Device::Notify(
+    const NotificationContent& content) {
+  if (std::vector<std::string> problems = ValidateContent(content);
+      !problems.empty()) {
+    return absl::InvalidArgumentError(absl::StrJoin(problems, "; "));
+  }
+  const VisibleMetadata meta = ComputeVisibleMetadata(content);
+  const uint32_t version = ContentVersion(content);
+  const uint32_t supersedes =
+      std::visit([](const auto& c) { return c.supersedes; }, content);
+  NotifyResult result;
+  std::string previous_hash(kEnvelopeHashSize, '\0');
+  if (version > 1) {
+    absl::StatusOr<v1::NotificationState> current =
+        GetNotificationState(meta.id);
+    if (!current.ok()) return current.status();
+    if (current->version() != supersedes || supersedes + 1 != version) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "version ", version, " must supersede the current version ",
+          current->version()));
+    }
+    previous_hash = EnvelopeHash(current->envelope());
+    absl::StatusOr<OpenedEnvelope> old = OpenSigned(
+        current->envelope(), current->issuer(), Channel(meta.id));
+    if (old.ok()) {
+      absl::StatusOr<NotificationContent> before = ParseContent(old->payload);
+      if (before.ok()) result.changes = DiffContent(*before, content);
+    }
+  }
+  absl::StatusOr<std::vector<v1::Member>> members = ListMembers();
+  if (!members.ok()) return members.status();
+  const std::vector<std::string> audience =
+      AudienceOf(*members, meta.parties, identity_.organisation, true);
+  absl::StatusOr<std::string> envelope = SealNotificationEnvelope(
+      Channel(meta.id), audience, std::string(ContentTypeOf(content)),
+      SerializeContent(content), version - 1, previous_hash);
+  if (!envelope.ok()) return envelope.status();
+
+  v1::NotifyRequest request;
+  v1::NotificationMetadata* m = request.mutable_metadata();
+  m->set_id(meta.id);
+  m->set_kind(meta.movement ? v1::MOVEMENT : v1::SITE);
+  for (const std::string& p : meta.parties) m->add_parties(p);
+  m->set_depart_at(meta.depart_at);
+  m->set_ack_by(meta.ack_by);
+  m->set_valid_from(meta.valid_from);
+  m->set_valid_until(meta.valid_until);
+  m->set_emergency(meta.emergency);
+  request.set_envelope(*envelope);
+  request.set_supersedes(version > 1 ? supersedes : 0);
+  auto stub = v1::Notifications::NewStub(session_->channel());
+  v1::NotifyResponse response;
+  absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
+    return stub->Notify(c, request, &response);
+  });
+  if (!s.ok()) return s;
+  result.log_index = response.log_index();
+  result.version = response.version();
+  result.duplicate = response.duplicate();
+  result.late = response.late();
+  result.lead_time_seconds = response.lead_time_seconds();
+  result.required_lead_time_seconds = response.required_lead_time_seconds();
+  return result;
+}
+
+absl::StatusOr<uint64_t> Device::CancelNotification(const std::string& id,
+                                                    const std::string& reason) {
+  absl::StatusOr<v1::NotificationState> current = GetNotificationState(id);
+  if (!current.ok()) return current.status();
+  absl::StatusOr<std::vector<v1::Member>> members = ListMembers();
+  if (!members.ok()) return members.status();
+  std::vector<std::string> parties(current->metadata().parties().begin(),
+                                   current->metadata().parties().end());
+  const nlohmann::json payload = {{"schema", "parley-cancel/v1"},
+                                  {"id", id},
+                                  {"version", current->version()},
+                                  {"reason", reason}};
+  absl::StatusOr<std::string> envelope = SealNotificationEnvelope(
+      Channel(id) + "/cancel",
+      AudienceOf(*members, parties, current->organisation(), true),
+      kCancelContentType, payload.dump(), 0,
+      std::string(kEnvelopeHashSize, '\0'));
+  if (!envelope.ok()) return envelope.status();
+  auto stub = v1::Notifications::NewStub(session_->channel());
+  v1::CancelRequest request;
+  request.set_id(id);
+  request.set_reason_envelope(*envelope);
+  v1::CancelResponse response;
+  absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
+    return stub->Cancel(c, request, &response);
+  });
+  if (!s.ok()) return s;
+  return response.log_index();
+}
+
+absl::StatusOr<uint64_t> Device::PostNotificationStatus(
+    const std::string& id, const std::string& status, const std::string& note,
+    bool final) {
+  absl::StatusOr<v1::NotificationState> current = GetNotificationState(id);
+  if (!current.ok()) return current.status();
+  absl::StatusOr<std::vector<v1::Member>> members = ListMembers();
+  if (!members.ok()) return members.status();
+  std::vector<std::string> parties(current->metadata().parties().begin(),
+                                   current->metadata().parties().end());
+  const nlohmann::json payload = {
+      {"schema", "parley-status/v1"}, {"id", id},
+      {"version", current->version()}, {"status", status},
+      {"note", note},                  {"final", final},
+      {"at", FormatRfc3339Utc(clock_.Now())}};
+  absl::StatusOr<std::string> envelope = SealNotificationEnvelope(
+      Channel(id) + "/status",
+      AudienceOf(*members, parties, current->organisation(), true),
+      kStatusContentType, payload.dump(), 0,
+      std::string(kEnvelopeHashSize, '\0'));
+  if (!envelope.ok()) return envelope.status();
+  auto stub = v1::Notifications::NewStub(session_->channel());
+  v1::PostStatusRequest request;
+  request.set_id(id);
+  request.set_envelope(*envelope);
+  request.set_final(final);
+  v1::PostStatusResponse response;
+  absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
+    return stub->PostStatus(c, request, &response);
+  });
+  if (!s.ok()) return s;
+  return response.log_index();
+}
+
+// ---------------------------------------------------------------------------
+// Reading
+
+absl::StatusOr<std::vector<v1::NotificationState>>
+Device::ListNotifications() {
+  auto stub = v1::Notifications::NewStub(session_->channel());
+  v1::ListNotificationsResponse response;
+  absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
+    return stub->ListNotifications(c, v1::ListNotificationsRequest(),
+                                   &response);
+  });
+  if (!s.ok()) return s;
+  return std::vector<v1::NotificationState>(response.notifications().begin(),
+                                            response.notifications().end());
+}
+
+absl::StatusOr<Device::NotificationView> Device::ShowNotification(
+    const std::string& id) {
+  absl::StatusOr<v1::NotificationState> state = GetNotificationState(id);
+  if (!state.ok()) return state.status();
+  NotificationView view;
+  view.state = *state;
+  std::vector<uint64_t> indexes(state->entry_indexes().begin(),
+                                state->entry_indexes().end());
+  if (indexes.empty()) indexes.push_back(state->log_index());  // a party
+  std::sort(indexes.begin(), indexes.end());
+  for (uint64_t index : indexes) {
+    absl::StatusOr<std::string> bytes = FetchEntry(index);
+    if (!bytes.ok()) return bytes.status();
+    absl::StatusOr<LogEntry> entry = DecodeLogEntry(*bytes);
+    if (!entry.ok()) return entry.status();
+    if (std::holds_alternative<NotificationVersion>(entry->body)) {
+      view.versions.push_back(OpenVersion(index, *entry));
+    }
+    if (!state->entry_indexes().empty()) {
+      view.events.push_back(DescribeNotificationEntry(index, *entry));
+    }
+  }
+  return view;
+}
+
+// ---------------------------------------------------------------------------
+// Parties
+
+absl::StatusOr<uint64_t> Device::AcknowledgeNotification(
+    const std::string& id, const std::string& objection) {
+  absl::StatusOr<v1::NotificationState> state = GetNotificationState(id);
+  if (!state.ok()) return state.status();
+  // Answer only what this device could open and check: the bytes the
+  // receipt names are the bytes the person read.
+  absl::StatusOr<OpenedEnvelope> opened =
+      OpenSigned(state->envelope(), state->issuer(), Channel(id));
+  if (!opened.ok()) {
+    return absl::Status(opened.status().code(),
+                        absl::StrCat("cannot open version ", state->version(),
+                                     " of ", id, ": ",
+                                     opened.status().message()));
+  }
+  v1::AcknowledgeRequest request;
+  request.set_id(id);
+  request.set_version(state->version());
+  absl::StatusOr<std::string> receipt;
+  if (objection.empty()) {
+    receipt = SignReceipt(keys_.identity(), opened->hash,
+                          ReceiptLevel::kAcknowledged, clock_.Now());
+  } else {
+    absl::StatusOr<std::vector<v1::Member>> members = ListMembers();
+    if (!members.ok()) return members.status();
+    const nlohmann::json payload = {{"schema", "parley-objection/v1"},
+                                    {"id", id},
+                                    {"version", state->version()},
+                                    {"reason", objection}};
+    // The issuer side only: never the other parties.
+    absl::StatusOr<std::string> reason = SealNotificationEnvelope(
+        Channel(id) + "/objection",
+        AudienceOf(*members, {}, state->organisation(), false),
+        kObjectionContentType, payload.dump(), 0,
+        std::string(kEnvelopeHashSize, '\0'));
+    if (!reason.ok()) return reason.status();
+    request.set_reason_envelope(*reason);
+    receipt = SignReceipt(keys_.identity(), opened->hash,
+                          ReceiptLevel::kObjected, clock_.Now(),
+                          EnvelopeHash(*reason));
+  }
+  if (!receipt.ok()) return receipt.status();
+  request.set_receipt(*receipt);
+  auto stub = v1::Notifications::NewStub(session_->channel());
+  v1::AcknowledgeResponse response;
+  absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
+    return stub->Acknowledge(c, request, &response);
+  });
+  if (!s.ok()) return s;
+  return response.log_index();
+}
+
+// ---------------------------------------------------------------------------
+// Delivery
+
+absl::Status Device::HandleNotificationDelivery(
+    uint64_t index, const LogEntry& entry,
+    const std::function<void(const SyncEvent&)>& sink) {
+  std::optional<PendingReceipt> receipt;
+  SyncEvent event;
+  event.index = index;
+  NotificationEvent described = DescribeNotificationEntry(index, entry);
+  event.text = described.text;
+  if (!described.error.empty()) {
+    absl::StrAppend(&event.text, " [", described.error, "]");
+  }
+  if (const auto* v = std::get_if<NotificationVersion>(&entry.body)) {
+    event.kind = SyncEvent::Kind::kChannel;
+    event.channel = Channel(v->id);
+    event.members = v->parties;
+    NotificationVersionView view = OpenVersion(index, entry);
+    absl::StatusOr<std::vector<NotificationVersionView>> stored =
+        StoredNotifications();
+    const bool seen =
+        stored.ok() &&
+        std::any_of(stored->begin(), stored->end(),
+                    [&](const auto& s) { return s.log_index == index; });
+    if (!seen) {
+      nlohmann::json line = {{"index", index},
+                             {"id", v->id},
+                             {"version", v->version},
+                             {"issuer", v->issuer},
+                             {"logged_at_ms", entry.logged_at_ms},
+                             {"late", view.late},
+                             {"envelope_hash", HexEncode(view.envelope_hash)}};
+      if (view.content.has_value()) {
+        line["content"] = ContentToJson(*view.content);
+      } else {
+        line["error"] = view.error;
+      }
+      const std::string path = absl::StrCat(profile_dir_, "/", kStoreFile);
+      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                      0600);
+      if (fd < 0) return absl::InternalError(absl::StrCat("cannot write ", path));
+      const std::string text = line.dump() + "\n";
+      const bool ok = ::write(fd, text.data(), text.size()) ==
+                          static_cast<ssize_t>(text.size()) &&
+                      ::fsync(fd) == 0;
+      ::close(fd);
+      if (!ok) return absl::InternalError(absl::StrCat("cannot write ", path));
+    }
+    if (!view.error.empty()) absl::StrAppend(&event.text, " [", view.error, "]");
+    const bool addressed = std::find(v->parties.begin(), v->parties.end(),
+                                     identity_.name) != v->parties.end();
+    if (addressed && view.content.has_value()) {
+      absl::StatusOr<std::string> signed_receipt =
+          SignReceipt(keys_.identity(), view.envelope_hash,
+                      ReceiptLevel::kDelivered, clock_.Now());
+      if (!signed_receipt.ok()) return signed_receipt.status();
+      receipt = PendingReceipt{index, *std::move(signed_receipt)};
+    }
+  } else {
+    event.kind = SyncEvent::Kind::kWarning;
+  }
+  if (absl::Status s = state_.CommitDelivery(index, std::nullopt, receipt);
+      !s.ok()) {
+    return s;
+  }
+  sink(event);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Device::NotificationVersionView>>
+Device::StoredNotifications() const {
+  std::vector<NotificationVersionView> out;
+  std::ifstream in(absl::StrCat(profile_dir_, "/", kStoreFile));
+  std::string line;
+  while (std::getline(in, line)) {
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_object()) continue;  // a torn last line after a crash
+    NotificationVersionView view;
+    view.log_index = j.value("index", uint64_t{0});
+    view.version = j.value("version", 0u);
+    view.logged_at_ms = j.value("logged_at_ms", int64_t{0});
+    view.late = j.value("late", false);
+    if (j.contains("content")) {
+      absl::StatusOr<NotificationContent> content =
+          ContentFromJson(j["content"]);
+      if (content.ok()) view.content = *std::move(content);
+    }
+    view.error = j.value("error", std::string());
+    out.push_back(std::move(view));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Proof bundles
+
+absl::StatusOr<std::string> Device::ExportProofBundle(const std::string& id) {
+  absl::StatusOr<v1::NotificationState> state = GetNotificationState(id);
+  if (!state.ok()) return state.status();
+  std::set<uint64_t> indexes(state->entry_indexes().begin(),
+                             state->entry_indexes().end());
+  if (indexes.empty()) {
+    // A party's own view: the current version and its own answers.
+    indexes.insert(state->log_index());
+    for (const v1::PartyState& p : state->parties()) {
+      if (p.delivered_index() != 0) indexes.insert(p.delivered_index());
+      if (p.acknowledged_index() != 0) indexes.insert(p.acknowledged_index());
+    }
+  }
+
+  auto log = v1::Log::NewStub(session_->channel());
+  v1::GetCheckpointRequest fresh;
+  fresh.set_fresh(true);
+  v1::Checkpoint checkpoint;
+  if (absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
+        return log->GetCheckpoint(c, fresh, &checkpoint);
+      });
+      !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<SignedCheckpoint> signed_checkpoint = VerifyCheckpointNote(
+      checkpoint.note(), trust_.verifier, trust_.origin);
+  if (!signed_checkpoint.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "the server's checkpoint does not verify under the pinned key: ",
+        signed_checkpoint.status().message()));
+  }
+  if (absl::Status n = NoteCheckpoint(*signed_checkpoint); !n.ok()) return n;
+  const uint64_t size = signed_checkpoint->size;
+
+  std::vector<ProofBundleEntry> entries;
+  std::set<uint64_t> fetched;
+  auto fetch = [&](uint64_t index) -> absl::StatusOr<LogEntry> {
+    v1::GetInclusionProofRequest request;
+    request.set_index(index);
+    request.set_tree_size(size);
+    v1::InclusionProof proof;
+    if (absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
+          return log->GetInclusionProof(c, request, &proof);
+        });
+        !s.ok()) {
+      return s;
+    }
+    absl::StatusOr<SignedCheckpoint> at =
+        VerifyEntryInclusion(proof.leaf(), proof, trust_);
+    if (!at.ok()) return at.status();
+    if (proof.index() != index || proof.checkpoint().note() != checkpoint.note() ||
+        proof.tlog_proof().empty()) {
+      return absl::DataLossError(absl::StrCat(
+          "the server proved entry ", index,
+          " against another checkpoint than the one asked for"));
+    }
+    absl::StatusOr<LogEntry> entry = DecodeLogEntry(proof.leaf());
+    if (!entry.ok()) return entry.status();
+    if (fetched.insert(index).second) {
+      entries.push_back({index, proof.leaf(), proof.tlog_proof()});
+    }
+    return entry;
+  };
+
+  std::set<std::string> signers;
+  for (uint64_t index : indexes) {
+    absl::StatusOr<LogEntry> entry = fetch(index);
+    if (!entry.ok()) return entry.status();
+    if (const auto* v = std::get_if<NotificationVersion>(&entry->body)) {
+      signers.insert(v->issuer);
+    } else if (const auto* a = std::get_if<NotificationAck>(&entry->body)) {
+      signers.insert(a->party);
+    } else if (const auto* r = std::get_if<ReceiptEntry>(&entry->body)) {
+      signers.insert(r->recipient);
+    } else if (const auto* c =
+                   std::get_if<NotificationCancelled>(&entry->body)) {
+      signers.insert(c->cancelled_by);
+    } else if (const auto* st = std::get_if<NotificationStatus>(&entry->body)) {
+      signers.insert(st->posted_by);
+    }
+  }
+  absl::StatusOr<std::vector<v1::Member>> members = ListMembers();
+  if (!members.ok()) return members.status();
+  for (const v1::Member& m : *members) {
+    if (!signers.contains(m.name())) continue;
+    for (uint64_t index : {m.enrolled_index(), m.registration_index()}) {
+      if (index >= size || fetched.contains(index)) continue;
+      if (absl::StatusOr<LogEntry> e = fetch(index); !e.ok()) {
+        return e.status();
+      }
+    }
+  }
+  absl::StatusOr<std::vector<ProofBundleIdentity>> identities =
+      IdentitiesFromEntries(entries);
+  if (!identities.ok()) return identities.status();
+  return BuildProofBundle(identity_.verifier_key, checkpoint.note(),
+                          std::move(entries), *std::move(identities));
+}
+
+}  // namespace parley

@@ -1,0 +1,478 @@
+// Device: the offline outbox (client/device.h, "Offline outbox").
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "client/device.h"
+#include "crypto/encoding.h"
+#include "crypto/envelope.h"
+#include "crypto/prekey.h"
+#include "grpcpp/client_context.h"
+#include "parley/v1/channels.grpc.pb.h"
+
+namespace parley {
+namespace {
+
+constexpr char kSendKind[] = "send";
+
+// Failures after which the same request may succeed later.
+bool IsTransient(const absl::Status& s) {
+  return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) ||
+         absl::IsResourceExhausted(s) || absl::IsAborted(s);
+}
+
+absl::Status CannotSealOffline(const std::string& what,
+                               const absl::Status& cause) {
+  return absl::UnavailableError(absl::StrCat(
+      cause.message(), "; and this device cannot seal offline: it has ", what,
+      ". Nothing was queued. Run `parley sync` while the server is reachable "
+      "so that later sends can be queued offline"));
+}
+
+}  // namespace
+
+absl::StatusOr<SendResult> Device::SendEnvelope(const OutboxItem& send) {
+  absl::StatusOr<ParsedEnvelope> parsed = ParseEnvelope(send.request);
+  if (!parsed.ok()) return parsed.status();
+  auto stub = v1::Channels::NewStub(session_->channel());
+  v1::SendRequest request;
+  request.set_channel(send.channel);
+  request.set_envelope(send.request);
+  request.set_relay_mode(static_cast<v1::RelayMode>(send.relay_mode));
+  request.set_relay_of(send.relay_of);
+  v1::SendResponse response;
+  absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
+    return stub->Send(c, request, &response);
+  });
+  if (!s.ok()) return s;
+  const uint64_t sequence = parsed->header.metadata.sequence;
+  if (state_.Chain(send.channel).next_sequence <= sequence) {
+    if (absl::Status c = state_.SetChain(send.channel,
+                                         ChainState{sequence + 1, parsed->hash});
+        !c.ok()) {
+      return c;
+    }
+  }
+  SendResult result;
+  result.log_index = response.log_index();
+  result.duplicate = response.duplicate();
+  result.channel = send.channel;
+  result.sequence = sequence;
+  result.envelope_hash = parsed->hash;
+  result.id = send.id;
+  return result;
+}
+
+absl::StatusOr<OutboxAnswer> Device::SendOutboxItem(const OutboxItem& item) {
+  if (item.kind == kSendKind) {
+    absl::StatusOr<SendResult> r = SendEnvelope(item);
+    if (!r.ok()) return r.status();
+    return OutboxAnswer{r->log_index, r->duplicate};
+  }
+  // Other kinds (acknowledgements, notifications) add their case here.
+  return absl::UnimplementedError(absl::StrCat(
+      "this version of parley cannot send queued work of kind \"", item.kind,
+      "\""));
+}
+
+absl::Status Device::FlushOutbox() {
+  std::vector<std::string> ids;
+  for (const OutboxItem& item : state_.outbox()) ids.push_back(item.id);
+  std::set<std::string> held_keys;  // ordering keys with held work
+  for (const std::string& id : ids) {
+    const OutboxItem* queued = state_.FindOutboxItem(id);
+    if (queued == nullptr) continue;
+    OutboxItem item = *queued;
+    if (!item.held.empty()) {
+      held_keys.insert(item.channel);
+      continue;
+    }
+    if (held_keys.contains(item.channel)) continue;
+    absl::StatusOr<OutboxAnswer> answer = SendOutboxItem(item);
+    if (answer.ok()) {
+      if (absl::Status s = state_.RemoveFromOutbox(id); !s.ok()) return s;
+      flushed_.push_back(FlushedItem{std::move(item), *answer});
+      continue;
+    }
+    ++item.attempts;
+    if (IsTransient(answer.status()) ||
+        absl::IsUnauthenticated(answer.status())) {
+      item.last_error = std::string(answer.status().message());
+      if (absl::Status s = state_.UpdateOutboxItem(id, item); !s.ok()) {
+        return s;
+      }
+      return answer.status();
+    }
+    // Refused for good: keep it, with the reason, for the user to decide.
+    item.held = absl::StrCat(absl::StatusCodeToString(answer.status().code()),
+                             ": ", answer.status().message());
+    if (absl::Status s = state_.UpdateOutboxItem(id, item); !s.ok()) return s;
+    held_keys.insert(item.channel);
+    warnings_.push_back(absl::StrCat(
+        "queued ", item.kind, " ", item.id, " for ", item.channel,
+        " was refused by the server and is held in the outbox: ",
+        answer.status().message(),
+        " (`parley outbox` lists it; `parley outbox resend ", item.id,
+        "` or `parley outbox drop ", item.id, "`)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Device::FlushOutboxWithRetries(int attempts,
+                                            absl::Duration budget) {
+  const absl::Time deadline = absl::Now() + budget;
+  absl::Duration backoff = absl::Milliseconds(250);
+  for (int attempt = 1;; ++attempt) {
+    absl::Status s = FlushOutbox();
+    if (s.ok() || !IsTransient(s)) return s;
+    if (attempt >= attempts || stop_.load()) return s;
+    // Exponential backoff with jitter in [0.5, 1.5) x backoff.
+    uint8_t r = 0;
+    random_.Fill(&r, 1);
+    const absl::Duration sleep = backoff * (0.5 + r / 256.0);
+    if (absl::Now() + sleep >= deadline) return s;
+    const absl::Time wake = absl::Now() + sleep;
+    while (absl::Now() < wake && !stop_.load()) {
+      absl::SleepFor(std::min(absl::Milliseconds(50), wake - absl::Now()));
+    }
+    // A channel that saw its server die can be slow to notice it is back.
+    session_->ResetChannel();
+    backoff = std::min(backoff * 2, absl::Seconds(8));
+  }
+}
+
+absl::StatusOr<SubmitResult> Device::SubmitQueued(
+    OutboxItem item, const std::optional<ChainState>& chain_after) {
+  if (item.id.empty()) {
+    return absl::InvalidArgumentError("outbox work needs an idempotency id");
+  }
+  if (item.queued_at_ms == 0) {
+    item.queued_at_ms = absl::ToUnixMillis(clock_.Now());
+  }
+  const ChainState chain_before = state_.Chain(item.channel);
+  const std::string id = item.id;
+  const std::string key = item.channel;
+  if (absl::Status s = state_.AddToOutbox(item, chain_after); !s.ok()) {
+    return s;
+  }
+  // Takes the item out again: refused, or not allowed to wait.
+  auto withdraw = [&]() -> absl::Status {
+    if (absl::Status s = state_.RemoveFromOutbox(id); !s.ok()) return s;
+    if (chain_after.has_value() &&
+        state_.Chain(key).next_sequence == chain_after->next_sequence) {
+      return state_.SetChain(key, chain_before);
+    }
+    return absl::OkStatus();
+  };
+  absl::Status flushed = FlushOutbox();
+  if (!flushed.ok() && !IsTransient(flushed) &&
+      !absl::IsUnauthenticated(flushed)) {
+    return flushed;  // local state could not be written
+  }
+  SubmitResult result;
+  result.id = id;
+  const OutboxItem* still = state_.FindOutboxItem(id);
+  if (still == nullptr) {
+    for (const FlushedItem& f : flushed_) {
+      if (f.item.id == id) result.answer = f.answer;
+    }
+    std::erase_if(flushed_, [&](const FlushedItem& f) { return f.item.id == id; });
+    return result;
+  }
+  if (!still->held.empty()) {
+    // Refused at once: the user sees why now, so it need not wait.
+    std::string why = still->held;
+    warnings_.erase(std::remove_if(warnings_.begin(), warnings_.end(),
+                                   [&](const std::string& w) {
+                                     return w.find(id) != std::string::npos;
+                                   }),
+                    warnings_.end());
+    if (absl::Status s = withdraw(); !s.ok()) return s;
+    return absl::FailedPreconditionError(
+        absl::StrCat("the server refused it: ", why));
+  }
+  const std::string reason =
+      !flushed.ok()
+          ? std::string(flushed.message())
+          : absl::StrCat("earlier work for ", key,
+                         " is held in the outbox (see `parley outbox`)");
+  if (require_online_) {
+    if (absl::Status s = withdraw(); !s.ok()) return s;
+    return absl::UnavailableError(absl::StrCat(
+        reason, "; not sent and not queued (--require-online)"));
+  }
+  result.queued = true;
+  result.reason = reason;
+  return result;
+}
+
+absl::StatusOr<OutboxItem> Device::SealForChannel(
+    const std::string& channel, const std::string& content_type,
+    const std::string& payload, RelayMode relay_mode, uint64_t relay_of,
+    bool* online, ChainState* chain_after) {
+  std::vector<std::string> members;
+  std::optional<ChainState> server_chain;
+  absl::Status offline_cause = absl::UnavailableError("offline");
+  if (*online) {
+    absl::StatusOr<v1::ChannelInfo> info = FindChannel(channel);
+    if (info.ok()) {
+      members.assign(info->members().begin(), info->members().end());
+      if (info->last_hash().size() == kEnvelopeHashSize) {
+        // The server's record of our chain wins: it survives lost state.
+        server_chain = ChainState{info->next_sequence(), info->last_hash()};
+      }
+    } else if (IsTransient(info.status())) {
+      *online = false;
+      offline_cause = info.status();
+    } else {
+      return info.status();
+    }
+  }
+  if (!*online) {
+    if (require_online_) {
+      return absl::UnavailableError(absl::StrCat(
+          offline_cause.message(),
+          "; not sent and not queued (--require-online)"));
+    }
+    std::optional<std::vector<std::string>> cached =
+        state_.CachedChannelMembers(channel);
+    if (!cached.has_value()) {
+      return CannotSealOffline(
+          absl::StrCat("never seen the members of channel \"", channel, "\""),
+          offline_cause);
+    }
+    members = *std::move(cached);
+  }
+
+  std::vector<EnvelopeRecipient> recipients;
+  for (const std::string& member : members) {
+    if (absl::Status s = state_.CheckSendable(member); !s.ok()) return s;
+    KeyBundle bundle;
+    if (member == identity_.name) {
+      bundle = keys_.Bundle();
+    } else if (*online) {
+      absl::StatusOr<v1::KeyBundleRecord> record =
+          FetchVerifiedBundle(member, &bundle);
+      if (absl::IsPermissionDenied(record.status()) &&
+          absl::EndsWith(record.status().message(), "has been revoked")) {
+        continue;  // the server expects only unrevoked members
+      }
+      if (!record.ok()) {
+        return absl::Status(record.status().code(),
+                            absl::StrCat("cannot encrypt to ", member, ": ",
+                                         record.status().message()));
+      }
+      if (absl::Status s = state_.CheckSendable(member); !s.ok()) return s;
+    } else {
+      std::optional<std::string> cached = state_.CachedKeyBundle(member);
+      if (!cached.has_value()) {
+        return CannotSealOffline(
+            absl::StrCat("no verified key of ", member), offline_cause);
+      }
+      absl::StatusOr<KeyBundle> parsed = ParseKeyBundle(*cached);
+      if (!parsed.ok()) return parsed.status();
+      std::optional<Contact> contact = state_.FindContact(member);
+      if (!contact.has_value() ||
+          contact->identity_key != parsed->identity_public_key) {
+        return CannotSealOffline(
+            absl::StrCat("no current verified key of ", member),
+            offline_cause);
+      }
+      if (absl::Status v = VerifyKeyBundleAt(*parsed, clock_.Now()); !v.ok()) {
+        return CannotSealOffline(
+            absl::StrCat("only an expired key of ", member, " (",
+                         v.message(), ")"),
+            offline_cause);
+      }
+      bundle = *std::move(parsed);
+    }
+    recipients.push_back(EnvelopeRecipient{bundle.identity_public_key,
+                                           bundle.signed_prekey, std::nullopt});
+  }
+
+  ChainState chain = state_.Chain(channel);
+  if (*online && server_chain.has_value()) chain = *server_chain;
+  EnvelopeMetadata metadata;
+  metadata.channel_id = channel;
+  metadata.client_message_id = random_.Bytes(kClientMessageIdSize);
+  metadata.sequence = chain.next_sequence;
+  metadata.previous_hash = chain.last_hash;
+  metadata.created_at = absl::ToUnixSeconds(clock_.Now());
+  metadata.content_type = content_type;
+  absl::StatusOr<std::string> envelope = SealEnvelope(
+      keys_.identity(), metadata, recipients, payload, random_);
+  if (!envelope.ok()) return envelope.status();
+
+  OutboxItem item;
+  item.id = HexEncode(metadata.client_message_id);
+  item.kind = kSendKind;
+  item.channel = channel;
+  item.request = *std::move(envelope);
+  item.relay_mode = relay_mode;
+  item.relay_of = relay_of;
+  item.content_type = content_type;
+  item.payload = payload;
+  item.created_at = metadata.created_at;
+  *chain_after = ChainState{metadata.sequence + 1, EnvelopeHash(item.request)};
+  return item;
+}
+
+absl::StatusOr<SendResult> Device::SealAndSend(const std::string& channel,
+                                               const std::string& content_type,
+                                               const std::string& payload,
+                                               RelayMode relay_mode,
+                                               uint64_t relay_of) {
+  absl::Status flushed = FlushOutbox();
+  if (!flushed.ok() && !IsTransient(flushed) &&
+      !absl::IsUnauthenticated(flushed)) {
+    return flushed;
+  }
+  bool online = flushed.ok();
+  if (!online && require_online_) {
+    return absl::UnavailableError(absl::StrCat(
+        flushed.message(), "; not sent and not queued (--require-online)"));
+  }
+  ChainState chain_after;
+  absl::StatusOr<OutboxItem> item = SealForChannel(
+      channel, content_type, payload, relay_mode, relay_of, &online,
+      &chain_after);
+  if (!item.ok()) return item.status();
+  absl::StatusOr<ParsedEnvelope> parsed = ParseEnvelope(item->request);
+  if (!parsed.ok()) return parsed.status();
+  SendResult result;
+  result.channel = channel;
+  result.sequence = parsed->header.metadata.sequence;
+  result.envelope_hash = parsed->hash;
+  result.id = item->id;
+  absl::StatusOr<SubmitResult> submitted =
+      SubmitQueued(*std::move(item), chain_after);
+  if (!submitted.ok()) return submitted.status();
+  result.queued = submitted->queued;
+  result.queued_reason = submitted->reason;
+  result.log_index = submitted->answer.log_index;
+  result.duplicate = submitted->answer.duplicate;
+  return result;
+}
+
+absl::Status Device::DropQueued(const std::string& id, bool force) {
+  const OutboxItem* item = state_.FindOutboxItem(id);
+  if (item == nullptr) {
+    return absl::NotFoundError(absl::StrCat(
+        "nothing queued with id ", id, " (`parley outbox` lists the ids)"));
+  }
+  if (item->held.empty() && !force) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        id, " is still waiting to be sent and may already have reached the "
+            "server; drop it only with --force"));
+  }
+  return state_.RemoveFromOutbox(id);
+}
+
+absl::StatusOr<std::vector<SendResult>> Device::ResendHeld(
+    const std::string& id) {
+  const OutboxItem* held = state_.FindOutboxItem(id);
+  if (held == nullptr) {
+    return absl::NotFoundError(absl::StrCat(
+        "nothing queued with id ", id, " (`parley outbox` lists the ids)"));
+  }
+  if (held->held.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        id, " was not refused; `parley sync` sends it"));
+  }
+  if (held->kind != kSendKind) {
+    return absl::UnimplementedError(absl::StrCat(
+        "resending held ", held->kind, " work is not supported; drop it and "
+        "do it again"));
+  }
+  const std::string channel = held->channel;
+  // This item and everything after it for the channel, in order.
+  std::vector<OutboxItem> redo;
+  bool from_here = false;
+  for (const OutboxItem& item : state_.outbox()) {
+    if (item.id == id) from_here = true;
+    if (from_here && item.channel == channel && item.kind == kSendKind) {
+      redo.push_back(item);
+    }
+  }
+  // Hold them all first, so no flush sends an old one meanwhile; each is
+  // then replaced in place (a crash leaves either the old or the new).
+  for (OutboxItem item : redo) {
+    if (!item.held.empty()) continue;
+    item.held = "waiting to be sealed again (`parley outbox resend`)";
+    if (absl::Status s = state_.UpdateOutboxItem(item.id, item); !s.ok()) {
+      return s;
+    }
+  }
+  std::vector<SendResult> results;
+  for (const OutboxItem& old : redo) {
+    bool online = true;
+    ChainState chain_after;
+    absl::StatusOr<OutboxItem> fresh =
+        SealForChannel(channel, old.content_type, old.payload, old.relay_mode,
+                       old.relay_of, &online, &chain_after);
+    if (!fresh.ok()) return fresh.status();
+    if (!online) {
+      return absl::UnavailableError(
+          "the server cannot be reached; resending needs it");
+    }
+    fresh->queued_at_ms = old.queued_at_ms;
+    const std::string fresh_id = fresh->id;
+    if (absl::Status s = state_.UpdateOutboxItem(old.id, *fresh); !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = state_.SetChain(channel, chain_after); !s.ok()) {
+      return s;
+    }
+    absl::Status flushed = FlushOutbox();
+    if (!flushed.ok() && !IsTransient(flushed) &&
+        !absl::IsUnauthenticated(flushed)) {
+      return flushed;
+    }
+    SendResult r;
+    r.channel = channel;
+    r.id = fresh_id;
+    const OutboxItem* still = state_.FindOutboxItem(fresh_id);
+    if (still != nullptr && !still->held.empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the server refused it again: ", still->held));
+    }
+    if (still != nullptr) {
+      r.queued = true;
+      r.queued_reason = std::string(flushed.message());
+      results.push_back(std::move(r));
+      break;
+    }
+    for (const FlushedItem& f : flushed_) {
+      if (f.item.id == fresh_id) {
+        r.log_index = f.answer.log_index;
+        r.duplicate = f.answer.duplicate;
+      }
+    }
+    results.push_back(std::move(r));
+  }
+  return results;
+}
+
+absl::StatusOr<size_t> Device::RefreshOfflineCache() {
+  absl::StatusOr<std::vector<v1::ChannelInfo>> channels = ListChannels();
+  if (!channels.ok()) return channels.status();
+  std::set<std::string> members;
+  for (const v1::ChannelInfo& c : *channels) {
+    members.insert(c.members().begin(), c.members().end());
+  }
+  for (const std::string& m : members) {
+    if (m == identity_.name) continue;
+    KeyBundle bundle;
+    absl::StatusOr<v1::KeyBundleRecord> record = FetchVerifiedBundle(m, &bundle);
+    if (!record.ok()) {
+      if (IsTransient(record.status())) return record.status();
+      warnings_.push_back(absl::StrCat("cannot cache the key of ", m, ": ",
+                                       record.status().message()));
+    }
+  }
+  return channels->size();
+}
+
+}  // namespace parley

@@ -1,0 +1,410 @@
+// parley notifications [export], parley notification show|cancel|status.
+
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "client/cli.h"
+#include "client/notification_export.h"
+#include "crypto/encoding.h"
+
+namespace parley::cli {
+namespace {
+
+std::string OverallName(v1::NotificationState::Overall o) {
+  switch (o) {
+    case v1::NotificationState::PENDING: return "pending";
+    case v1::NotificationState::PARTIALLY_ACKNOWLEDGED:
+      return "partially-acknowledged";
+    case v1::NotificationState::ACKNOWLEDGED_BY_ALL:
+      return "acknowledged-by-all";
+    case v1::NotificationState::OBJECTED: return "objected";
+    case v1::NotificationState::OVERDUE: return "overdue";
+    case v1::NotificationState::CANCELLED: return "cancelled";
+    case v1::NotificationState::SUPERSEDED: return "superseded";
+    case v1::NotificationState::COMPLETED: return "completed";
+    case v1::NotificationState::EXPIRED: return "expired";
+    default: return "unknown";
+  }
+}
+
+// For people: acknowledgement is of receipt, never more.
+std::string OverallWords(v1::NotificationState::Overall o) {
+  switch (o) {
+    case v1::NotificationState::PARTIALLY_ACKNOWLEDGED:
+      return "partially acknowledged receipt";
+    case v1::NotificationState::ACKNOWLEDGED_BY_ALL:
+      return "acknowledged receipt by all";
+    default: return OverallName(o);
+  }
+}
+
+std::string PartyStateName(v1::PartyState::State s) {
+  switch (s) {
+    case v1::PartyState::LOGGED: return "logged";
+    case v1::PartyState::DELIVERED: return "delivered";
+    case v1::PartyState::ACKNOWLEDGED: return "acknowledged-receipt";
+    case v1::PartyState::OBJECTED: return "objected";
+    default: return "unknown";
+  }
+}
+
+std::string PartyStateWords(v1::PartyState::State s) {
+  return s == v1::PartyState::ACKNOWLEDGED ? "acknowledged receipt"
+                                           : PartyStateName(s);
+}
+
+std::string Time(int64_t t) {
+  return t == 0 ? "" : FormatRfc3339Utc(absl::FromUnixSeconds(t));
+}
+
+nlohmann::json TimeJson(int64_t t) {
+  return t == 0 ? nlohmann::json(nullptr) : nlohmann::json(Time(t));
+}
+
+constexpr const char* kEscalationNames[] = {"none", "reminder", "escalation",
+                                            "second-escalation"};
+
+nlohmann::json PartyJson(const v1::PartyState& p) {
+  return {{"party", p.party()},
+          {"state", PartyStateName(p.state())},
+          {"logged_at", TimeJson(p.logged_at())},
+          {"delivered_at", TimeJson(p.delivered_at())},
+          {"acknowledged_receipt_at", TimeJson(p.acknowledged_at())},
+          {"objected_at", TimeJson(p.objected_at())},
+          {"escalation", kEscalationNames[std::min<uint32_t>(p.escalation(), 3)]},
+          {"delivered_index", p.delivered_index()},
+          {"answer_index", p.acknowledged_index()}};
+}
+
+nlohmann::json StateJson(const v1::NotificationState& n) {
+  nlohmann::json parties = nlohmann::json::array();
+  for (const v1::PartyState& p : n.parties()) parties.push_back(PartyJson(p));
+  const v1::NotificationMetadata& m = n.metadata();
+  return {{"id", m.id()},
+          {"kind", m.kind() == v1::MOVEMENT ? "movement" : "site"},
+          {"version", n.version()},
+          {"issuer", n.issuer()},
+          {"organisation", n.organisation()},
+          {"overall", OverallName(n.overall())},
+          {"late", n.late()},
+          {"emergency", m.emergency()},
+          {"depart_at", TimeJson(m.depart_at())},
+          {"ack_by", TimeJson(m.ack_by())},
+          {"valid_from", TimeJson(m.valid_from())},
+          {"valid_until", TimeJson(m.valid_until())},
+          {"log_index", n.log_index()},
+          {"entry_indexes", n.entry_indexes()},
+          {"parties", parties}};
+}
+
+std::string PartiesSummary(const v1::NotificationState& n) {
+  std::vector<std::string> out;
+  for (const v1::PartyState& p : n.parties()) {
+    std::string s = absl::StrCat(p.party(), ": ", PartyStateWords(p.state()));
+    if (p.escalation() > 0) {
+      absl::StrAppend(&s, " (", kEscalationNames[std::min<uint32_t>(p.escalation(), 3)], ")");
+    }
+    out.push_back(s);
+  }
+  return absl::StrJoin(out, "; ");
+}
+
+int List(const GlobalOptions& options) {
+  absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
+  if (!device.ok()) return ReportError(options, device.status());
+  absl::StatusOr<std::vector<v1::NotificationState>> list =
+      (*device)->ListNotifications();
+  PrintWarnings(options, **device);
+  if (!list.ok()) return ReportError(options, list.status());
+  if (options.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& n : *list) out.push_back(StateJson(n));
+    PrintJson({{"notifications", out}});
+    return kExitOk;
+  }
+  if (list->empty()) {
+    std::cout << "no notifications\n";
+    return kExitOk;
+  }
+  std::cout << "ID                   KIND      VER  OVERALL                          PARTIES\n";
+  for (const auto& n : *list) {
+    std::string id = n.metadata().id();
+    std::string overall = OverallWords(n.overall());
+    if (n.late()) overall += " LATE";
+    id.resize(std::max<size_t>(id.size(), 20), ' ');
+    overall.resize(std::max<size_t>(overall.size(), 32), ' ');
+    std::string kind = n.metadata().kind() == v1::MOVEMENT ? "movement" : "site";
+    kind.resize(9, ' ');
+    std::string ver = std::to_string(n.version());
+    ver.resize(4, ' ');
+    std::cout << id << " " << kind << " " << ver << " " << overall << " "
+              << PartiesSummary(n) << "\n";
+  }
+  return kExitOk;
+}
+
+int Show(const GlobalOptions& options, const std::string& id) {
+  absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
+  if (!device.ok()) return ReportError(options, device.status());
+  absl::StatusOr<Device::NotificationView> view =
+      (*device)->ShowNotification(id);
+  PrintWarnings(options, **device);
+  if (!view.ok()) return ReportError(options, view.status());
+  if (options.json) {
+    nlohmann::json j = StateJson(view->state);
+    nlohmann::json versions = nlohmann::json::array();
+    for (const auto& v : view->versions) {
+      nlohmann::json x = {{"version", v.version},
+                          {"log_index", v.log_index},
+                          {"logged_at_ms", v.logged_at_ms},
+                          {"late", v.late},
+                          {"envelope_hash", HexEncode(v.envelope_hash)}};
+      if (v.content.has_value()) x["content"] = ContentToJson(*v.content);
+      if (!v.error.empty()) x["error"] = v.error;
+      versions.push_back(x);
+    }
+    nlohmann::json events = nlohmann::json::array();
+    for (const auto& e : view->events) {
+      nlohmann::json x = {{"index", e.index},
+                          {"logged_at_ms", e.logged_at_ms},
+                          {"kind", e.kind},
+                          {"version", e.version},
+                          {"member", e.member},
+                          {"text", e.text}};
+      if (!e.error.empty()) x["error"] = e.error;
+      events.push_back(x);
+    }
+    j["versions"] = versions;
+    j["events"] = events;
+    PrintJson(j);
+    return kExitOk;
+  }
+  const v1::NotificationState& n = view->state;
+  std::cout << n.metadata().id() << " version " << n.version() << " ("
+            << (n.metadata().kind() == v1::MOVEMENT ? "movement" : "site")
+            << ") by " << n.issuer() << ", " << n.organisation() << "\n"
+            << "overall: " << OverallWords(n.overall()) << "\n";
+  if (n.late()) {
+    std::cout << "LATE: notified below the required lead time — logged and "
+                 "flagged\n";
+  }
+  if (n.metadata().depart_at()) std::cout << "departure: " << Time(n.metadata().depart_at()) << "\n";
+  if (n.metadata().ack_by()) std::cout << "acknowledge receipt by: " << Time(n.metadata().ack_by()) << "\n";
+  std::cout << "parties:\n";
+  for (const v1::PartyState& p : n.parties()) {
+    std::cout << "  " << p.party() << ": " << PartyStateWords(p.state())
+              << "\n    logged " << Time(p.logged_at()) << "\n    delivered "
+              << (p.delivered_at() ? Time(p.delivered_at()) : "-")
+              << "\n    acknowledged receipt "
+              << (p.acknowledged_at() ? Time(p.acknowledged_at()) : "-")
+              << "\n    objected "
+              << (p.objected_at() ? Time(p.objected_at()) : "-") << "\n";
+    if (p.escalation() > 0) {
+      std::cout << "    " << kEscalationNames[std::min<uint32_t>(p.escalation(), 3)]
+                << " logged\n";
+    }
+  }
+  if (!view->versions.empty()) {
+    const auto& v = view->versions.back();
+    if (v.content.has_value()) {
+      std::cout << "content (version " << v.version << "):\n"
+                << ContentToJson(*v.content).dump(2) << "\n";
+    } else {
+      std::cout << "content: " << v.error << "\n";
+    }
+  }
+  for (const auto& e : view->events) {
+    std::cout << "#" << e.index << " " << e.text
+              << (e.error.empty() ? "" : " [" + e.error + "]") << "\n";
+  }
+  return kExitOk;
+}
+
+int Export(const GlobalOptions& options, const std::string& format,
+           const std::string& out) {
+  if (format != "csv" && format != "geojson" && format != "cap") {
+    return ReportError(options, absl::InvalidArgumentError(
+                                    "--format: csv, geojson or cap"));
+  }
+  absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
+  if (!device.ok()) return ReportError(options, device.status());
+  absl::StatusOr<std::vector<v1::NotificationState>> list =
+      (*device)->ListNotifications();
+  if (!list.ok()) return ReportError(options, list.status());
+  std::vector<ExportNotification> reg;
+  for (const v1::NotificationState& n : *list) {
+    absl::StatusOr<Device::NotificationView> view =
+        (*device)->ShowNotification(n.metadata().id());
+    if (!view.ok()) return ReportError(options, view.status());
+    ExportNotification e;
+    e.issuer = n.issuer();
+    e.organisation = n.organisation();
+    e.overall = OverallName(n.overall());
+    for (const auto& v : view->versions) {
+      if (!v.content.has_value()) continue;
+      ExportVersion ev;
+      ev.content = *v.content;
+      ev.logged_at = v.logged_at_ms / 1000;
+      ev.late = v.late;
+      for (const v1::PartyState& p : n.parties()) {
+        ExportPartyState ps;
+        ps.party = p.party();
+        ps.logged_at = ev.logged_at;
+        if (v.version == n.version()) {
+          ps.logged_at = p.logged_at();
+          ps.delivered_at = p.delivered_at();
+          ps.acknowledged_at = p.acknowledged_at();
+          ps.objected_at = p.objected_at();
+          ps.escalation = static_cast<int>(p.escalation());
+        }
+        ev.parties.push_back(ps);
+      }
+      e.versions.push_back(std::move(ev));
+    }
+    for (const auto& ev : view->events) {
+      if (ev.kind == "notification-cancelled") e.cancelled_at = ev.logged_at_ms / 1000;
+    }
+    if (!e.versions.empty()) reg.push_back(std::move(e));
+  }
+  PrintWarnings(options, **device);
+  std::string text;
+  if (format == "csv") {
+    text = ExportCsv(reg);
+  } else if (format == "geojson") {
+    text = ExportGeoJson(reg).dump(2) + "\n";
+  } else {
+    absl::StatusOr<std::vector<CapAlert>> alerts = ExportCap(
+        reg, absl::StrCat((*device)->identity().name, "@",
+                          (*device)->identity().origin));
+    if (!alerts.ok()) return ReportError(options, alerts.status());
+    if (options.json) {
+      nlohmann::json a = nlohmann::json::array();
+      for (const CapAlert& c : *alerts) {
+        a.push_back({{"identifier", c.identifier}, {"xml", c.xml}});
+      }
+      text = a.dump(2) + "\n";
+    } else {
+      for (const CapAlert& c : *alerts) text += c.xml + "\n";
+    }
+  }
+  if (out.empty()) {
+    std::cout << text;
+    return kExitOk;
+  }
+  std::ofstream f(out, std::ios::binary | std::ios::trunc);
+  f << text;
+  if (!f.flush()) {
+    return ReportError(options, absl::InternalError(absl::StrCat("cannot write ", out)));
+  }
+  if (options.json) {
+    PrintJson({{"format", format}, {"out", out}, {"notifications", reg.size()}});
+  } else {
+    std::cout << "wrote " << reg.size() << " notifications to " << out << "\n";
+  }
+  return kExitOk;
+}
+
+constexpr const char* kStatuses[] = {"departed", "at-checkpoint", "delayed",
+                                     "halted", "incident", "arrived"};
+constexpr const char* kOutcomes[] = {"facilitated", "impeded", "denied"};
+
+}  // namespace
+
+void AddNotificationsCommand(CLI::App& app, GlobalOptions& options,
+                             Handler* run) {
+  CLI::App* list = app.add_subcommand(
+      "notifications", "The notification register with per-party states");
+  list->callback([&options, run, list] {
+    if (!list->get_subcommands().empty()) return;
+    *run = [&options] { return List(options); };
+  });
+  auto format = std::make_shared<std::string>("csv");
+  auto out = std::make_shared<std::string>();
+  CLI::App* exp = list->add_subcommand("export", "Export the register");
+  exp->add_option("--format", *format, "csv, geojson or cap")->capture_default_str();
+  exp->add_option("--out", *out, "Write here instead of stdout");
+  exp->callback([&options, run, format, out] {
+    *run = [&options, format, out] { return Export(options, *format, *out); };
+  });
+
+  CLI::App* notification = nullptr;
+  try {
+    notification = app.get_subcommand("notification");
+  } catch (const CLI::OptionNotFound&) {
+    notification = app.add_subcommand(
+        "notification", "Show, amend, cancel or post status of a notification");
+  }
+  notification->require_subcommand(1);
+  auto id = std::make_shared<std::string>();
+  CLI::App* show = notification->add_subcommand(
+      "show", "Decrypt the notification; per-party timestamps and escalations");
+  show->add_option("ID", *id, "Notification id")->required();
+  show->callback([&options, run, id] {
+    *run = [&options, id] { return Show(options, *id); };
+  });
+
+  auto reason = std::make_shared<std::string>();
+  CLI::App* cancel = notification->add_subcommand("cancel", "Cancel (issuer)");
+  cancel->add_option("ID", *id, "Notification id")->required();
+  cancel->add_option("--reason", *reason, "Why (encrypted to the audience)")
+      ->required();
+  cancel->callback([&options, run, id, reason] {
+    *run = [&options, id, reason]() -> int {
+      absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
+      if (!device.ok()) return ReportError(options, device.status());
+      absl::StatusOr<uint64_t> index =
+          (*device)->CancelNotification(*id, *reason);
+      PrintWarnings(options, **device);
+      if (!index.ok()) return ReportError(options, index.status());
+      if (options.json) {
+        PrintJson({{"id", *id}, {"cancelled", true}, {"log_index", *index}});
+      } else {
+        std::cout << "cancelled " << *id << " (log index " << *index << ")\n";
+      }
+      return kExitOk;
+    };
+  });
+
+  auto status = std::make_shared<std::string>();
+  auto note = std::make_shared<std::string>();
+  CLI::App* st = notification->add_subcommand(
+      "status", "Post a movement's status or outcome (issuer)");
+  st->add_option("ID", *id, "Notification id")->required();
+  st->add_option("STATUS", *status,
+                 "departed, at-checkpoint, delayed, halted, incident, "
+                 "arrived; outcome: facilitated, impeded, denied")
+      ->required();
+  st->add_option("--note", *note, "Free text (encrypted to the audience)");
+  st->callback([&options, run, id, status, note] {
+    *run = [&options, id, status, note]() -> int {
+      const bool outcome = std::find(std::begin(kOutcomes), std::end(kOutcomes),
+                                     *status) != std::end(kOutcomes);
+      const bool update = std::find(std::begin(kStatuses), std::end(kStatuses),
+                                    *status) != std::end(kStatuses);
+      if (!outcome && !update) {
+        return ReportError(options, absl::InvalidArgumentError(absl::StrCat(
+            "STATUS \"", *status, "\": departed, at-checkpoint, delayed, "
+            "halted, incident, arrived, facilitated, impeded or denied")));
+      }
+      absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
+      if (!device.ok()) return ReportError(options, device.status());
+      absl::StatusOr<uint64_t> index =
+          (*device)->PostNotificationStatus(*id, *status, *note, outcome);
+      PrintWarnings(options, **device);
+      if (!index.ok()) return ReportError(options, index.status());
+      if (options.json) {
+        PrintJson({{"id", *id}, {"status", *status}, {"final", outcome},
+                   {"log_index", *index}});
+      } else {
+        std::cout << (outcome ? "outcome " : "status ") << *status
+                  << " posted for " << *id << " (log index " << *index
+                  << ")\n";
+      }
+      return kExitOk;
+    };
+  });
+}
+
+}  // namespace parley::cli

@@ -1,0 +1,131 @@
+// parley proof export ID --out FILE, parley proof verify FILE
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "client/cli.h"
+#include "client/local_state.h"
+#include "client/proof_bundle.h"
+#include "crypto/file_util.h"
+
+namespace parley::cli {
+
+void AddProofCommand(CLI::App& app, GlobalOptions& options, Handler* run) {
+  CLI::App* proof = app.add_subcommand(
+      "proof", "Offline-verifiable proof bundles of notifications");
+  proof->require_subcommand(1);
+  auto id = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  CLI::App* exp = proof->add_subcommand(
+      "export", "Every log entry about a notification you may see (a party: "
+                "its own view), with proofs against one checkpoint");
+  exp->add_option("ID", *id, "Notification id")->required();
+  exp->add_option("--out", *out, "Bundle file")->required();
+  exp->callback([&options, run, id, out] {
+    *run = [&options, id, out]() -> int {
+      absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
+      if (!device.ok()) return ReportError(options, device.status());
+      absl::StatusOr<std::string> bundle = (*device)->ExportProofBundle(*id);
+      PrintWarnings(options, **device);
+      if (!bundle.ok()) return ReportError(options, bundle.status());
+      if (absl::Status s = WriteFileAtomically(*out, *bundle, 0644); !s.ok()) {
+        return ReportError(options, s);
+      }
+      nlohmann::json j = nlohmann::json::parse(*bundle, nullptr, false);
+      const size_t entries = j.is_object() ? j["entries"].size() : 0;
+      if (options.json) {
+        PrintJson({{"id", *id}, {"out", *out}, {"entries", entries}});
+      } else {
+        std::cout << "wrote a proof bundle of " << entries << " log entries "
+                  << "about " << *id << " to " << *out
+                  << " (verify offline: parley proof verify " << *out << ")\n";
+      }
+      return kExitOk;
+    };
+  });
+
+  auto file = std::make_shared<std::string>();
+  auto key = std::make_shared<std::string>();
+  CLI::App* verify = proof->add_subcommand(
+      "verify", "Verify a bundle offline, without a server");
+  verify->add_option("FILE", *file, "Bundle file")->required();
+  verify->add_option("--verifier-key", *key,
+                     "The log's verifier key as you know it (default: the "
+                     "key pinned in your profile, if any)");
+  verify->callback([&options, run, file, key] {
+    *run = [&options, file, key]() -> int {
+      absl::StatusOr<std::string> text = ReadFile(*file);
+      if (!text.ok()) return ReportError(options, text.status());
+      ProofBundleVerifyOptions opts;
+      opts.expected_verifier_key = *key;
+      if (opts.expected_verifier_key.empty()) {
+        // The profile's pinned key, when there is an enrolled profile.
+        if (absl::StatusOr<Profile> profile = OpenProfile(options);
+            profile.ok()) {
+          if (absl::StatusOr<LocalState> state = LocalState::Open(profile->dir());
+              state.ok() && state->HasIdentity()) {
+            if (absl::StatusOr<ProfileIdentity> me = state->LoadIdentity();
+                me.ok()) {
+              opts.expected_verifier_key = me->verifier_key;
+            }
+          }
+        }
+      }
+      absl::StatusOr<ProofReport> report = VerifyProofBundle(*text, opts);
+      if (!report.ok()) {
+        if (options.json) {
+          std::cerr << nlohmann::json({{"error",
+                                        {{"code", "VERIFICATION_FAILED"},
+                                         {"message", std::string(report.status().message())}}}})
+                           .dump()
+                    << std::endl;
+        } else {
+          std::cerr << "parley: the bundle does NOT verify: "
+                    << report.status().message() << std::endl;
+        }
+        return kExitVerificationFailed;
+      }
+      if (options.json) {
+        nlohmann::json versions = nlohmann::json::array();
+        for (const VersionReport& v : report->versions) {
+          nlohmann::json parties = nlohmann::json::array();
+          for (const PartyProgressReport& p : v.progress) {
+            parties.push_back(
+                {{"party", p.party},
+                 {"delivered_index", p.delivered_index.has_value()
+                                         ? nlohmann::json(*p.delivered_index)
+                                         : nlohmann::json(nullptr)},
+                 {"answer_index", p.answer_index.has_value()
+                                      ? nlohmann::json(*p.answer_index)
+                                      : nlohmann::json(nullptr)},
+                 {"objected", p.objected},
+                 {"escalation", p.escalation}});
+          }
+          versions.push_back({{"id", v.id},
+                              {"version", v.version},
+                              {"index", v.index},
+                              {"issuer", v.issuer},
+                              {"late", v.late},
+                              {"parties", parties}});
+        }
+        PrintJson({{"verified", true},
+                   {"origin", report->origin},
+                   {"tree_size", report->tree_size},
+                   {"verifier_key_pinned", report->verifier_key_pinned},
+                   {"versions", versions},
+                   {"timeline", report->timeline},
+                   {"report", report->text}});
+      } else {
+        std::cout << report->text;
+        if (!report->text.empty() && report->text.back() != '\n') {
+          std::cout << "\n";
+        }
+      }
+      return kExitOk;
+    };
+  });
+}
+
+}  // namespace parley::cli
