@@ -97,6 +97,8 @@ void AddChannelCommand(CLI::App& app, GlobalOptions& options, Handler* run);
 void AddSendCommand(CLI::App& app, GlobalOptions& options, Handler* run);
 // inbox, watch
 void AddInboxCommand(CLI::App& app, GlobalOptions& options, Handler* run);
+// log checkpoint, proof, consistency, verify, audit
+void AddLogCommand(CLI::App& app, GlobalOptions& options, Handler* run);
 // notify movement|site|--from-file, notification amend
 void AddNotifyCommand(CLI::App& app, GlobalOptions& options, Handler* run);
 // notifications [export], notification show|cancel|status

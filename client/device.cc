@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "client/did_you_mean.h"
 #include "client/payloads.h"
 #include "client/sealed_file.h"
 #include "crypto/envelope.h"
@@ -341,7 +342,7 @@ absl::StatusOr<v1::KeyBundleRecord> Device::FetchVerifiedBundle(
   absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
     return directory->GetKeyBundle(c, request, &record);
   });
-  if (!s.ok()) return s;
+  if (!s.ok()) return WithMemberSuggestion(s);
   if (record.member().name() != name) {
     return absl::DataLossError(absl::StrCat("asked the directory for ", name,
                                             ", got ",
@@ -413,6 +414,24 @@ absl::StatusOr<v1::KeyBundleRecord> Device::FetchVerifiedBundle(
     *bundle = *std::move(verified);
   }
   return record;
+}
+
+absl::Status Device::WithMemberSuggestion(absl::Status s) {
+  std::optional<std::string> typed = UnknownMemberIn(s.message());
+  if (!typed.has_value()) return s;
+  auto stub = v1::Directory::NewStub(session_->channel());
+  v1::ListMembersResponse members;
+  if (!auth_.Call([&](grpc::ClientContext* c) {
+         return stub->ListMembers(c, v1::ListMembersRequest(), &members);
+       }).ok()) {
+    return s;
+  }
+  std::vector<std::string> names;
+  for (const v1::Member& m : members.members()) names.push_back(m.name());
+  std::optional<std::string> guess = ClosestName(*typed, names);
+  if (!guess.has_value()) return s;
+  return absl::Status(s.code(), absl::StrCat(s.message(), "; did you mean ",
+                                             *guess, "?"));
 }
 
 absl::StatusOr<std::string> Device::MemberKey(const std::string& name) {
@@ -528,7 +547,7 @@ absl::StatusOr<uint64_t> Device::Revoke(const std::string& name,
   absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
     return stub->Revoke(c, request, &response);
   });
-  if (!s.ok()) return s;
+  if (!s.ok()) return WithMemberSuggestion(s);
   return response.log_index();
 }
 
@@ -545,7 +564,7 @@ absl::StatusOr<v1::ChannelInfo> Device::CreateChannel(
   absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
     return stub->CreateChannel(c, request, &info);
   });
-  if (!s.ok()) return s;
+  if (!s.ok()) return WithMemberSuggestion(s);
   return info;
 }
 

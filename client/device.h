@@ -148,6 +148,9 @@ class Device {
   const ProfileIdentity& identity() const { return identity_; }
   Session& session() { return *session_; }
   LocalState& state() { return state_; }
+  // The device's session token source, for calls made outside Device
+  // (log proofs and audits in client/log_client.h).
+  Authenticator& auth() { return auth_; }
 
   // Online housekeeping every command runs first: rotates the signed prekey
   // when due (and erases private prekeys past grace), submits pending
@@ -353,6 +356,9 @@ class Device {
   // first transient error (later work is not tried) or a local error.
   absl::Status FlushOutbox();
   absl::StatusOr<OutboxAnswer> SendOutboxItem(const OutboxItem& item);
+  // `s` with "did you mean NAME?" added when it names an unknown member
+  // close to one in the directory.
+  absl::Status WithMemberSuggestion(absl::Status s);
   // Seals `payload` for `channel` into a "send" outbox item. `online`: ask
   // the server for the members, their bundles and this device's chain
   // (falling back to the offline cache if it cannot be reached, then

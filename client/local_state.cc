@@ -689,7 +689,7 @@ absl::Status LocalState::CommitDelivery(
         SealRecord(key_, kMessagesRole, MessageToJson(*message).dump());
     struct stat st;
     if (::stat(path.c_str(), &st) != 0 || st.st_size == 0) {
-      record = absl::StrCat(kRecordLogMagic, record);
+      record = std::string(kRecordLogMagic) + record;
     }
     if (absl::Status s = AppendBytes(path, record); !s.ok()) return s;
     message_indexes_.insert(message->index);

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
   AddChannelCommand(app, options, &run);
   AddSendCommand(app, options, &run);
   AddInboxCommand(app, options, &run);
+  AddLogCommand(app, options, &run);
   AddNotificationsCommand(app, options, &run);
   AddNotifyCommand(app, options, &run);
   AddAckCommand(app, options, &run);

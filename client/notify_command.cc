@@ -112,11 +112,18 @@ absl::Status Finish(NotifyArgs* a, bool movement) {
   return absl::OkStatus();
 }
 
+std::string Hours(int64_t seconds) {
+  if (seconds < 3600 && seconds > -3600) {
+    return absl::StrCat((seconds + 30) / 60, " min");
+  }
+  return absl::StrCat((seconds + 1800) / 3600, " h");
+}
+
 std::string LateText(const Device::NotifyResult& r) {
-  return absl::StrCat("LATE: lead time ", r.lead_time_seconds / 3600,
-                      " h is below the required ",
-                      r.required_lead_time_seconds / 3600,
-                      " h — logged and flagged");
+  return absl::StrCat("LATE: lead time ", Hours(r.lead_time_seconds),
+                      " is below the required ",
+                      Hours(r.required_lead_time_seconds),
+                      " — logged and flagged");
 }
 
 nlohmann::json ResultJson(const std::string& id,

@@ -64,12 +64,10 @@ void AddProofCommand(CLI::App& app, GlobalOptions& options, Handler* run) {
         // The profile's pinned key, when there is an enrolled profile.
         if (absl::StatusOr<Profile> profile = OpenProfile(options);
             profile.ok()) {
-          if (absl::StatusOr<LocalState> state = LocalState::Open(profile->dir());
-              state.ok() && state->HasIdentity()) {
-            if (absl::StatusOr<ProfileIdentity> me = state->LoadIdentity();
-                me.ok()) {
-              opts.expected_verifier_key = me->verifier_key;
-            }
+          if (absl::StatusOr<ProfileIdentity> me =
+                  LocalState::LoadIdentityFrom(profile->dir());
+              me.ok()) {
+            opts.expected_verifier_key = me->verifier_key;
           }
         }
       }

@@ -17,7 +17,7 @@ static_assert(kStateKeySize == crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
 
 absl::Status Corrupted(const std::string& path, std::string_view what) {
   return absl::DataLossError(absl::StrCat(
-      path, " cannot be read: ", what,
+      path, " cannot be read: ", std::string(what),
       ". It is corrupted or belongs to another identity's profile. Restore "
       "it from a backup; or move state.bin and messages.bin away, and this "
       "device fetches its messages from the server again (work still in "
@@ -69,7 +69,7 @@ SecureBuffer DeriveStateKey(const Ed25519PrivateKey& identity) {
 
 std::string SealFileBytes(const SecureBuffer& key, std::string_view role,
                           std::string_view plaintext, Random& random) {
-  return absl::StrCat(kSealedFileMagic, Seal(key, role, plaintext, random));
+  return std::string(kSealedFileMagic) + Seal(key, role, plaintext, random);
 }
 
 absl::StatusOr<std::string> OpenSealedFile(const SecureBuffer& key,

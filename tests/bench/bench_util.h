@@ -26,6 +26,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <functional>
 #include <map>
 #include <memory>
@@ -88,6 +89,25 @@ inline int64_t ProcStatusKiB(pid_t pid, const std::string& field) {
     }
   }
   return -1;
+}
+
+// User + system CPU seconds consumed so far by process `pid`
+// (/proc/<pid>/stat fields 14 and 15); -1 if unreadable.
+inline double ProcessCpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  // After the name: state is field 3; utime and stime are 14 and 15.
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) stime = std::stod(field);
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 // The 1-minute load average, from /proc/loadavg.
@@ -199,6 +219,7 @@ class ServerProcess {
   int64_t baseline_rss_kib() const { return baseline_rss_kib_; }
   int64_t RssKiB() const { return ProcStatusKiB(pid_, "VmRSS"); }
   int64_t PeakRssKiB() const { return ProcStatusKiB(pid_, "VmHWM"); }
+  double CpuSeconds() const { return ProcessCpuSeconds(pid_); }
 
  private:
   ServerProcess() = default;

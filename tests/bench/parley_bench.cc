@@ -10,6 +10,9 @@
 //   --json         one JSON document instead of the table
 //   --gbench-json  a Google Benchmark JSON file (crypto_bench, log_bench) to
 //                  fold into the same table (./test.sh --bench does this)
+//   --phases       a subset of send,delivery,fanout,notify (for profiling);
+//                  the delivery phase needs send's channels, which the cast
+//                  creates anyway
 //
 // Only the in-process (child process) server is supported: targeting a
 // running parleyd would need an admin identity and its keystore.
@@ -25,8 +28,10 @@
 #include <fstream>
 #include <iostream>
 #include <latch>
+#include <set>
 #include <thread>
 
+#include "absl/strings/str_split.h"
 #include "bench_util.h"
 #include "crypto/receipt.h"
 #include "nlohmann/json.hpp"
@@ -54,6 +59,8 @@ struct Options {
   int notifications = 10000;
   int acks_per_party = 2000;
   int workers = 8;  // concurrency of enrollment, import and acks
+  // Phases to run (for profiling one at a time); all by default.
+  std::set<std::string> phases = {"send", "delivery", "fanout", "notify"};
 
   void MakeSmoke() {
     smoke = true;
@@ -87,9 +94,12 @@ class Report {
  public:
   Figure& Add(std::string key, std::string label, double value,
               std::string unit) {
-    figures_.push_back({std::move(key), std::move(label), value,
-                        std::move(unit)});
-    return figures_.back();
+    Figure& f = figures_.emplace_back();
+    f.key = std::move(key);
+    f.label = std::move(label);
+    f.value = value;
+    f.unit = std::move(unit);
+    return f;
   }
   // Adds value/limit as the ratio (rates: higher is better).
   Figure& AddRate(std::string key, std::string label, double value,
@@ -152,7 +162,7 @@ class Report {
     char buf[32];
     if (unit == "ms" || unit == "us") {
       std::snprintf(buf, sizeof buf, v < 10 ? "%.2f" : "%.1f", v);
-    } else if (unit == "MiB" || unit == "s") {
+    } else if (unit == "MiB" || unit == "s" || unit == "%") {
       std::snprintf(buf, sizeof buf, "%.1f", v);
     } else {
       std::snprintf(buf, sizeof buf, "%.0f", v);
@@ -217,6 +227,30 @@ RunResult ClosedLoop(int threads, int per_thread,
   return r;
 }
 
+// CPU seconds used by parleyd and by this process (the clients) between
+// construction and Stop().
+class CpuMeter {
+ public:
+  struct Use {
+    double server_s, client_s, wall_s;
+  };
+  explicit CpuMeter(pid_t server)
+      : server_(server),
+        server_start_(ProcessCpuSeconds(server)),
+        client_start_(ProcessCpuSeconds(getpid())),
+        wall_start_(SteadyNow()) {}
+  Use Stop() const {
+    return {ProcessCpuSeconds(server_) - server_start_,
+            ProcessCpuSeconds(getpid()) - client_start_,
+            Millis(wall_start_, SteadyNow()) / 1000};
+  }
+
+ private:
+  const pid_t server_;
+  const double server_start_, client_start_;
+  const SteadyTime wall_start_;
+};
+
 std::string Payload(size_t bytes) {
   return std::string(bytes, 'x');
 }
@@ -237,10 +271,15 @@ class ParleyBench {
     if (absl::Status s = Cast(); !s.ok()) return s;
     report_->Add("rss.after_start_mib", "parleyd RSS, started, small cast",
                  server_->RssKiB() / 1024.0, "MiB");
-    if (absl::Status s = SendVersusEcho(); !s.ok()) return s;
-    if (absl::Status s = DeliveryLatency(); !s.ok()) return s;
-    if (absl::Status s = FanOut(); !s.ok()) return s;
-    if (absl::Status s = Notifications(); !s.ok()) return s;
+    const std::vector<std::pair<std::string, absl::Status (ParleyBench::*)()>>
+        phases = {{"send", &ParleyBench::SendVersusEcho},
+                  {"delivery", &ParleyBench::DeliveryLatency},
+                  {"fanout", &ParleyBench::FanOut},
+                  {"notify", &ParleyBench::Notifications}};
+    for (const auto& [name, phase] : phases) {
+      if (!options_.phases.contains(name)) continue;
+      if (absl::Status s = (this->*phase)(); !s.ok()) return s;
+    }
     return absl::OkStatus();
   }
 
@@ -336,16 +375,20 @@ class ParleyBench {
         grpc::ByteBuffer out;
         return ToAbsl(EchoCall(echo.get(), echo_request, &out), "echo");
       });
+      CpuMeter echo_cpu(server_->pid());
       RunResult e = ClosedLoop(concurrency, per, [&](int, int) {
         grpc::ByteBuffer out;
         return ToAbsl(EchoCall(echo.get(), echo_request, &out), "echo");
       });
       if (!e.status.ok()) return e.status;
+      const CpuMeter::Use echo_use = echo_cpu.Stop();
       Progress(absl::StrCat("Send x", concurrency));
+      CpuMeter send_cpu(server_->pid());
       RunResult s = ClosedLoop(concurrency, per, [&](int t, int i) {
         return Send(client_->device(SenderName(t)), requests[t][i]);
       });
       if (!s.status.ok()) return s.status;
+      const CpuMeter::Use send_use = send_cpu.Stop();
       if (concurrency == options_.workers) echo_rate_at_workers_ = e.rate();
       const std::string c = std::to_string(concurrency);
       Figure& rate = report_->AddRate(
@@ -361,7 +404,18 @@ class ParleyBench {
       report_->AddRate("send.p99." + c, absl::StrCat("Send p99, ", c, " senders"),
                        s.p(0.99), "ms", e.p(0.99), "echo p99")
           .ratio = s.p(0.99) > 0 ? e.p(0.99) / s.p(0.99) : 0;
-      if (concurrency == 1) send_p50_1_ = s.p(0.5);
+      report_
+          ->AddRate("send.server_cpu_us." + c,
+                    absl::StrCat("parleyd CPU per Send, ", c, " senders"),
+                    send_use.server_s * 1e6 / s.latencies_ms.size(), "us",
+                    echo_use.server_s * 1e6 / e.latencies_ms.size(),
+                    "per echo")
+          .ratio.reset();
+      report_->Add("send.cpu_busy." + c,
+                   absl::StrCat("both cores busy during Send, ", c, " senders"),
+                   100 * (send_use.server_s + send_use.client_s) /
+                       (send_use.wall_s * std::thread::hardware_concurrency()),
+                   "%");
     }
     report_->Note(absl::StrCat(
         "Send: envelopes of ", options_.payload_bytes,
@@ -813,7 +867,6 @@ class ParleyBench {
   const std::string ca_pem_;
   Report* const report_;
   double echo_rate_at_workers_ = 0;
-  double send_p50_1_ = 0;
 };
 
 // --- Google Benchmark results (crypto_bench, log_bench) --------------------------
@@ -846,12 +899,14 @@ class GbenchResults {
     }
     return nullptr;
   }
-  // Real time per iteration in microseconds, or 0.
+  // CPU time per iteration in microseconds, or 0. Single-threaded crypto
+  // is compared by CPU time: on a shared 2-core machine its wall time
+  // measures the neighbours.
   double Micros(const std::string& prefix,
                 std::initializer_list<const char*> parts) const {
     const nlohmann::json* b = Find(prefix, parts);
     if (b == nullptr) return 0;
-    double t = b->value("real_time", 0.0);
+    double t = b->value("cpu_time", 0.0);
     std::string unit = b->value("time_unit", "ns");
     if (unit == "ns") return t / 1000;
     if (unit == "ms") return t * 1000;
@@ -929,7 +984,16 @@ void AddGbenchFigures(const GbenchResults& g, Report* report) {
     f.target = "<= 1000 us";
     f.met = f.value <= 1000;
   }
-  const double open = g.Micros("BM_Open/1000000", {});
+  const nlohmann::json* open_run = g.Find("BM_Open/1000000", {});
+  // Manual (wall) time: opening is I/O as much as CPU.
+  const double open =
+      open_run == nullptr
+          ? 0
+          : open_run->value("real_time", 0.0) *
+                (open_run->value("time_unit", "ns") == "ms"   ? 1e3
+                 : open_run->value("time_unit", "ns") == "us" ? 1
+                 : open_run->value("time_unit", "ns") == "s"  ? 1e6
+                                                              : 1e-3);
   if (open > 0) {
     Figure& f = report->Add("log.open_s", "log open @ 10^6", open / 1e6, "s");
     f.target = "<= 1 s";
@@ -949,10 +1013,14 @@ int Main(int argc, char** argv) {
       options.json = true;
     } else if (arg == "--gbench-json" && i + 1 < argc) {
       options.gbench_json.push_back(argv[++i]);
+    } else if (arg == "--phases" && i + 1 < argc) {
+      std::vector<std::string> names = absl::StrSplit(argv[++i], ',');
+      options.phases = {names.begin(), names.end()};
     } else {
       std::fprintf(stderr,
                    "usage: parley-bench [--smoke] [--json] "
-                   "[--gbench-json FILE]...\n");
+                   "[--gbench-json FILE]... "
+                   "[--phases send,delivery,fanout,notify]\n");
       return 2;
     }
   }
@@ -1029,6 +1097,9 @@ int Main(int argc, char** argv) {
       std::fprintf(stderr, "cannot read the CA or the bootstrap invite\n");
       return 1;
     }
+    Progress(absl::StrCat("parleyd pid ", (*server)->pid(), ", port ",
+                          (*server)->parley_port(), "; echo port ",
+                          (*server)->echo_port()));
     BenchClient client((*server)->parley_port(), *ca, initialised->origin);
     report.Add("rss.baseline_mib", "parleyd process RSS before Start",
                (*server)->baseline_rss_kib() / 1024.0, "MiB");

@@ -408,5 +408,12 @@ TEST_F(OfflineTest, JsonOutputOfEveryOfflineCommandParses) {
   EXPECT_THAT(completion.out, HasSubstr("outbox"));
 }
 
+TEST_F(OfflineTest, UnknownMemberGetsADidYouMean) {
+  ProcessResult r = Run("mediator", {"channel", "create", "bc-2", "--members",
+                                     "partya,partyc"}, false);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, HasSubstr("did you mean partya?"));
+}
+
 }  // namespace
 }  // namespace parley
