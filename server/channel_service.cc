@@ -16,8 +16,6 @@
 namespace parley {
 namespace {
 
-constexpr absl::Duration kMaxFutureSkew = absl::Minutes(10);
-constexpr absl::Duration kMaxEnvelopeAge = absl::Hours(7 * 24);
 constexpr size_t kMaxReceiptsPerCall = 500;
 
 std::string ZeroHash() { return std::string(32, '\0'); }
@@ -189,29 +187,10 @@ absl::Status ChannelService::DoSend(const Caller& caller,
                                     const v1::SendRequest& request,
                                     v1::SendResponse* response) {
   const std::string& bytes = request.envelope();
-  if (bytes.size() > core_->max_message_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "envelope of ", bytes.size(), " bytes exceeds the server's limit of ",
-        core_->max_message_bytes, " bytes"));
-  }
-  absl::StatusOr<ParsedEnvelope> envelope = ParseEnvelope(bytes);
-  if (!envelope.ok()) {
-    if (absl::IsUnauthenticated(envelope.status())) {
-      return absl::UnauthenticatedError(
-          "the envelope's signature does not verify: refused");
-    }
-    return absl::InvalidArgumentError(
-        absl::StrCat("malformed envelope: ", envelope.status().message()));
-  }
+  absl::StatusOr<ParsedEnvelope> envelope =
+      core_->CheckSignedEnvelope(caller, bytes, request.channel());
+  if (!envelope.ok()) return envelope.status();
   const EnvelopeHeader& header = envelope->header;
-  if (header.sender_identity != caller.identity_key) {
-    return absl::PermissionDeniedError(
-        "the envelope is signed by another identity than the caller's");
-  }
-  if (header.metadata.channel_id != request.channel()) {
-    return absl::InvalidArgumentError(
-        "the envelope names another channel than the request");
-  }
   std::optional<ChannelRecord> channel =
       core_->ledger->state().Channel(request.channel());
   if (!channel.has_value()) {
@@ -221,13 +200,6 @@ absl::Status ChannelService::DoSend(const Caller& caller,
   if (!channel->members.contains(caller.name)) {
     return absl::PermissionDeniedError(absl::StrCat(
         "you are not a member of channel \"", request.channel(), "\""));
-  }
-  const absl::Time now = core_->clock->Now();
-  const absl::Time created = absl::FromUnixSeconds(header.metadata.created_at);
-  if (created > now + kMaxFutureSkew || created < now - kMaxEnvelopeAge) {
-    return absl::InvalidArgumentError(
-        "the envelope's creation time is more than 10 minutes ahead of the "
-        "server or older than 7 days; check the device clock");
   }
 
   absl::MutexLock lock(SenderLock(caller.name));

@@ -14,8 +14,6 @@
 namespace parley {
 namespace {
 
-constexpr absl::Duration kMaxFutureSkew = absl::Minutes(10);
-constexpr absl::Duration kMaxEnvelopeAge = absl::Hours(7 * 24);
 
 std::string Channel(const std::string& id) { return "n/" + id; }
 
@@ -118,47 +116,12 @@ absl::StatusOr<ParsedEnvelope> NotificationService::CheckSideEnvelope(
     const Caller& caller, const std::string& bytes, const std::string& channel,
     const std::set<std::string>& audience) const {
   absl::StatusOr<ParsedEnvelope> envelope =
-      CheckSignedEnvelope(caller, bytes, channel);
+      core_->CheckSignedEnvelope(caller, bytes, channel);
   if (!envelope.ok()) return envelope.status();
   if (absl::Status s = CheckRecipients(*envelope, audience); !s.ok()) return s;
   return envelope;
 }
 
-absl::StatusOr<ParsedEnvelope> NotificationService::CheckSignedEnvelope(
-    const Caller& caller, const std::string& bytes,
-    const std::string& channel) const {
-  if (bytes.size() > core_->max_message_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "envelope of ", bytes.size(), " bytes exceeds the limit of ",
-        core_->max_message_bytes));
-  }
-  absl::StatusOr<ParsedEnvelope> envelope = ParseEnvelope(bytes);
-  if (!envelope.ok()) {
-    if (absl::IsUnauthenticated(envelope.status())) {
-      return absl::UnauthenticatedError(
-          "the envelope's signature does not verify: refused");
-    }
-    return absl::InvalidArgumentError(
-        absl::StrCat("malformed envelope: ", envelope.status().message()));
-  }
-  if (envelope->header.sender_identity != caller.identity_key) {
-    return absl::PermissionDeniedError(
-        "the envelope is signed by another identity than the caller's");
-  }
-  if (envelope->header.metadata.channel_id != channel) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the envelope's channel id must be \"", channel, "\""));
-  }
-  const absl::Time now = core_->clock->Now();
-  const absl::Time created =
-      absl::FromUnixSeconds(envelope->header.metadata.created_at);
-  if (created > now + kMaxFutureSkew || created < now - kMaxEnvelopeAge) {
-    return absl::InvalidArgumentError(
-        "the envelope's creation time is more than 10 minutes ahead of the "
-        "server or older than 7 days; check the device clock");
-  }
-  return envelope;
-}
 
 absl::Status NotificationService::CheckRecipients(
     const ParsedEnvelope& envelope,
@@ -234,7 +197,7 @@ absl::Status NotificationService::DoNotify(const Caller& caller,
 
   absl::MutexLock lock(&mu_);
   absl::StatusOr<ParsedEnvelope> envelope =
-      CheckSignedEnvelope(caller, request.envelope(), Channel(m.id()));
+      core_->CheckSignedEnvelope(caller, request.envelope(), Channel(m.id()));
   if (!envelope.ok()) return envelope.status();
 
   // A retry of a version already logged answers with its index, before the

@@ -74,9 +74,6 @@ class NotificationService final : public v1::Notifications::CallbackService {
   // The part of CheckSideEnvelope before the recipients: size, signature,
   // sender, channel id, creation time. Notify checks idempotency in between,
   // so that a retry is recognised even if the audience changed since.
-  absl::StatusOr<ParsedEnvelope> CheckSignedEnvelope(
-      const Caller& caller, const std::string& bytes,
-      const std::string& channel) const;
   absl::Status CheckRecipients(const ParsedEnvelope& envelope,
                                const std::set<std::string>& audience) const;
 

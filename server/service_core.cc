@@ -18,6 +18,47 @@ absl::StatusOr<Caller> ServiceCore::Admit(grpc::CallbackServerContext* context,
   return caller;
 }
 
+namespace {
+constexpr absl::Duration kMaxFutureSkew = absl::Minutes(10);
+constexpr absl::Duration kMaxEnvelopeAge = absl::Hours(7 * 24);
+}  // namespace
+
+absl::StatusOr<ParsedEnvelope> ServiceCore::CheckSignedEnvelope(
+    const Caller& caller, const std::string& bytes,
+    const std::string& channel) const {
+  if (bytes.size() > max_message_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "envelope of ", bytes.size(), " bytes exceeds the limit of ",
+        max_message_bytes));
+  }
+  absl::StatusOr<ParsedEnvelope> envelope = ParseEnvelope(bytes);
+  if (!envelope.ok()) {
+    if (absl::IsUnauthenticated(envelope.status())) {
+      return absl::UnauthenticatedError(
+          "the envelope's signature does not verify: refused");
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat("malformed envelope: ", envelope.status().message()));
+  }
+  if (envelope->header.sender_identity != caller.identity_key) {
+    return absl::PermissionDeniedError(
+        "the envelope is signed by another identity than the caller's");
+  }
+  if (envelope->header.metadata.channel_id != channel) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the envelope's channel id must be \"", channel, "\""));
+  }
+  const absl::Time now = clock->Now();
+  const absl::Time created =
+      absl::FromUnixSeconds(envelope->header.metadata.created_at);
+  if (created > now + kMaxFutureSkew || created < now - kMaxEnvelopeAge) {
+    return absl::InvalidArgumentError(
+        "the envelope's creation time is more than 10 minutes ahead of the "
+        "server or older than 7 days; check the device clock");
+  }
+  return envelope;
+}
+
 grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* context,
                                       const absl::Status& status) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();

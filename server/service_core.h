@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "crypto/clock.h"
+#include "crypto/envelope.h"
 #include "crypto/random.h"
 #include "grpcpp/grpcpp.h"
 #include "parley/v1/identity.pb.h"
@@ -35,6 +36,16 @@ struct ServiceCore {
   // trailing metadata "retry-after-ms".
   absl::StatusOr<Caller> Admit(grpc::CallbackServerContext* context,
                                const std::string& method) const;
+
+  // The checks every envelope a member hands the server goes through:
+  // size within max_message_bytes (INVALID_ARGUMENT), well formed
+  // (INVALID_ARGUMENT), signature (UNAUTHENTICATED), signed by the caller
+  // (PERMISSION_DENIED), header channel id == `channel` (INVALID_ARGUMENT),
+  // created at most 10 minutes ahead of the server and at most 7 days ago
+  // (INVALID_ARGUMENT).
+  absl::StatusOr<ParsedEnvelope> CheckSignedEnvelope(
+      const Caller& caller, const std::string& bytes,
+      const std::string& channel) const;
 };
 
 // Finishes a unary call with `status` mapped to gRPC (server/status_util.h).
