@@ -3,6 +3,8 @@
 # in ./var/parley. The first start creates the data directory (development CA
 # and server certificate, log signing key, one-time admin invite).
 # Stop it with Ctrl-C.
+#
+#   ./run.sh --demo   a one-minute guided tour on a throw-away server
 set -euo pipefail
 cd "$(dirname "$0")"
 source deploy/debian-deps.sh
@@ -19,6 +21,12 @@ else
   parley_configure -DPARLEY_BUILD_TESTS=OFF
 fi
 parley_build parleyd parley
+
+if [ "${1:-}" = "--demo" ]; then
+  source deploy/demo.sh
+  parley_demo
+  exit 0
+fi
 
 if [ ! -f "$DATA/parleyd.json" ]; then
   mkdir -p ./var

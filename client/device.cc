@@ -417,7 +417,7 @@ absl::StatusOr<v1::KeyBundleRecord> Device::FetchVerifiedBundle(
 }
 
 absl::Status Device::WithMemberSuggestion(absl::Status s) {
-  std::optional<std::string> typed = UnknownMemberIn(s.message());
+  std::optional<std::string> typed = UnknownMemberIn(std::string(s.message()));
   if (!typed.has_value()) return s;
   auto stub = v1::Directory::NewStub(session_->channel());
   v1::ListMembersResponse members;

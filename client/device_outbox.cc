@@ -203,6 +203,12 @@ absl::StatusOr<SubmitResult> Device::SubmitQueued(
     return absl::UnavailableError(absl::StrCat(
         reason, "; not sent and not queued (--require-online)"));
   }
+  if (still->last_error.empty()) {
+    // Not tried (earlier work failed first): say why it waits anyway.
+    OutboxItem noted = *still;
+    noted.last_error = reason;
+    if (absl::Status s = state_.UpdateOutboxItem(id, noted); !s.ok()) return s;
+  }
   result.queued = true;
   result.reason = reason;
   return result;

@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "client/sealed_file.h"
+#include "crypto/ed25519.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
@@ -18,6 +19,7 @@ using ::parley::testing::StatusIs;
 using ::parley::testing::TempDir;
 
 SecureBuffer Key(char fill = 'k') {
+  EXPECT_TRUE(InitCrypto().ok());  // SecureBuffer needs libsodium
   std::string k(kStateKeySize, fill);
   return SecureBuffer(reinterpret_cast<const uint8_t*>(k.data()), k.size());
 }
@@ -236,7 +238,8 @@ TEST(LocalStateTest, EveryFlippedByteOrTruncationIsDataLossNeverACrash) {
     for (size_t i = 0; i < bytes.size(); i += 7) {
       TempDir dir;
       std::filesystem::copy(pristine.path(), dir.path(),
-                            std::filesystem::copy_options::overwrite_existing);
+                            std::filesystem::copy_options::recursive |
+                                std::filesystem::copy_options::overwrite_existing);
       std::string bad = bytes;
       bad[i] ^= 0x20;
       Spit(dir.Sub(file), bad);
@@ -250,7 +253,8 @@ TEST(LocalStateTest, EveryFlippedByteOrTruncationIsDataLossNeverACrash) {
                      bytes.size() - 1}) {
       TempDir dir;
       std::filesystem::copy(pristine.path(), dir.path(),
-                            std::filesystem::copy_options::overwrite_existing);
+                            std::filesystem::copy_options::recursive |
+                                std::filesystem::copy_options::overwrite_existing);
       Spit(dir.Sub(file), bytes.substr(0, n));
       EXPECT_THAT(LocalState::Open(dir.path(), Key()),
                   StatusIs(absl::StatusCode::kDataLoss))
