@@ -83,7 +83,7 @@ grpc::ServerUnaryReactor* ChannelService::CreateChannel(
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Channels/CreateChannel");
   if (!caller.ok()) return FinishUnary(context, caller.status());
-  absl::Status status = [&]() -> absl::Status {
+  return FinishUnaryOnPool(*core_, context, [=, this]() -> absl::Status {
     if (absl::Status s = ValidateName("channel", request->name()); !s.ok()) {
       return s;
     }
@@ -111,8 +111,7 @@ grpc::ServerUnaryReactor* ChannelService::CreateChannel(
         core_->ledger->state().Channel(request->name());
     if (channel) FillChannel(*channel, caller->name, response);
     return absl::OkStatus();
-  }();
-  return FinishUnary(context, status);
+  });
 }
 
 grpc::ServerUnaryReactor* ChannelService::ChangeMembers(
@@ -121,7 +120,7 @@ grpc::ServerUnaryReactor* ChannelService::ChangeMembers(
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Channels/ChangeMembers");
   if (!caller.ok()) return FinishUnary(context, caller.status());
-  absl::Status status = [&]() -> absl::Status {
+  return FinishUnaryOnPool(*core_, context, [=, this]() -> absl::Status {
     absl::MutexLock lock(&channels_mu_);
     std::optional<ChannelRecord> channel =
         core_->ledger->state().Channel(request->channel());
@@ -166,8 +165,7 @@ grpc::ServerUnaryReactor* ChannelService::ChangeMembers(
         core_->ledger->state().Channel(request->channel());
     if (updated) FillChannel(*updated, caller->name, response);
     return absl::OkStatus();
-  }();
-  return FinishUnary(context, status);
+  });
 }
 
 grpc::ServerUnaryReactor* ChannelService::ListChannels(
@@ -294,7 +292,9 @@ grpc::ServerUnaryReactor* ChannelService::Send(
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Channels/Send");
   if (!caller.ok()) return FinishUnary(context, caller.status());
-  return FinishUnary(context, DoSend(*caller, *request, response));
+  return FinishUnaryOnPool(*core_, context, [=, this] {
+    return DoSend(*caller, *request, response);
+  });
 }
 
 grpc::ServerWriteReactor<v1::Delivery>* ChannelService::Subscribe(
@@ -334,7 +334,7 @@ grpc::ServerUnaryReactor* ChannelService::SubmitReceipts(
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Channels/SubmitReceipts");
   if (!caller.ok()) return FinishUnary(context, caller.status());
-  absl::Status status = [&]() -> absl::Status {
+  return FinishUnaryOnPool(*core_, context, [=, this]() -> absl::Status {
     if (request->receipts_size() > static_cast<int>(kMaxReceiptsPerCall)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "at most ", kMaxReceiptsPerCall, " receipts per call"));
@@ -388,8 +388,7 @@ grpc::ServerUnaryReactor* ChannelService::SubmitReceipts(
       response->add_log_indexes(*index);
     }
     return absl::OkStatus();
-  }();
-  return FinishUnary(context, status);
+  });
 }
 
 grpc::ServerUnaryReactor* ChannelService::ListReceipts(

@@ -15,6 +15,7 @@ Subscription::Subscription(DeliveryHub* hub, std::string member,
 }
 
 void Subscription::OnWriteDone(bool ok) {
+  message_.Clear();  // Sent: hold no copy of the entry while idle.
   {
     absl::MutexLock lock(&hub_->mu_);
     writing_ = false;

@@ -140,7 +140,9 @@ absl::Status IdentityService::DoEnroll(const v1::EnrollRequest& request,
 grpc::ServerUnaryReactor* IdentityService::Enroll(
     grpc::CallbackServerContext* context, const v1::EnrollRequest* request,
     v1::EnrollResponse* response) {
-  return FinishUnary(context, DoEnroll(*request, response));
+  return FinishUnaryOnPool(*core_, context, [=, this] {
+    return DoEnroll(*request, response);
+  });
 }
 
 grpc::ServerUnaryReactor* IdentityService::GetChallenge(
@@ -219,7 +221,9 @@ grpc::ServerUnaryReactor* AdminService::CreateInvite(
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Admin/CreateInvite");
   if (!caller.ok()) return FinishUnary(context, caller.status());
-  return FinishUnary(context, DoCreateInvite(*caller, *request, response));
+  return FinishUnaryOnPool(*core_, context, [=, this] {
+    return DoCreateInvite(*caller, *request, response);
+  });
 }
 
 grpc::ServerUnaryReactor* AdminService::Revoke(
@@ -228,37 +232,39 @@ grpc::ServerUnaryReactor* AdminService::Revoke(
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Admin/Revoke");
   if (!caller.ok()) return FinishUnary(context, caller.status());
-  absl::Status status = [&]() -> absl::Status {
-    if (request->reason().size() > 1024) {
-      return absl::InvalidArgumentError("reason must be at most 1024 bytes");
+  return FinishUnaryOnPool(*core_, context, [=, this]() -> absl::Status {
+    absl::Status status = [&]() -> absl::Status {
+      if (request->reason().size() > 1024) {
+        return absl::InvalidArgumentError("reason must be at most 1024 bytes");
+      }
+      absl::MutexLock lock(&registry_->mu);
+      std::optional<MemberRecord> member =
+          core_->ledger->state().MemberByName(request->name());
+      if (!member.has_value()) {
+        return absl::NotFoundError(
+            absl::StrCat("no member named \"", request->name(), "\""));
+      }
+      if (member->revoked) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(request->name(), " is already revoked"));
+      }
+      if (member->name == caller->name) {
+        return absl::FailedPreconditionError(
+            "an admin cannot revoke themselves; ask another admin");
+      }
+      MemberRevoked entry{request->name(), caller->name, request->reason()};
+      absl::StatusOr<uint64_t> index = core_->ledger->Commit(std::move(entry));
+      if (!index.ok()) return index.status();
+      response->set_log_index(*index);
+      return absl::OkStatus();
+    }();
+    if (status.ok()) {
+      core_->auth->RevokeMember(request->name());
+      if (core_->on_revoke) core_->on_revoke(request->name());
+      spdlog::info("revoked {}", request->name());
     }
-    absl::MutexLock lock(&registry_->mu);
-    std::optional<MemberRecord> member =
-        core_->ledger->state().MemberByName(request->name());
-    if (!member.has_value()) {
-      return absl::NotFoundError(
-          absl::StrCat("no member named \"", request->name(), "\""));
-    }
-    if (member->revoked) {
-      return absl::FailedPreconditionError(
-          absl::StrCat(request->name(), " is already revoked"));
-    }
-    if (member->name == caller->name) {
-      return absl::FailedPreconditionError(
-          "an admin cannot revoke themselves; ask another admin");
-    }
-    MemberRevoked entry{request->name(), caller->name, request->reason()};
-    absl::StatusOr<uint64_t> index = core_->ledger->Commit(std::move(entry));
-    if (!index.ok()) return index.status();
-    response->set_log_index(*index);
-    return absl::OkStatus();
-  }();
-  if (status.ok()) {
-    core_->auth->RevokeMember(request->name());
-    if (core_->on_revoke) core_->on_revoke(request->name());
-    spdlog::info("revoked {}", request->name());
-  }
-  return FinishUnary(context, status);
+    return status;
+  });
 }
 
 grpc::ServerUnaryReactor* DirectoryService::ListMembers(
@@ -302,7 +308,7 @@ grpc::ServerUnaryReactor* DirectoryService::PublishKeyBundle(
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Directory/PublishKeyBundle");
   if (!caller.ok()) return FinishUnary(context, caller.status());
-  absl::Status status = [&]() -> absl::Status {
+  return FinishUnaryOnPool(*core_, context, [=, this]() -> absl::Status {
     absl::StatusOr<KeyBundle> bundle = ParseKeyBundle(request->key_bundle());
     if (!bundle.ok()) {
       return absl::InvalidArgumentError(
@@ -331,8 +337,7 @@ grpc::ServerUnaryReactor* DirectoryService::PublishKeyBundle(
     if (!index.ok()) return index.status();
     response->set_log_index(*index);
     return absl::OkStatus();
-  }();
-  return FinishUnary(context, status);
+  });
 }
 
 }  // namespace parley

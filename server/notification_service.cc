@@ -408,7 +408,9 @@ grpc::ServerUnaryReactor* NotificationService::Notify(
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Notifications/Notify");
   if (!caller.ok()) return FinishUnary(context, caller.status());
-  return FinishUnary(context, DoNotify(*caller, *request, response));
+  return FinishUnaryOnPool(*core_, context, [=, this] {
+    return DoNotify(*caller, *request, response);
+  });
 }
 
 grpc::ServerUnaryReactor* NotificationService::Acknowledge(
@@ -417,7 +419,9 @@ grpc::ServerUnaryReactor* NotificationService::Acknowledge(
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Notifications/Acknowledge");
   if (!caller.ok()) return FinishUnary(context, caller.status());
-  return FinishUnary(context, DoAcknowledge(*caller, *request, response));
+  return FinishUnaryOnPool(*core_, context, [=, this] {
+    return DoAcknowledge(*caller, *request, response);
+  });
 }
 
 grpc::ServerUnaryReactor* NotificationService::Cancel(
@@ -426,7 +430,7 @@ grpc::ServerUnaryReactor* NotificationService::Cancel(
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Notifications/Cancel");
   if (!caller.ok()) return FinishUnary(context, caller.status());
-  absl::Status status = [&]() -> absl::Status {
+  return FinishUnaryOnPool(*core_, context, [=, this]() -> absl::Status {
     absl::MutexLock lock(&mu_);
     std::optional<NotificationRecord> n =
         core_->ledger->state().Notification(request->id());
@@ -451,8 +455,7 @@ grpc::ServerUnaryReactor* NotificationService::Cancel(
     if (!index.ok()) return index.status();
     response->set_log_index(*index);
     return absl::OkStatus();
-  }();
-  return FinishUnary(context, status);
+  });
 }
 
 grpc::ServerUnaryReactor* NotificationService::PostStatus(
@@ -461,7 +464,7 @@ grpc::ServerUnaryReactor* NotificationService::PostStatus(
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Notifications/PostStatus");
   if (!caller.ok()) return FinishUnary(context, caller.status());
-  absl::Status status = [&]() -> absl::Status {
+  return FinishUnaryOnPool(*core_, context, [=, this]() -> absl::Status {
     absl::MutexLock lock(&mu_);
     std::optional<NotificationRecord> n =
         core_->ledger->state().Notification(request->id());
@@ -490,8 +493,7 @@ grpc::ServerUnaryReactor* NotificationService::PostStatus(
     if (!index.ok()) return index.status();
     response->set_log_index(*index);
     return absl::OkStatus();
-  }();
-  return FinishUnary(context, status);
+  });
 }
 
 grpc::ServerUnaryReactor* NotificationService::ListNotifications(

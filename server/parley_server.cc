@@ -27,6 +27,7 @@
 #include "server/notification_service.h"
 #include "server/rate_limit.h"
 #include "server/service_core.h"
+#include "server/work_pool.h"
 #include "spdlog/spdlog.h"
 #include "storage/log_store.h"
 
@@ -133,6 +134,7 @@ class ParleyServerImpl final : public ParleyServer {
         [hub](const std::vector<std::string>& members, uint64_t) {
           hub->Notify(members);
         });
+    server->pool_ = std::make_unique<WorkPool>(32);
     server->core_ = ServiceCore{server->ledger_.get(),
                                 server->auth_.get(),
                                 server->limiter_.get(),
@@ -142,7 +144,8 @@ class ParleyServerImpl final : public ParleyServer {
                                 server->dir_->bootstrap_invite_path(),
                                 [hub](const std::string& name) {
                                   hub->Revoke(name);
-                                }};
+                                },
+                                server->pool_.get()};
 
     server->info_ =
         std::make_unique<InfoService>(server->log_.get(), ParleydVersion());
@@ -237,6 +240,7 @@ class ParleyServerImpl final : public ParleyServer {
                       absl::ToChronoMilliseconds(grace_));
       grpc_->Wait();
     }
+    pool_.reset();  // Every RPC has finished: its work is done.
     hub_.reset();
     ledger_.reset();
     log_.reset();  // Closes RocksDB cleanly after every call has finished.
@@ -251,6 +255,7 @@ class ParleyServerImpl final : public ParleyServer {
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<RateLimiter> limiter_;
   std::unique_ptr<DeliveryHub> hub_;
+  std::unique_ptr<WorkPool> pool_;
   ServiceCore core_{};
   RegistryLock registry_;
   std::unique_ptr<InfoService> info_;

@@ -66,6 +66,20 @@ grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* context,
   return reactor;
 }
 
+grpc::ServerUnaryReactor* FinishUnaryOnPool(
+    const ServiceCore& core, grpc::CallbackServerContext* context,
+    std::function<absl::Status()> work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (core.pool == nullptr) {
+    reactor->Finish(ToGrpcStatus(work()));
+    return reactor;
+  }
+  core.pool->Run([reactor, work = std::move(work)] {
+    reactor->Finish(ToGrpcStatus(work()));
+  });
+  return reactor;
+}
+
 void FillMember(const MemberRecord& record, v1::Member* out) {
   out->set_name(record.name);
   out->set_role(static_cast<v1::Role>(record.role));

@@ -14,6 +14,7 @@
 #include "server/auth.h"
 #include "server/ledger.h"
 #include "server/rate_limit.h"
+#include "server/work_pool.h"
 
 namespace parley {
 
@@ -30,6 +31,8 @@ struct ServiceCore {
   std::string bootstrap_invite_path;
   // Ends a revoked member's open streams.
   std::function<void(const std::string&)> on_revoke;
+  // Runs RPC work that commits to the log off gRPC's callback threads.
+  WorkPool* pool = nullptr;
 
   // Authenticates the caller, checks the authorization table for `method`
   // and takes a rate-limit token. On RESOURCE_EXHAUSTED it also sets the
@@ -51,6 +54,14 @@ struct ServiceCore {
 // Finishes a unary call with `status` mapped to gRPC (server/status_util.h).
 grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* context,
                                       const absl::Status& status);
+
+// Runs `work` on the core's pool (inline when there is none) and finishes the
+// call with its status. For handlers that commit to the log: the callback
+// thread returns at once. `work` may use the request and response: gRPC
+// keeps them alive until Finish.
+grpc::ServerUnaryReactor* FinishUnaryOnPool(
+    const ServiceCore& core, grpc::CallbackServerContext* context,
+    std::function<absl::Status()> work);
 
 // Fills a parley.v1.Member.
 void FillMember(const MemberRecord& record, v1::Member* out);
