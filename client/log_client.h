@@ -105,7 +105,8 @@ class LogClient {
 
 // MTH(D[0:size]) from the hashes of the perfect subtrees left of `from`
 // (the left siblings in PATH(from, D[0:size]), as an inclusion proof lists
-// them) and the leaf hashes of [from, size). Exposed for tests.
+// them; unused and may be empty when from is 0) and the leaf hashes of
+// [from, size). Exposed for tests.
 absl::StatusOr<std::string> RootFromPrefixProofAndLeaves(
     uint64_t from, uint64_t size, const std::vector<std::string>& from_proof,
     const std::vector<std::string>& leaf_hashes_from);

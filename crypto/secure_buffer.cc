@@ -10,6 +10,10 @@ namespace parley {
 
 SecureBuffer::SecureBuffer(size_t size) : size_(size) {
   if (size_ == 0) return;
+  // sodium_malloc needs libsodium initialised; sodium_init is idempotent
+  // and thread-safe, so no caller can forget it.
+  static const int initialised = sodium_init();
+  if (initialised < 0) std::abort();
   data_ = static_cast<uint8_t*>(sodium_malloc(size_));
   if (data_ == nullptr) std::abort();
   sodium_memzero(data_, size_);
