@@ -3,10 +3,12 @@
 # prints the command it runs. Not meant to be executed directly.
 
 parley_demo() {
-  local demo parleyd parley port init fp invite
-  demo=$(mktemp -d /tmp/parley-demo.XXXXXX)
-  parleyd=./build/server/parleyd
-  parley=./build/client/parley
+  local parleyd parley port init fp invite
+  # Globals, not locals: the EXIT trap runs after this function returns.
+  PARLEY_DEMO_DIR=$(mktemp -d /tmp/parley-demo.XXXXXX)
+  local demo=$PARLEY_DEMO_DIR
+  parleyd=${PARLEY_BIN_DIR:-./build}/server/parleyd
+  parley=${PARLEY_BIN_DIR:-./build}/client/parley
   cat >"$demo/parleyd.toml" <<TOML
 data = "$demo/data"
 listen = "127.0.0.1:0"
@@ -29,8 +31,8 @@ TOML
   fp=$(printf '%s' "$init" | field ca_fingerprint)
   invite=$(printf '%s' "$init" | field bootstrap_invite)
   "$parleyd" --config "$demo/parleyd.toml" >"$demo/parleyd.out" 2>"$demo/parleyd.err" &
-  local server_pid=$!
-  trap 'kill $server_pid 2>/dev/null; wait $server_pid 2>/dev/null; rm -rf "$demo"' EXIT
+  PARLEY_DEMO_PID=$!
+  trap 'kill "$PARLEY_DEMO_PID" 2>/dev/null || true; wait "$PARLEY_DEMO_PID" 2>/dev/null || true; rm -rf "$PARLEY_DEMO_DIR"' EXIT
   for _ in $(seq 1 100); do
     grep -q "ready on port" "$demo/parleyd.out" 2>/dev/null && break
     sleep 0.1
@@ -61,10 +63,11 @@ TOML
   step "3. The mediator opens a backchannel between the parties"
   run --profile mona channel create talks --members partya,partyb
   run --profile mona channel create talks-b --members partyb
-  run --profile partya send talks --text "We could open the northern road on Tuesday."
-  run --profile mona inbox --wait 0
   local index
-  index=$(run --profile mona --json inbox --wait 0 | sed -n 's/.*"index": *\([0-9]*\).*/\1/p' | head -1)
+  index=$(run --profile partya --json send talks \
+            --text "We could open the northern road on Tuesday." |
+          tee /dev/stderr | sed -n 's/.*"log_index": *\([0-9]*\).*/\1/p')
+  run --profile mona inbox --wait 0
 
   step "4. The mediator relays it to party B without attribution"
   if [ -n "$index" ]; then
@@ -82,7 +85,7 @@ GEO
   ackby=$(date -u -d '+5 seconds' +%Y-%m-%dT%H:%M:%SZ)
   run --profile cora notify movement --id convoy-1 --to partya,partyb \
       --route "$demo/route.geojson" --depart "$depart" --arrive "$arrive" \
-      --ack-by "$ackby" --vehicles "4 trucks soft-skin" --personnel 9 \
+      --ack-by "$ackby" --vehicles 4xtruck:soft-skin --personnel 9 \
       --cargo "medical supplies" --contact "Ops room, +000 000 000"
 
   step "6. Party A acknowledges receipt; party B stays silent past the deadline"
@@ -99,4 +102,7 @@ GEO
 
   step "Done. Everything above is in the log; 'parley log verify' checks it."
   run --profile cora log verify
+
+  kill "$PARLEY_DEMO_PID" 2>/dev/null
+  wait "$PARLEY_DEMO_PID" 2>/dev/null || true
 }
