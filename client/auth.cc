@@ -25,7 +25,7 @@ absl::StatusOr<std::string> Authenticator::Token() {
       return token_;
     }
   }
-  auto stub = v1::Identity::NewStub(session_.channel());
+  auto api = v1::Identity::NewStub(session_.channel());
   v1::GetChallengeRequest challenge_request;
   challenge_request.set_identity_key(identity_.public_key());
   v1::Challenge challenge;
@@ -33,7 +33,7 @@ absl::StatusOr<std::string> Authenticator::Token() {
     grpc::ClientContext context;
     SetDeadline(&context, session_.timeout());
     grpc::Status status =
-        stub->GetChallenge(&context, challenge_request, &challenge);
+        api->GetChallenge(&context, challenge_request, &challenge);
     if (!status.ok()) return FromRpcStatus(status, session_.pin().address);
   }
   v1::AuthenticateRequest request;
@@ -44,7 +44,7 @@ absl::StatusOr<std::string> Authenticator::Token() {
   v1::SessionToken token;
   grpc::ClientContext context;
   SetDeadline(&context, session_.timeout());
-  grpc::Status status = stub->Authenticate(&context, request, &token);
+  grpc::Status status = api->Authenticate(&context, request, &token);
   if (!status.ok()) return FromRpcStatus(status, session_.pin().address);
   absl::MutexLock lock(&mu_);
   token_ = token.token();

@@ -192,9 +192,9 @@ absl::StatusOr<std::vector<std::string>> Device::Maintain() {
     request.set_signature(
         keys_.identity().Sign(RotateStatement(identity_.name, bundle)));
     v1::PublishKeyBundleResponse response;
-    auto stub = v1::Directory::NewStub(session_->channel());
+    auto api = v1::Directory::NewStub(session_->channel());
     absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-      return stub->PublishKeyBundle(c, request, &response);
+      return api->PublishKeyBundle(c, request, &response);
     });
     if (!s.ok()) {
       notes.push_back(absl::StrCat(
@@ -226,7 +226,7 @@ absl::StatusOr<std::vector<std::string>> Device::Maintain() {
 }
 
 absl::Status Device::FlushReceipts() {
-  auto stub = v1::Channels::NewStub(session_->channel());
+  auto api = v1::Channels::NewStub(session_->channel());
   while (!state_.pending_receipts().empty()) {
     const auto& pending = state_.pending_receipts();
     const size_t n = std::min<size_t>(pending.size(), 100);
@@ -238,7 +238,7 @@ absl::Status Device::FlushReceipts() {
     }
     v1::SubmitReceiptsResponse response;
     absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-      return stub->SubmitReceipts(c, request, &response);
+      return api->SubmitReceipts(c, request, &response);
     });
     if (!s.ok() && IsTransient(s)) return s;
     // Accepted, or refused for good (e.g. the envelope's channel is gone):
@@ -270,9 +270,9 @@ absl::Status Device::NoteCheckpoint(const SignedCheckpoint& checkpoint) {
   request.set_size1(grows ? trusted : checkpoint.size);
   request.set_size2(grows ? checkpoint.size : trusted);
   v1::ConsistencyProof proof;
-  auto stub = v1::Log::NewStub(session_->channel());
+  auto api = v1::Log::NewStub(session_->channel());
   absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return stub->GetConsistencyProof(c, request, &proof);
+    return api->GetConsistencyProof(c, request, &proof);
   });
   if (!s.ok()) return s;
   std::vector<std::string> hashes(proof.hashes().begin(),
@@ -294,12 +294,12 @@ absl::Status Device::NoteCheckpoint(const SignedCheckpoint& checkpoint) {
 }
 
 absl::StatusOr<std::string> Device::FetchEntry(uint64_t index) {
-  auto stub = v1::Log::NewStub(session_->channel());
+  auto api = v1::Log::NewStub(session_->channel());
   v1::GetInclusionProofRequest request;
   request.set_index(index);
   v1::InclusionProof proof;
   absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return stub->GetInclusionProof(c, request, &proof);
+    return api->GetInclusionProof(c, request, &proof);
   });
   if (!s.ok() && !IsTransient(s) && !absl::IsPermissionDenied(s) &&
       !absl::IsUnauthenticated(s)) {
@@ -308,13 +308,13 @@ absl::StatusOr<std::string> Device::FetchEntry(uint64_t index) {
     fresh.set_fresh(true);
     v1::Checkpoint checkpoint;
     if (absl::Status f = auth_.Call([&](grpc::ClientContext* c) {
-          return stub->GetCheckpoint(c, fresh, &checkpoint);
+          return api->GetCheckpoint(c, fresh, &checkpoint);
         });
         !f.ok()) {
       return s;
     }
     s = auth_.Call([&](grpc::ClientContext* c) {
-      return stub->GetInclusionProof(c, request, &proof);
+      return api->GetInclusionProof(c, request, &proof);
     });
   }
   if (!s.ok()) return s;
@@ -419,10 +419,10 @@ absl::StatusOr<v1::KeyBundleRecord> Device::FetchVerifiedBundle(
 absl::Status Device::WithMemberSuggestion(absl::Status s) {
   std::optional<std::string> typed = UnknownMemberIn(std::string(s.message()));
   if (!typed.has_value()) return s;
-  auto stub = v1::Directory::NewStub(session_->channel());
+  auto api = v1::Directory::NewStub(session_->channel());
   v1::ListMembersResponse members;
   if (!auth_.Call([&](grpc::ClientContext* c) {
-         return stub->ListMembers(c, v1::ListMembersRequest(), &members);
+         return api->ListMembers(c, v1::ListMembersRequest(), &members);
        }).ok()) {
     return s;
   }
@@ -450,10 +450,10 @@ absl::StatusOr<std::string> Device::MemberNameForKey(const std::string& key) {
   if (std::optional<Contact> c = state_.FindContactByKey(key); c.has_value()) {
     return c->name;
   }
-  auto stub = v1::Directory::NewStub(session_->channel());
+  auto api = v1::Directory::NewStub(session_->channel());
   v1::ListMembersResponse members;
   absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return stub->ListMembers(c, v1::ListMembersRequest(), &members);
+    return api->ListMembers(c, v1::ListMembersRequest(), &members);
   });
   if (!s.ok()) return s;
   for (const v1::Member& m : members.members()) {
@@ -467,10 +467,10 @@ absl::StatusOr<std::string> Device::MemberNameForKey(const std::string& key) {
 }
 
 absl::StatusOr<std::vector<DirectoryEntry>> Device::ListDirectory() {
-  auto stub = v1::Directory::NewStub(session_->channel());
+  auto api = v1::Directory::NewStub(session_->channel());
   v1::ListMembersResponse response;
   absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return stub->ListMembers(c, v1::ListMembersRequest(), &response);
+    return api->ListMembers(c, v1::ListMembersRequest(), &response);
   });
   if (!s.ok()) return s;
   std::vector<DirectoryEntry> out;
@@ -523,7 +523,7 @@ absl::StatusOr<VerifyResult> Device::VerifyMember(
 absl::StatusOr<v1::Invite> Device::CreateInvite(
     MemberRole role, const std::string& name, const std::string& organisation,
     absl::Duration expires_in) {
-  auto stub = v1::Admin::NewStub(session_->channel());
+  auto api = v1::Admin::NewStub(session_->channel());
   v1::CreateInviteRequest request;
   request.set_role(static_cast<v1::Role>(role));
   request.set_name(name);
@@ -531,7 +531,7 @@ absl::StatusOr<v1::Invite> Device::CreateInvite(
   request.set_expires_in_seconds(absl::ToInt64Seconds(expires_in));
   v1::Invite invite;
   absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return stub->CreateInvite(c, request, &invite);
+    return api->CreateInvite(c, request, &invite);
   });
   if (!s.ok()) return s;
   return invite;
@@ -539,13 +539,13 @@ absl::StatusOr<v1::Invite> Device::CreateInvite(
 
 absl::StatusOr<uint64_t> Device::Revoke(const std::string& name,
                                         const std::string& reason) {
-  auto stub = v1::Admin::NewStub(session_->channel());
+  auto api = v1::Admin::NewStub(session_->channel());
   v1::RevokeRequest request;
   request.set_name(name);
   request.set_reason(reason);
   v1::RevokeResponse response;
   absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return stub->Revoke(c, request, &response);
+    return api->Revoke(c, request, &response);
   });
   if (!s.ok()) return WithMemberSuggestion(s);
   return response.log_index();
@@ -556,23 +556,23 @@ absl::StatusOr<uint64_t> Device::Revoke(const std::string& name,
 
 absl::StatusOr<v1::ChannelInfo> Device::CreateChannel(
     const std::string& name, const std::vector<std::string>& members) {
-  auto stub = v1::Channels::NewStub(session_->channel());
+  auto api = v1::Channels::NewStub(session_->channel());
   v1::CreateChannelRequest request;
   request.set_name(name);
   for (const std::string& m : members) request.add_members(m);
   v1::ChannelInfo info;
   absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return stub->CreateChannel(c, request, &info);
+    return api->CreateChannel(c, request, &info);
   });
   if (!s.ok()) return WithMemberSuggestion(s);
   return info;
 }
 
 absl::StatusOr<std::vector<v1::ChannelInfo>> Device::ListChannels() {
-  auto stub = v1::Channels::NewStub(session_->channel());
+  auto api = v1::Channels::NewStub(session_->channel());
   v1::ListChannelsResponse response;
   absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return stub->ListChannels(c, v1::ListChannelsRequest(), &response);
+    return api->ListChannels(c, v1::ListChannelsRequest(), &response);
   });
   if (!s.ok()) return s;
   for (const v1::ChannelInfo& c : response.channels()) {
@@ -665,12 +665,12 @@ absl::StatusOr<SendResult> Device::Relay(uint64_t index,
 // Receipts
 
 absl::StatusOr<std::vector<ReceiptView>> Device::Receipts(uint64_t index) {
-  auto stub = v1::Channels::NewStub(session_->channel());
+  auto api = v1::Channels::NewStub(session_->channel());
   v1::ListReceiptsRequest request;
   request.set_envelope_index(index);
   v1::ListReceiptsResponse response;
   absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return stub->ListReceipts(c, request, &response);
+    return api->ListReceipts(c, request, &response);
   });
   if (!s.ok()) return s;
   absl::StatusOr<std::string> bytes = FetchEntry(index);
@@ -926,9 +926,9 @@ absl::Status Device::SyncOnce(const SyncOptions& options, absl::Time deadline,
   v1::SubscribeRequest request;
   request.set_cursor(state_.cursor().value_or(0));
   request.set_from_start(!state_.cursor().has_value());
-  auto stub = v1::Channels::NewStub(session_->channel());
+  auto api = v1::Channels::NewStub(session_->channel());
   std::unique_ptr<grpc::ClientReader<v1::Delivery>> reader =
-      stub->Subscribe(&context, request);
+      api->Subscribe(&context, request);
 
   // A watchdog cancels the stream when asked to stop, or once caught up.
   absl::Mutex mu;

@@ -75,10 +75,10 @@ std::string SideText(const std::string& payload, const char* member) {
 // Helpers
 
 absl::StatusOr<std::vector<v1::Member>> Device::ListMembers() {
-  auto stub = v1::Directory::NewStub(session_->channel());
+  auto api = v1::Directory::NewStub(session_->channel());
   v1::ListMembersResponse response;
   absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return stub->ListMembers(c, v1::ListMembersRequest(), &response);
+    return api->ListMembers(c, v1::ListMembersRequest(), &response);
   });
   if (!s.ok()) return s;
   return std::vector<v1::Member>(response.members().begin(),
@@ -145,12 +145,12 @@ absl::StatusOr<OpenedEnvelope> Device::OpenSigned(const std::string& envelope,
 
 absl::StatusOr<v1::NotificationState> Device::GetNotificationState(
     const std::string& id) {
-  auto stub = v1::Notifications::NewStub(session_->channel());
+  auto api = v1::Notifications::NewStub(session_->channel());
   v1::GetNotificationRequest request;
   request.set_id(id);
   v1::NotificationState state;
   absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return stub->GetNotification(c, request, &state);
+    return api->GetNotification(c, request, &state);
   });
   if (!s.ok()) return s;
   return state;
@@ -339,10 +339,10 @@ absl::StatusOr<Device::NotifyResult> Device::Notify(
   m->set_emergency(meta.emergency);
   request.set_envelope(*envelope);
   request.set_supersedes(version > 1 ? supersedes : 0);
-  auto stub = v1::Notifications::NewStub(session_->channel());
+  auto api = v1::Notifications::NewStub(session_->channel());
   v1::NotifyResponse response;
   absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return stub->Notify(c, request, &response);
+    return api->Notify(c, request, &response);
   });
   if (!s.ok()) return s;
   result.log_index = response.log_index();
@@ -372,13 +372,13 @@ absl::StatusOr<uint64_t> Device::CancelNotification(const std::string& id,
       kCancelContentType, payload.dump(), 0,
       std::string(kEnvelopeHashSize, '\0'));
   if (!envelope.ok()) return envelope.status();
-  auto stub = v1::Notifications::NewStub(session_->channel());
+  auto api = v1::Notifications::NewStub(session_->channel());
   v1::CancelRequest request;
   request.set_id(id);
   request.set_reason_envelope(*envelope);
   v1::CancelResponse response;
   absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return stub->Cancel(c, request, &response);
+    return api->Cancel(c, request, &response);
   });
   if (!s.ok()) return s;
   return response.log_index();
@@ -404,14 +404,14 @@ absl::StatusOr<uint64_t> Device::PostNotificationStatus(
       kStatusContentType, payload.dump(), 0,
       std::string(kEnvelopeHashSize, '\0'));
   if (!envelope.ok()) return envelope.status();
-  auto stub = v1::Notifications::NewStub(session_->channel());
+  auto api = v1::Notifications::NewStub(session_->channel());
   v1::PostStatusRequest request;
   request.set_id(id);
   request.set_envelope(*envelope);
   request.set_final(final);
   v1::PostStatusResponse response;
   absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return stub->PostStatus(c, request, &response);
+    return api->PostStatus(c, request, &response);
   });
   if (!s.ok()) return s;
   return response.log_index();
@@ -422,10 +422,10 @@ absl::StatusOr<uint64_t> Device::PostNotificationStatus(
 
 absl::StatusOr<std::vector<v1::NotificationState>>
 Device::ListNotifications() {
-  auto stub = v1::Notifications::NewStub(session_->channel());
+  auto api = v1::Notifications::NewStub(session_->channel());
   v1::ListNotificationsResponse response;
   absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return stub->ListNotifications(c, v1::ListNotificationsRequest(),
+    return api->ListNotifications(c, v1::ListNotificationsRequest(),
                                    &response);
   });
   if (!s.ok()) return s;
@@ -503,10 +503,10 @@ absl::StatusOr<uint64_t> Device::AcknowledgeNotification(
   }
   if (!receipt.ok()) return receipt.status();
   request.set_receipt(*receipt);
-  auto stub = v1::Notifications::NewStub(session_->channel());
+  auto api = v1::Notifications::NewStub(session_->channel());
   v1::AcknowledgeResponse response;
   absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return stub->Acknowledge(c, request, &response);
+    return api->Acknowledge(c, request, &response);
   });
   if (!s.ok()) return s;
   return response.log_index();

@@ -36,7 +36,7 @@ absl::Status CannotSealOffline(const std::string& what,
 absl::StatusOr<SendResult> Device::SendEnvelope(const OutboxItem& send) {
   absl::StatusOr<ParsedEnvelope> parsed = ParseEnvelope(send.request);
   if (!parsed.ok()) return parsed.status();
-  auto stub = v1::Channels::NewStub(session_->channel());
+  auto api = v1::Channels::NewStub(session_->channel());
   v1::SendRequest request;
   request.set_channel(send.channel);
   request.set_envelope(send.request);
@@ -44,7 +44,7 @@ absl::StatusOr<SendResult> Device::SendEnvelope(const OutboxItem& send) {
   request.set_relay_of(send.relay_of);
   v1::SendResponse response;
   absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return stub->Send(c, request, &response);
+    return api->Send(c, request, &response);
   });
   if (!s.ok()) return s;
   const uint64_t sequence = parsed->header.metadata.sequence;

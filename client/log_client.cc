@@ -96,13 +96,13 @@ absl::StatusOr<NoteVerifier> LogClient::TrustedVerifier(
 
 absl::StatusOr<SignedCheckpoint> LogClient::Checkpoint(
     const NoteVerifier& verifier, bool fresh) {
-  auto stub = v1::Log::NewStub(session_.channel());
+  auto api = v1::Log::NewStub(session_.channel());
   v1::GetCheckpointRequest request;
   request.set_fresh(fresh);
   v1::Checkpoint response;
   grpc::ClientContext context;
   SetDeadline(&context, session_.timeout());
-  grpc::Status status = stub->GetCheckpoint(&context, request, &response);
+  grpc::Status status = api->GetCheckpoint(&context, request, &response);
   if (!status.ok()) return FromRpcStatus(status, session_.pin().address);
   absl::StatusOr<SignedCheckpoint> checkpoint =
       VerifyCheckpointNote(response.note(), verifier, verifier.name);
@@ -183,13 +183,13 @@ absl::StatusOr<LogVerifyResult> LogClient::VerifyAndAdvance(
 
 absl::StatusOr<VerifiedInclusion> LogClient::Inclusion(
     const NoteVerifier& verifier, uint64_t index, uint64_t size) {
-  auto stub = v1::Log::NewStub(session_.channel());
+  auto api = v1::Log::NewStub(session_.channel());
   v1::GetInclusionProofRequest request;
   request.set_index(index);
   request.set_tree_size(size);
   v1::InclusionProof response;
   if (absl::Status s = Call([&](grpc::ClientContext* context) {
-        return stub->GetInclusionProof(context, request, &response);
+        return api->GetInclusionProof(context, request, &response);
       });
       !s.ok()) {
     return s;
@@ -236,13 +236,13 @@ absl::StatusOr<VerifiedInclusion> LogClient::Inclusion(
 
 absl::StatusOr<VerifiedConsistency> LogClient::Consistency(
     const NoteVerifier& verifier, uint64_t size1, uint64_t size2) {
-  auto stub = v1::Log::NewStub(session_.channel());
+  auto api = v1::Log::NewStub(session_.channel());
   v1::GetConsistencyProofRequest request;
   request.set_size1(size1);
   request.set_size2(size2);
   v1::ConsistencyProof response;
   if (absl::Status s = Call([&](grpc::ClientContext* context) {
-        return stub->GetConsistencyProof(context, request, &response);
+        return api->GetConsistencyProof(context, request, &response);
       });
       !s.ok()) {
     return s;
@@ -335,7 +335,7 @@ absl::StatusOr<SignedCheckpoint> LogClient::Audit(
     if (!inclusion.ok()) return inclusion.status();
     prefix_proof = inclusion->proof;
   }
-  auto stub = v1::Log::NewStub(session_.channel());
+  auto api = v1::Log::NewStub(session_.channel());
   std::vector<std::string> leaf_hashes;
   leaf_hashes.reserve(size - from);
   uint64_t next = from;
@@ -345,7 +345,7 @@ absl::StatusOr<SignedCheckpoint> LogClient::Audit(
     request.set_end(size);
     v1::GetEntriesResponse response;
     if (absl::Status s = Call([&](grpc::ClientContext* context) {
-          return stub->GetEntries(context, request, &response);
+          return api->GetEntries(context, request, &response);
         });
         !s.ok()) {
       return s;

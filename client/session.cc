@@ -102,14 +102,14 @@ absl::StatusOr<std::unique_ptr<Session>> Session::Connect(
 void Session::ResetChannel() { channel_ = NewPinnedChannel(pin_); }
 
 absl::StatusOr<v1::ServerInfo> Session::GetServerInfo() const {
-  auto stub = v1::Info::NewStub(channel_);
+  auto api = v1::Info::NewStub(channel_);
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        absl::ToChronoMilliseconds(timeout_));
   context.set_wait_for_ready(false);
   v1::ServerInfo info;
   grpc::Status status =
-      stub->GetServerInfo(&context, v1::GetServerInfoRequest(), &info);
+      api->GetServerInfo(&context, v1::GetServerInfoRequest(), &info);
   if (!status.ok()) return FromRpcStatus(status, pin_.address);
   return info;
 }
