@@ -17,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/parley_processes.h"
 #include "tests/testing/subprocess.h"
 
 namespace parley {
@@ -30,92 +31,41 @@ using ::parley::testing::TempDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using Json = nlohmann::json;
+using Server = ::parley::testing::ParleydProcess;
+using ::parley::testing::ParleyCli;
+using ::parley::testing::ParleyPath;
+using ::parley::testing::ParleydPath;
 
-std::string Parleyd() { return BinaryPath("server/parleyd"); }
-std::string ParleyBinary() { return BinaryPath("client/parley"); }
-
-// A parleyd on 127.0.0.1 (port 0 unless given).
-class Server {
- public:
-  Server(const std::string& data, const std::string& listen = "127.0.0.1:0")
-      : process_(std::make_unique<ChildProcess>(std::vector<std::string>{
-            Parleyd(), "--data", data, "--listen", listen, "--log-level",
-            "warn"})) {
-    ready_ = process_->WaitForOutput("parleyd ready on port",
-                                     absl::Seconds(30));
-    std::smatch m;
-    std::string out = process_->Stdout();
-    if (std::regex_search(out, m, std::regex("ready on port ([0-9]+)"))) {
-      (void)absl::SimpleAtoi(m[1].str(), &port_);
-    }
-  }
-  bool ready() const { return ready_; }
-  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
-  ChildProcess& process() { return *process_; }
-
- private:
-  std::unique_ptr<ChildProcess> process_;
-  bool ready_ = false;
-  int port_ = 0;
-};
 
 class BackchannelTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ProcessResult init = RunProcess(
-        {Parleyd(), "init", "--data", tmp_.Sub("data"), "--json"});
-    ASSERT_EQ(init.exit_code, 0) << init.err;
-    init_ = Json::parse(init.out, nullptr, false);
-    ASSERT_TRUE(init_.is_object()) << init.out;
+    init_ = ::parley::testing::InitParleydData(tmp_.Sub("data"));
+    ASSERT_TRUE(init_.is_object());
     server_ = std::make_unique<Server>(tmp_.Sub("data"));
     ASSERT_TRUE(server_->ready()) << server_->process().Stderr();
   }
 
-  // Runs `parley --json --home CLIENTS --profile WHO ARGS...` with WHO's
-  // passphrase in the environment.
+  // `parley --json --home CLIENTS --profile WHO ARGS...` as WHO.
   ProcessResult Run(const std::string& who,
                     const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {ParleyBinary(), "--json", "--home",
-                                     tmp_.Sub("clients"), "--profile", who};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunProcess(argv, {{"PARLEY_PASSPHRASE", "pass-" + who}},
-                      absl::Seconds(60));
+    return cli_.Run(who, args);
   }
-
-  // Runs and parses the one JSON document; fails the test on a non-zero
-  // exit code.
+  // Run, expecting exit 0 and one JSON document.
   Json RunOk(const std::string& who, const std::vector<std::string>& args) {
-    ProcessResult r = Run(who, args);
-    EXPECT_EQ(r.exit_code, 0) << who << " " << ::testing::PrintToString(args)
-                              << "\n" << r.err;
-    Json j = Json::parse(r.out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << r.out;
-    return j;
+    return cli_.RunOk(who, args);
   }
-
-  void Enroll(const std::string& who, const std::string& invite) {
-    RunOk(who, {"enroll", "--server", server_->address(), "--ca-fingerprint",
-                init_["ca_fingerprint"].get<std::string>(), "--invite", invite,
-                "--name", who});
-  }
-
   void EnrollEveryone() {
-    Enroll("admin", init_["bootstrap_invite"].get<std::string>());
-    for (const auto& [who, role] :
-         std::vector<std::pair<std::string, std::string>>{
-             {"mediator", "mediator"},
-             {"coordinator", "coordinator"},
-             {"partya", "party"},
-             {"partyb", "party"},
-             {"observer", "observer"}}) {
-      Json invite = RunOk("admin", {"admin", "invite", "--role", role,
-                                    "--name", who, "--expires", "1h"});
-      ASSERT_TRUE(invite["code"].is_string()) << invite;
-      Enroll(who, invite["code"].get<std::string>());
-    }
+    cli_.EnrollCast(server_->address(), init_,
+                    {{"mediator", "mediator"},
+                     {"coordinator", "coordinator"},
+                     {"partya", "party"},
+                     {"partyb", "party"},
+                     {"observer", "observer"}});
   }
 
   TempDir tmp_;
+  ParleyCli cli_{tmp_.Sub("clients")};
   Json init_;
   std::unique_ptr<Server> server_;
 };
@@ -261,7 +211,7 @@ TEST_F(BackchannelTest, WatchFollowsNewMessagesAndStopsOnSigint) {
   RunOk("mediator",
         {"channel", "create", "bc-1", "--members", "partya,partyb"});
   ChildProcess watch(
-      {ParleyBinary(), "--json", "--home", tmp_.Sub("clients"), "--profile",
+      {ParleyPath(), "--json", "--home", tmp_.Sub("clients"), "--profile",
        "partyb", "watch"},
       {{"PARLEY_PASSPHRASE", "pass-partyb"}});
   RunOk("partya", {"send", "bc-1", "--text", "first while watching"});
@@ -286,7 +236,7 @@ TEST_F(BackchannelTest, WatchResumesAfterTheServerIsKilled) {
         {"channel", "create", "bc-1", "--members", "partya,partyb"});
   const std::string address = server_->address();
   ChildProcess watch(
-      {ParleyBinary(), "--json", "--home", tmp_.Sub("clients"), "--profile",
+      {ParleyPath(), "--json", "--home", tmp_.Sub("clients"), "--profile",
        "partyb", "watch"},
       {{"PARLEY_PASSPHRASE", "pass-partyb"}});
   RunOk("partya", {"send", "bc-1", "--text", "before the crash"});

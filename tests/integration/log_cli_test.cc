@@ -16,6 +16,7 @@
 #include "storage/checkpoint.h"
 #include "storage/merkle.h"
 #include "storage/note.h"
+#include "tests/testing/parley_processes.h"
 #include "tests/testing/subprocess.h"
 
 namespace parley {
@@ -29,41 +30,14 @@ using ::parley::testing::TempDir;
 using ::testing::HasSubstr;
 using Json = nlohmann::json;
 
-class LogServer {
- public:
-  explicit LogServer(const std::string& data)
-      : process_(std::make_unique<ChildProcess>(std::vector<std::string>{
-            BinaryPath("server/parleyd"), "--data", data, "--listen",
-            "127.0.0.1:0", "--log-level", "warn"})) {
-    ready_ = process_->WaitForOutput("parleyd ready on port",
-                                     absl::Seconds(30));
-    std::smatch m;
-    std::string out = process_->Stdout();
-    if (std::regex_search(out, m, std::regex("ready on port ([0-9]+)"))) {
-      (void)absl::SimpleAtoi(m[1].str(), &port_);
-    }
-  }
-  bool ready() const { return ready_; }
-  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
-  void Stop() {
-    process_->Signal(SIGTERM);
-    process_->Wait(absl::Seconds(30));
-  }
-
- private:
-  std::unique_ptr<ChildProcess> process_;
-  bool ready_ = false;
-  int port_ = 0;
-};
+using LogServer = ::parley::testing::ParleydProcess;
 
 class LogCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ProcessResult init = RunProcess({BinaryPath("server/parleyd"), "init",
-                                     "--data", tmp_.Sub("data"), "--json",
-                                     "--origin", "logcli.test/log"});
-    ASSERT_EQ(init.exit_code, 0) << init.err;
-    init_ = Json::parse(init.out, nullptr, false);
+    init_ = ::parley::testing::InitParleydData(
+        tmp_.Sub("data"), {"--origin", "logcli.test/log"});
+    ASSERT_TRUE(init_.is_object());
     server_ = std::make_unique<LogServer>(tmp_.Sub("data"));
     ASSERT_TRUE(server_->ready());
   }

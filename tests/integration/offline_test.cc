@@ -18,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/parley_processes.h"
 #include "tests/testing/subprocess.h"
 
 namespace parley {
@@ -30,35 +31,13 @@ using ::parley::testing::RunProcess;
 using ::parley::testing::TempDir;
 using ::testing::HasSubstr;
 using Json = nlohmann::json;
+using Server = ::parley::testing::ParleydProcess;
+using ::parley::testing::ParleyCli;
+using ::parley::testing::ParleyPath;
+using ::parley::testing::ParleydPath;
 
 constexpr int kExitQueued = 10;
 
-std::string Parleyd() { return BinaryPath("server/parleyd"); }
-std::string ParleyBinary() { return BinaryPath("client/parley"); }
-
-class Server {
- public:
-  Server(const std::string& data, const std::string& listen = "127.0.0.1:0")
-      : process_(std::make_unique<ChildProcess>(std::vector<std::string>{
-            Parleyd(), "--data", data, "--listen", listen, "--log-level",
-            "warn"})) {
-    ready_ = process_->WaitForOutput("parleyd ready on port",
-                                     absl::Seconds(30));
-    std::smatch m;
-    std::string out = process_->Stdout();
-    if (std::regex_search(out, m, std::regex("ready on port ([0-9]+)"))) {
-      (void)absl::SimpleAtoi(m[1].str(), &port_);
-    }
-  }
-  bool ready() const { return ready_; }
-  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
-  ChildProcess& process() { return *process_; }
-
- private:
-  std::unique_ptr<ChildProcess> process_;
-  bool ready_ = false;
-  int port_ = 0;
-};
 
 std::string Slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -73,11 +52,8 @@ void Spit(const std::string& path, const std::string& bytes) {
 class OfflineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ProcessResult init = RunProcess(
-        {Parleyd(), "init", "--data", tmp_.Sub("data"), "--json"});
-    ASSERT_EQ(init.exit_code, 0) << init.err;
-    init_ = Json::parse(init.out, nullptr, false);
-    ASSERT_TRUE(init_.is_object()) << init.out;
+    init_ = ::parley::testing::InitParleydData(tmp_.Sub("data"));
+    ASSERT_TRUE(init_.is_object());
     StartServer();
     ASSERT_NO_FATAL_FAILURE(EnrollAll());
     RunOk("mediator",
@@ -101,46 +77,20 @@ class OfflineTest : public ::testing::Test {
 
   ProcessResult RunAs(const std::string& profile, const std::string& who,
                       const std::vector<std::string>& args, bool json = true) {
-    std::vector<std::string> argv = {ParleyBinary(), "--home",
-                                     tmp_.Sub("clients"), "--profile",
-                                     profile};
-    if (json) argv.push_back("--json");
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunProcess(argv, {{"PARLEY_PASSPHRASE", "pass-" + who}},
-                      absl::Seconds(90));
+    return cli_.Run(profile, args, json, who);
   }
   ProcessResult Run(const std::string& who,
                     const std::vector<std::string>& args, bool json = true) {
-    return RunAs(who, who, args, json);
+    return cli_.Run(who, args, json);
   }
-
   Json RunOk(const std::string& who, const std::vector<std::string>& args) {
-    ProcessResult r = Run(who, args);
-    EXPECT_EQ(r.exit_code, 0) << who << " " << ::testing::PrintToString(args)
-                              << "\n" << r.err;
-    Json j = Json::parse(r.out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << r.out;
-    return j;
+    return cli_.RunOk(who, args);
   }
-
-  void Enroll(const std::string& who, const std::string& invite) {
-    RunOk(who, {"enroll", "--server", address_, "--ca-fingerprint",
-                init_["ca_fingerprint"].get<std::string>(), "--invite", invite,
-                "--name", who});
-  }
-
   void EnrollAll() {
-    Enroll("admin", init_["bootstrap_invite"].get<std::string>());
-    for (const auto& [who, role] :
-         std::vector<std::pair<std::string, std::string>>{
-             {"mediator", "mediator"},
-             {"partya", "party"},
-             {"partyb", "party"}}) {
-      Json invite = RunOk("admin", {"admin", "invite", "--role", role,
-                                    "--name", who, "--expires", "1h"});
-      ASSERT_TRUE(invite["code"].is_string()) << invite;
-      Enroll(who, invite["code"].get<std::string>());
-    }
+    cli_.EnrollCast(address_, init_,
+                    {{"mediator", "mediator"},
+                     {"partya", "party"},
+                     {"partyb", "party"}});
   }
 
   // Queues `text` while the server is down: exit 10, {"queued": true}.
@@ -169,6 +119,7 @@ class OfflineTest : public ::testing::Test {
   Json Outbox() { return RunOk("partya", {"outbox"}); }
 
   TempDir tmp_;
+  ParleyCli cli_{tmp_.Sub("clients")};
   Json init_;
   std::string address_;
   std::unique_ptr<Server> server_;
@@ -250,7 +201,7 @@ TEST_F(OfflineTest, SigkillDuringSyncStillDeliversEachMessageExactlyOnce) {
   std::mt19937 rng(std::random_device{}());
   int kills = 0;
   for (int round = 0; round < 3; ++round) {
-    ChildProcess sync({ParleyBinary(), "--json", "--home",
+    ChildProcess sync({ParleyPath(), "--json", "--home",
                        tmp_.Sub("clients"), "--profile", "partya", "sync"},
                       {{"PARLEY_PASSPHRASE", "pass-partya"}});
     std::this_thread::sleep_for(std::chrono::milliseconds(

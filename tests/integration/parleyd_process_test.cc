@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/parley_processes.h"
 #include "tests/testing/subprocess.h"
 
 namespace parley {
@@ -28,43 +29,17 @@ std::string Parley() { return BinaryPath("client/parley"); }
 
 nlohmann::json InitDataDir(const std::string& dir,
                            const std::string& origin = "") {
-  std::vector<std::string> argv = {Parleyd(), "init", "--data", dir, "--json"};
-  if (!origin.empty()) {
-    argv.push_back("--origin");
-    argv.push_back(origin);
-  }
-  ProcessResult r = RunProcess(argv);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return nlohmann::json::parse(r.out, nullptr, false);
+  return ::parley::testing::InitParleydData(
+      dir, origin.empty() ? std::vector<std::string>{}
+                          : std::vector<std::string>{"--origin", origin});
 }
 
-// A parleyd on 127.0.0.1 with an OS-chosen port.
-class RunningServer {
+// A parleyd on 127.0.0.1 with an OS-chosen port, logging at info.
+class RunningServer : public ::parley::testing::ParleydProcess {
  public:
   explicit RunningServer(const std::string& data,
                          const std::string& listen = "127.0.0.1:0")
-      : process_({Parleyd(), "--data", data, "--listen", listen,
-                  "--log-level", "info"}) {
-    ready_ = process_.WaitForOutput("parleyd ready on port",
-                                    absl::Seconds(30));
-    if (ready_) {
-      std::smatch m;
-      std::string out = process_.Stdout();
-      std::regex re("ready on port ([0-9]+)");
-      if (std::regex_search(out, m, re)) {
-        (void)absl::SimpleAtoi(m[1].str(), &port_);
-      }
-    }
-  }
-  bool ready() const { return ready_; }
-  int port() const { return port_; }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-  ChildProcess& process() { return process_; }
-
- private:
-  ChildProcess process_;
-  bool ready_ = false;
-  int port_ = 0;
+      : ParleydProcess(data, listen, {"--log-level", "info"}) {}
 };
 
 TEST(ParleydInitTest, PrintsJsonWithEveryFieldAndRefusesSecondInit) {

@@ -1,0 +1,78 @@
+#ifndef PARLEY_TESTS_TESTING_PARLEY_PROCESSES_H_
+#define PARLEY_TESTS_TESTING_PARLEY_PROCESSES_H_
+
+// Real parleyd and parley processes for end-to-end tests.
+
+#include <signal.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nlohmann/json.hpp"
+#include "tests/testing/subprocess.h"
+
+namespace parley::testing {
+
+std::string ParleydPath();
+std::string ParleyPath();
+
+// `parleyd init --data DIR --json ARGS...`; a discarded JSON value if init
+// failed (the caller's expectation on it reports the failure).
+nlohmann::json InitParleydData(const std::string& dir,
+                               const std::vector<std::string>& args = {});
+
+// A parleyd started with --data and --listen (port 0 unless given) plus
+// `args`; ready() once it printed "parleyd ready on port N". The destructor
+// SIGKILLs it if it still runs.
+class ParleydProcess {
+ public:
+  explicit ParleydProcess(const std::string& data,
+                          const std::string& listen = "127.0.0.1:0",
+                          const std::vector<std::string>& args = {"--log-level",
+                                                                  "warn"});
+  bool ready() const { return ready_; }
+  int port() const { return port_; }
+  std::string address() const;
+  ChildProcess& process() { return *process_; }
+  // Sends `signal_number` and waits for the exit.
+  void Stop(int signal_number = SIGTERM);
+
+ private:
+  std::unique_ptr<ChildProcess> process_;
+  bool ready_ = false;
+  int port_ = 0;
+};
+
+// Runs the parley CLI with --home HOME, one profile per person, each with
+// the passphrase "pass-" + person in PARLEY_PASSPHRASE.
+class ParleyCli {
+ public:
+  explicit ParleyCli(std::string home) : home_(std::move(home)) {}
+
+  // `parley [--json] --home HOME --profile PROFILE ARGS...` with the
+  // passphrase of `who` (default: the profile's own).
+  ProcessResult Run(const std::string& profile,
+                    const std::vector<std::string>& args, bool json = true,
+                    const std::string& who = "") const;
+  // Run with --json; EXPECTs exit 0 and one JSON document, and returns it.
+  nlohmann::json RunOk(const std::string& profile,
+                       const std::vector<std::string>& args) const;
+  // `enroll --server --ca-fingerprint --invite --name PROFILE`.
+  void Enroll(const std::string& profile, const std::string& server,
+              const std::string& ca_fingerprint,
+              const std::string& invite) const;
+  // Enrolls "admin" with the bootstrap invite, then each (name, role,
+  // organisation) of `cast` with an invite from the admin.
+  void EnrollCast(
+      const std::string& server, const nlohmann::json& init,
+      const std::vector<std::vector<std::string>>& cast) const;
+
+ private:
+  std::string home_;
+};
+
+}  // namespace parley::testing
+
+#endif  // PARLEY_TESTS_TESTING_PARLEY_PROCESSES_H_
