@@ -53,14 +53,13 @@ void DeliveryHub::Add(Subscription* sub, std::function<void()> on_end) {
 }
 
 void DeliveryHub::Notify(const std::vector<std::string>& members) {
+  // One pass over the open streams, not streams x members: a message to a
+  // large channel touches each stream once.
+  const absl::flat_hash_set<std::string> concerned(members.begin(),
+                                                   members.end());
   absl::MutexLock lock(&mu_);
   for (auto& [sub, entry] : subs_) {
-    for (const std::string& m : members) {
-      if (sub->member_ == m) {
-        ready_.insert(sub);
-        break;
-      }
-    }
+    if (concerned.contains(sub->member_)) ready_.insert(sub);
   }
 }
 

@@ -424,6 +424,19 @@ grpc::ServerUnaryReactor* NotificationService::Acknowledge(
   });
 }
 
+absl::StatusOr<NotificationRecord> NotificationService::IssuedByCaller(
+    const Caller& caller, const std::string& id, std::string_view action) {
+  std::optional<NotificationRecord> n = core_->ledger->state().Notification(id);
+  if (!n.has_value() || !n->audience.contains(caller.name)) {
+    return absl::NotFoundError(absl::StrCat("no notification \"", id, "\""));
+  }
+  if (n->current.issuer != caller.name) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "only the issuing coordinator may ", std::string(action)));
+  }
+  return *n;
+}
+
 grpc::ServerUnaryReactor* NotificationService::Cancel(
     grpc::CallbackServerContext* context, const v1::CancelRequest* request,
     v1::CancelResponse* response) {
@@ -432,16 +445,9 @@ grpc::ServerUnaryReactor* NotificationService::Cancel(
   if (!caller.ok()) return FinishUnary(context, caller.status());
   return FinishUnaryOnPool(*core_, context, [=, this]() -> absl::Status {
     absl::MutexLock lock(&mu_);
-    std::optional<NotificationRecord> n =
-        core_->ledger->state().Notification(request->id());
-    if (!n.has_value() || !n->audience.contains(caller->name)) {
-      return absl::NotFoundError(
-          absl::StrCat("no notification \"", request->id(), "\""));
-    }
-    if (n->current.issuer != caller->name) {
-      return absl::PermissionDeniedError(
-          "only the issuing coordinator may cancel a notification");
-    }
+    absl::StatusOr<NotificationRecord> n =
+        IssuedByCaller(*caller, request->id(), "cancel it");
+    if (!n.ok()) return n.status();
     if (n->cancelled) {
       return absl::FailedPreconditionError("already cancelled");
     }
@@ -466,16 +472,9 @@ grpc::ServerUnaryReactor* NotificationService::PostStatus(
   if (!caller.ok()) return FinishUnary(context, caller.status());
   return FinishUnaryOnPool(*core_, context, [=, this]() -> absl::Status {
     absl::MutexLock lock(&mu_);
-    std::optional<NotificationRecord> n =
-        core_->ledger->state().Notification(request->id());
-    if (!n.has_value() || !n->audience.contains(caller->name)) {
-      return absl::NotFoundError(
-          absl::StrCat("no notification \"", request->id(), "\""));
-    }
-    if (n->current.issuer != caller->name) {
-      return absl::PermissionDeniedError(
-          "only the issuing coordinator posts status and outcome");
-    }
+    absl::StatusOr<NotificationRecord> n =
+        IssuedByCaller(*caller, request->id(), "post status and outcome");
+    if (!n.ok()) return n.status();
     if (n->current.kind != NotificationKind::kMovement) {
       return absl::InvalidArgumentError(
           "status and outcome apply to movements only");

@@ -77,6 +77,14 @@ class NotificationService final : public v1::Notifications::CallbackService {
   absl::Status CheckRecipients(const ParsedEnvelope& envelope,
                                const std::set<std::string>& audience) const;
 
+  // The notification `id` if `caller` issued it: NOT_FOUND outside its
+  // audience, PERMISSION_DENIED ("only the issuing coordinator may
+  // <action>") for anyone else in it.
+  absl::StatusOr<NotificationRecord> IssuedByCaller(const Caller& caller,
+                                                    const std::string& id,
+                                                    std::string_view action)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const ServiceCore* const core_;
   const DeconflictionOptions options_;
   absl::Mutex mu_;  // serialises every notification change
