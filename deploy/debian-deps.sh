@@ -7,7 +7,7 @@ PARLEY_BUILD_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libsodium-dev libssl-dev
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev
-  libgeos-dev libproj-dev
+  libgeos-dev libproj-dev libcpp-httplib-dev
 )
 PARLEY_TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev)
 
