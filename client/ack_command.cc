@@ -1,5 +1,7 @@
 // parley ack ID [--object REASON]
 
+#include <unistd.h>
+
 #include <iostream>
 
 #include "client/cli.h"
@@ -18,19 +20,46 @@ void AddAckCommand(CLI::App& app, GlobalOptions& options, Handler* run) {
     *run = [&options, id, objection]() -> int {
       absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
       if (!device.ok()) return ReportError(options, device.status());
-      absl::StatusOr<uint64_t> index =
+      absl::StatusOr<Device::AckResult> r =
           (*device)->AcknowledgeNotification(*id, *objection);
       PrintWarnings(options, **device);
-      if (!index.ok()) return ReportError(options, index.status());
+      if (!r.ok()) return ReportError(options, r.status());
       const char* level =
           objection->empty() ? "acknowledged-receipt" : "objected";
+      if (r->queued) {
+        if (options.json) {
+          PrintJson({{"id", *id},
+                     {"level", level},
+                     {"version", r->version},
+                     {"queued", true},
+                     {"outbox_id", r->outbox_id},
+                     {"reason", r->queued_reason}});
+        } else {
+          std::cout << Coloured(STDOUT_FILENO, "33", "queued, not yet sent")
+                    << ": your "
+                    << (objection->empty() ? "acknowledgement of receipt"
+                                           : "objection")
+                    << " of " << *id << " version " << r->version
+                    << " is signed and waits in the outbox as "
+                    << r->outbox_id
+                    << "; `parley sync` sends it when the server is back ("
+                    << r->queued_reason << ")\n";
+        }
+        return kExitQueued;
+      }
       if (options.json) {
-        PrintJson({{"id", *id}, {"level", level}, {"log_index", *index}});
+        PrintJson({{"id", *id},
+                   {"level", level},
+                   {"version", r->version},
+                   {"queued", false},
+                   {"log_index", r->log_index},
+                   {"duplicate", r->duplicate}});
       } else if (objection->empty()) {
         std::cout << "acknowledged receipt of " << *id << " (log index "
-                  << *index << "); this says you received it, nothing more\n";
+                  << r->log_index
+                  << "); this says you received it, nothing more\n";
       } else {
-        std::cout << "objected to " << *id << " (log index " << *index
+        std::cout << "objected to " << *id << " (log index " << r->log_index
                   << "); the reason is readable by the coordinator and "
                      "mediators only\n";
       }

@@ -114,6 +114,8 @@ void AddProofCommand(CLI::App& app, GlobalOptions& options, Handler* run);
 void AddOutboxCommand(CLI::App& app, GlobalOptions& options, Handler* run);
 // help TOPIC, completion bash
 void AddHelpCommand(CLI::App& app, GlobalOptions& options, Handler* run);
+// gui: the local web UI (client/gui.h)
+void AddGuiCommand(CLI::App& app, GlobalOptions& options, Handler* run);
 
 }  // namespace parley::cli
 

@@ -25,7 +25,10 @@ void AddDeconflictCommand(CLI::App& app, GlobalOptions& options,
   check->callback([&options, run, zones_file, distance] {
     *run = [&options, zones_file, distance]() -> int {
       absl::StatusOr<double> metres = ParseDistance(*distance);
-      if (!metres.ok()) return ReportError(options, metres.status());
+      if (!metres.ok()) {
+        return ReportError(options, absl::InvalidArgumentError(absl::StrCat(
+                                        "--distance: ", metres.status().message())));
+      }
       std::vector<Zone> zones;
       if (!zones_file->empty()) {
         std::ifstream in(*zones_file);
@@ -36,7 +39,12 @@ void AddDeconflictCommand(CLI::App& app, GlobalOptions& options,
         std::ostringstream text;
         text << in.rdbuf();
         absl::StatusOr<std::vector<Zone>> z = ReadZonesGeoJson(text.str());
-        if (!z.ok()) return ReportError(options, z.status());
+        if (!z.ok()) {
+          return ReportError(
+              options, absl::Status(z.status().code(),
+                                    absl::StrCat("--zones: ", *zones_file, ": ",
+                                                 z.status().message())));
+        }
         zones = *std::move(z);
       }
       absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
@@ -68,6 +76,10 @@ void AddDeconflictCommand(CLI::App& app, GlobalOptions& options,
         }
       }
       PrintWarnings(options, **device);
+      // The server lists only what this member is in the audience of: a
+      // party checks the notifications addressed to it, nothing else.
+      const bool party = (*device)->identity().role == MemberRole::kParty;
+      const char* scope = party ? "addressed-to-you" : "audience";
       DeconflictOptions opts;
       opts.distance_metres = *metres;
       absl::StatusOr<std::vector<ConflictFinding>> findings =
@@ -76,7 +88,9 @@ void AddDeconflictCommand(CLI::App& app, GlobalOptions& options,
       if (options.json) {
         nlohmann::json f = nlohmann::json::array();
         for (const ConflictFinding& x : *findings) f.push_back(x.ToJson());
-        PrintJson({{"distance_metres", *metres},
+        PrintJson({{"scope", scope},
+                   {"notifications", list->size()},
+                   {"distance_metres", *metres},
                    {"movement_legs", legs.size()},
                    {"sites", sites.size()},
                    {"zones", zones.size()},
@@ -84,6 +98,10 @@ void AddDeconflictCommand(CLI::App& app, GlobalOptions& options,
                    {"skipped", skipped},
                    {"findings", f}});
         return kExitOk;
+      }
+      if (party) {
+        std::cout << "as a party you see only the notifications addressed "
+                     "to you; this check covers those alone\n";
       }
       std::cout << "checked " << legs.size() << " movement legs, "
                 << sites.size() << " sites, " << zones.size()

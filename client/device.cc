@@ -865,15 +865,58 @@ absl::Status Device::HandleDelivery(
     event.envelope_index = r->envelope_index;
     event.receipt.log_index = index;
     event.receipt.recipient = r->recipient;
+    // What the receipt is for: a message, or a notification version
+    // (stored by HandleNotificationDelivery, not with the messages).
+    std::string envelope_hash;
+    std::string not_signer;  // why the signer may not sign it
     absl::StatusOr<std::optional<StoredMessage>> original =
         state_.FindMessage(r->envelope_index);
+    if (original.ok() && original->has_value()) {
+      envelope_hash = (*original)->envelope_hash;
+    } else {
+      absl::StatusOr<const std::map<uint64_t, KnownVersion>*> known =
+          KnownVersions();
+      if (!known.ok()) return known.status();
+      auto it = (*known)->find(r->envelope_index);
+      if (it != (*known)->end()) {
+        envelope_hash = it->second.envelope_hash;
+        event.notification_id = it->second.id;
+        event.channel = absl::StrCat("n/", it->second.id);
+        if (std::find(it->second.parties.begin(), it->second.parties.end(),
+                      r->recipient) == it->second.parties.end()) {
+          not_signer = "the signer is not a party to this notification";
+        }
+      }
+    }
+    if (envelope_hash.empty()) {
+      // A notification version this device did not store (e.g. logged
+      // before it enrolled): read it from the log, verified.
+      absl::StatusOr<std::string> bytes = FetchEntry(r->envelope_index);
+      absl::StatusOr<LogEntry> logged =
+          bytes.ok() ? DecodeLogEntry(*bytes)
+                     : absl::StatusOr<LogEntry>(bytes.status());
+      const NotificationVersion* v =
+          logged.ok() ? std::get_if<NotificationVersion>(&logged->body)
+                      : nullptr;
+      if (v != nullptr) {
+        envelope_hash = EnvelopeHash(v->envelope);
+        event.notification_id = v->id;
+        event.channel = absl::StrCat("n/", v->id);
+        if (std::find(v->parties.begin(), v->parties.end(), r->recipient) ==
+            v->parties.end()) {
+          not_signer = "the signer is not a party to this notification";
+        }
+      }
+    }
     absl::StatusOr<std::string> key = MemberKey(r->recipient);
-    if (!original.ok() || !original->has_value()) {
+    if (envelope_hash.empty()) {
       event.receipt.problem = "the message is not in the local cache";
     } else if (!key.ok()) {
       event.receipt.problem = std::string(key.status().message());
+    } else if (!not_signer.empty()) {
+      event.receipt.problem = not_signer;
     } else if (absl::StatusOr<Receipt> v = VerifyReceipt(
-                   r->receipt, *key, (*original)->envelope_hash);
+                   r->receipt, *key, envelope_hash);
                !v.ok()) {
       event.receipt.problem = std::string(v.status().message());
     } else {

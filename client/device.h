@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,6 +73,7 @@ struct SendResult {
 struct OutboxAnswer {
   uint64_t log_index = 0;
   bool duplicate = false;  // the server had it already (a retry)
+  std::string response;    // the server's whole answer, serialized proto
 };
 
 // What Device::SubmitQueued did with one piece of work.
@@ -100,7 +102,7 @@ struct ReceiptView {
 
 // What Sync reports, in log order.
 struct SyncEvent {
-  enum class Kind { kMessage, kReceipt, kChannel, kWarning };
+  enum class Kind { kMessage, kReceipt, kChannel, kNotification, kWarning };
   Kind kind = Kind::kMessage;
   uint64_t index = 0;
   StoredMessage message;     // kMessage
@@ -108,7 +110,15 @@ struct SyncEvent {
   uint64_t envelope_index = 0;  // kReceipt: which envelope
   std::string channel;       // kChannel
   std::vector<std::string> members;  // kChannel
-  std::string text;          // kChannel, kWarning: what happened
+  std::string text;          // kChannel, kNotification, kWarning
+  // kNotification: a logged event about a notification (a version, an
+  // acknowledgement or objection, an escalation step, a cancellation, a
+  // status); kReceipt for a notification version: its id.
+  std::string notification_id;
+  std::string entry_type;    // kNotification: log entry type name
+  uint32_t version = 0;      // kNotification
+  std::string member;        // kNotification: issuer, party, poster
+  std::string error;         // kNotification: could not open or verify
 };
 
 struct SyncOptions {
@@ -264,6 +274,20 @@ class Device {
     int64_t lead_time_seconds = 0;
     int64_t required_lead_time_seconds = 0;
     std::vector<FieldChange> changes;  // amendments: against the old version
+    // Sealed and signed but not yet accepted (the server could not be
+    // reached): it waits in the outbox as `outbox_id`; log_index is 0.
+    bool queued = false;
+    std::string outbox_id;
+    std::string queued_reason;
+  };
+  // What AcknowledgeNotification did.
+  struct AckResult {
+    uint32_t version = 0;  // the version answered
+    uint64_t log_index = 0;
+    bool duplicate = false;
+    bool queued = false;  // as NotifyResult::queued
+    std::string outbox_id;
+    std::string queued_reason;
   };
   // One logged event about a notification, opened where it is encrypted.
   struct NotificationEvent {
@@ -291,15 +315,34 @@ class Device {
     std::vector<NotificationEvent> events;  // log order (not for parties)
   };
   // Validates `content` (InvalidArgument listing every problem), seals it
-  // and logs it. Version 1 is new; a later version must supersede the
-  // current one (FailedPrecondition otherwise).
+  // and submits it through the outbox (SubmitQueued, kind "notify", the
+  // envelope's client message id as idempotency id). Version 1 is new; a
+  // later version must supersede the current one (FailedPrecondition
+  // otherwise) and needs the server. A new notification can be sealed
+  // while the server cannot be reached from the member list and verified
+  // key bundles this device cached when online; then it is queued
+  // (NotifyResult::queued). Unavailable, saying why, when the cache lacks
+  // them or with Options::require_online.
   absl::StatusOr<NotifyResult> Notify(const NotificationContent& content);
+  // Also remembers the states for this Device's lifetime: ShowNotification
+  // of a listed id then uses the listed state, and its first call fetches
+  // the entries of every listed notification in one batch (`notifications
+  // export` lists then shows each).
   absl::StatusOr<std::vector<v1::NotificationState>> ListNotifications();
-  // NotFound if this device is not in the notification's audience.
+  // NotFound if this device is not in the notification's audience. Log
+  // entries come from the verified-entry cache (LocalState::VerifiedEntry)
+  // or are fetched in parallel and verified against one checkpoint.
   absl::StatusOr<NotificationView> ShowNotification(const std::string& id);
   // Parties: acknowledged receipt of the current version, or (with a
   // non-empty `objection`) objected, the reason sealed to the issuer side.
-  absl::StatusOr<uint64_t> AcknowledgeNotification(
+  // Signed, then submitted through the outbox (kind "ack"). When the
+  // server cannot be reached, answers the latest version this device
+  // received and opened (Sync stored it) and queues the answer
+  // (AckResult::queued); if that version was superseded meanwhile the
+  // server refuses it and it is held. Unavailable, saying why, when this
+  // device never received the notification, or with require_online.
+  // FailedPrecondition if an answer to `id` is already queued.
+  absl::StatusOr<AckResult> AcknowledgeNotification(
       const std::string& id, const std::string& objection);
   absl::StatusOr<uint64_t> CancelNotification(const std::string& id,
                                               const std::string& reason);
@@ -320,12 +363,45 @@ class Device {
       uint64_t index, const LogEntry& entry,
       const std::function<void(const SyncEvent&)>& sink);
   absl::StatusOr<std::vector<v1::Member>> ListMembers();
+  // The directory's members, from the server (cached in the state), or,
+  // when it cannot be reached, from the cache: *online is then set false
+  // and *offline_cause says why. Unavailable with require_online or
+  // without a cache.
+  absl::StatusOr<std::vector<v1::Member>> MembersForSealing(
+      bool* online, absl::Status* offline_cause);
+  // Key bundles of `names`: verified against the log now (`online`), or
+  // the verified bundles cached when online (else Unavailable naming the
+  // member and `offline_cause`).
   absl::StatusOr<std::vector<EnvelopeRecipient>> RecipientsFor(
-      const std::vector<std::string>& names);
+      const std::vector<std::string>& names, bool online = true,
+      const absl::Status& offline_cause = absl::OkStatus());
+  absl::StatusOr<KeyBundle> CachedVerifiedBundle(
+      const std::string& name, const absl::Status& offline_cause);
   absl::StatusOr<std::string> SealNotificationEnvelope(
       const std::string& channel, const std::vector<std::string>& audience,
       const std::string& content_type, const std::string& payload,
-      uint64_t sequence, const std::string& previous_hash);
+      uint64_t sequence, const std::string& previous_hash,
+      bool online = true,
+      const absl::Status& offline_cause = absl::OkStatus(),
+      std::string* client_message_id = nullptr);
+  // A notification version as Sync stored it (notifications.bin).
+  struct KnownVersion {
+    std::string id;
+    uint32_t version = 0;
+    std::string issuer;
+    std::string envelope_hash;
+    std::vector<std::string> parties;
+    bool opened = false;  // its content opened and checked
+  };
+  // Stored versions by log index, read once per Device.
+  absl::StatusOr<const std::map<uint64_t, KnownVersion>*> KnownVersions();
+  // Entries `indexes` (exact leaf bytes), each verified: from the cache,
+  // else fetched in parallel and proven against one checkpoint (consistent
+  // with the trusted one), then cached.
+  absl::StatusOr<std::map<uint64_t, std::string>> FetchVerifiedEntries(
+      const std::vector<uint64_t>& indexes);
+  absl::StatusOr<NotificationView> ShowState(
+      const v1::NotificationState& state);
   absl::StatusOr<OpenedEnvelope> OpenSigned(const std::string& envelope,
                                             const std::string& signer,
                                             const std::string& channel);
@@ -392,6 +468,20 @@ class Device {
   Authenticator auth_;
   std::vector<std::string> warnings_;
   std::vector<FlushedItem> flushed_;
+  // Why the server refused outbox items for good, by id (this run).
+  std::map<std::string, absl::Status> refusals_;
+  std::optional<std::map<uint64_t, KnownVersion>> known_versions_;
+  // Bundles RecipientsFor verified, with when (reused for a minute).
+  std::map<std::string, std::pair<absl::Time, KeyBundle>> recent_bundles_;
+  std::optional<std::pair<absl::Time, std::vector<v1::Member>>>
+      recent_members_;
+  // ListNotifications' answer (see there); prefetched_: its entries were
+  // fetched.
+  std::map<std::string, v1::NotificationState> listed_;
+  bool prefetched_ = false;
+  // The checkpoint FetchVerifiedEntries proves against, for this Device.
+  std::optional<SignedCheckpoint> proof_checkpoint_;
+  std::string proof_checkpoint_note_;
   bool require_online_ = false;
   std::atomic<bool> stop_{false};
 };

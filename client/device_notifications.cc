@@ -1,12 +1,10 @@
 // Device: movement and site notifications (PROTOCOL.md sections 15, 16).
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <fstream>
+#include <atomic>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -20,6 +18,7 @@
 #include "parley/v1/log.grpc.pb.h"
 #include "parley/v1/notifications.grpc.pb.h"
 #include "storage/checkpoint.h"
+#include "storage/merkle.h"
 
 namespace parley {
 namespace {
@@ -28,7 +27,18 @@ constexpr char kObjectionContentType[] =
     "application/vnd.parley.objection+json";
 constexpr char kCancelContentType[] = "application/vnd.parley.cancel+json";
 constexpr char kStatusContentType[] = "application/vnd.parley.status+json";
-constexpr char kStoreFile[] = "notifications.jsonl";
+constexpr char kNotifyKind[] = "notify";
+constexpr char kAckKind[] = "ack";
+// How long RecipientsFor reuses a bundle it verified (and MembersForSealing
+// the directory it listed).
+constexpr absl::Duration kRecentBundleLifetime = absl::Minutes(1);
+// Inclusion proofs fetched at once by FetchVerifiedEntries.
+constexpr int kProofFetchThreads = 8;
+
+bool IsTransient(const absl::Status& s) {
+  return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) ||
+         absl::IsResourceExhausted(s) || absl::IsAborted(s);
+}
 
 std::string Channel(const std::string& id) { return absl::StrCat("n/", id); }
 
@@ -81,23 +91,100 @@ absl::StatusOr<std::vector<v1::Member>> Device::ListMembers() {
     return api->ListMembers(c, v1::ListMembersRequest(), &response);
   });
   if (!s.ok()) return s;
+  std::vector<CachedMember> cache;
+  for (const v1::Member& m : response.members()) {
+    cache.push_back(CachedMember{m.name(), static_cast<MemberRole>(m.role()),
+                                 m.organisation(), m.revoked()});
+  }
+  if (absl::Status c = state_.CacheMembers(cache); !c.ok()) return c;
   return std::vector<v1::Member>(response.members().begin(),
                                  response.members().end());
 }
 
+absl::StatusOr<std::vector<v1::Member>> Device::MembersForSealing(
+    bool* online, absl::Status* offline_cause) {
+  if (*online) {
+    if (recent_members_.has_value() &&
+        clock_.Now() - recent_members_->first < kRecentBundleLifetime) {
+      return recent_members_->second;
+    }
+    absl::StatusOr<std::vector<v1::Member>> members = ListMembers();
+    if (members.ok()) recent_members_.emplace(clock_.Now(), *members);
+    if (members.ok() || !IsTransient(members.status())) return members;
+    *online = false;
+    *offline_cause = members.status();
+  }
+  if (require_online_) {
+    return absl::UnavailableError(absl::StrCat(
+        offline_cause->message(),
+        "; not sent and not queued (--require-online)"));
+  }
+  if (state_.cached_members().empty()) {
+    return absl::UnavailableError(absl::StrCat(
+        offline_cause->message(),
+        "; and this device cannot seal offline: it has never seen the member "
+        "directory. Nothing was queued. Run `parley sync` while the server "
+        "is reachable so that later work can be queued offline"));
+  }
+  std::vector<v1::Member> members;
+  for (const CachedMember& c : state_.cached_members()) {
+    v1::Member m;
+    m.set_name(c.name);
+    m.set_role(static_cast<v1::Role>(c.role));
+    m.set_organisation(c.organisation);
+    m.set_revoked(c.revoked);
+    members.push_back(std::move(m));
+  }
+  return members;
+}
+
 absl::StatusOr<std::vector<EnvelopeRecipient>> Device::RecipientsFor(
-    const std::vector<std::string>& names) {
+    const std::vector<std::string>& names, bool online,
+    const absl::Status& offline_cause) {
   std::vector<EnvelopeRecipient> recipients;
   for (const std::string& name : names) {
     if (absl::Status s = state_.CheckSendable(name); !s.ok()) return s;
+    if (!online) {
+      absl::StatusOr<KeyBundle> cached =
+          name == identity_.name ? absl::StatusOr<KeyBundle>(keys_.Bundle())
+                                 : CachedVerifiedBundle(name, offline_cause);
+      if (!cached.ok()) return cached.status();
+      recipients.push_back(EnvelopeRecipient{cached->identity_public_key,
+                                             cached->signed_prekey,
+                                             std::nullopt});
+      continue;
+    }
+    // A bundle verified moments ago by this device is not asked for again
+    // (`notify --from-file` seals hundreds of notifications to the same
+    // audience).
+    auto recent = recent_bundles_.find(name);
+    if (recent != recent_bundles_.end() &&
+        clock_.Now() - recent->second.first < kRecentBundleLifetime) {
+      recipients.push_back(EnvelopeRecipient{
+          recent->second.second.identity_public_key,
+          recent->second.second.signed_prekey, std::nullopt});
+      continue;
+    }
     KeyBundle bundle;
     absl::StatusOr<v1::KeyBundleRecord> record =
         FetchVerifiedBundle(name, &bundle);
+    if (!record.ok() && IsTransient(record.status()) && !require_online_) {
+      // The server stopped answering midway: the verified cache will do.
+      absl::StatusOr<KeyBundle> cached =
+          name == identity_.name ? absl::StatusOr<KeyBundle>(keys_.Bundle())
+                                 : CachedVerifiedBundle(name, record.status());
+      if (!cached.ok()) return cached.status();
+      recipients.push_back(EnvelopeRecipient{cached->identity_public_key,
+                                             cached->signed_prekey,
+                                             std::nullopt});
+      continue;
+    }
     if (!record.ok()) {
       return absl::Status(record.status().code(),
                           absl::StrCat("cannot encrypt to ", name, ": ",
                                        record.status().message()));
     }
+    recent_bundles_[name] = {clock_.Now(), bundle};
     if (absl::Status s = state_.CheckSendable(name); !s.ok()) return s;
     recipients.push_back(EnvelopeRecipient{bundle.identity_public_key,
                                            bundle.signed_prekey, std::nullopt});
@@ -108,13 +195,17 @@ absl::StatusOr<std::vector<EnvelopeRecipient>> Device::RecipientsFor(
 absl::StatusOr<std::string> Device::SealNotificationEnvelope(
     const std::string& channel, const std::vector<std::string>& audience,
     const std::string& content_type, const std::string& payload,
-    uint64_t sequence, const std::string& previous_hash) {
+    uint64_t sequence, const std::string& previous_hash, bool online,
+    const absl::Status& offline_cause, std::string* client_message_id) {
   absl::StatusOr<std::vector<EnvelopeRecipient>> recipients =
-      RecipientsFor(audience);
+      RecipientsFor(audience, online, offline_cause);
   if (!recipients.ok()) return recipients.status();
   EnvelopeMetadata metadata;
   metadata.channel_id = channel;
   metadata.client_message_id = random_.Bytes(kClientMessageIdSize);
+  if (client_message_id != nullptr) {
+    *client_message_id = metadata.client_message_id;
+  }
   metadata.sequence = sequence;
   metadata.previous_hash = previous_hash;
   metadata.created_at = absl::ToUnixSeconds(clock_.Now());
@@ -318,13 +409,18 @@ absl::StatusOr<Device::NotifyResult> Device::Notify(
       if (before.ok()) result.changes = DiffContent(*before, content);
     }
   }
-  absl::StatusOr<std::vector<v1::Member>> members = ListMembers();
+  bool online = true;
+  absl::Status offline_cause;
+  absl::StatusOr<std::vector<v1::Member>> members =
+      MembersForSealing(&online, &offline_cause);
   if (!members.ok()) return members.status();
   const std::vector<std::string> audience =
       AudienceOf(*members, meta.parties, identity_.organisation, true);
+  std::string client_message_id;
   absl::StatusOr<std::string> envelope = SealNotificationEnvelope(
       Channel(meta.id), audience, std::string(ContentTypeOf(content)),
-      SerializeContent(content), version - 1, previous_hash);
+      SerializeContent(content), version - 1, previous_hash, online,
+      offline_cause, &client_message_id);
   if (!envelope.ok()) return envelope.status();
 
   v1::NotifyRequest request;
@@ -339,12 +435,28 @@ absl::StatusOr<Device::NotifyResult> Device::Notify(
   m->set_emergency(meta.emergency);
   request.set_envelope(*envelope);
   request.set_supersedes(version > 1 ? supersedes : 0);
-  auto api = v1::Notifications::NewStub(session_->channel());
+  OutboxItem item;
+  item.id = HexEncode(client_message_id);
+  item.kind = kNotifyKind;
+  item.channel = Channel(meta.id);
+  item.request = request.SerializeAsString();
+  item.created_at = absl::ToUnixSeconds(clock_.Now());
+  item.description = absl::StrCat(
+      "notify ", meta.movement ? "movement " : "site ", meta.id, " version ",
+      version, " to ", absl::StrJoin(meta.parties, ", "));
+  absl::StatusOr<SubmitResult> submitted = SubmitQueued(std::move(item));
+  if (!submitted.ok()) return submitted.status();
+  result.version = version;
+  if (submitted->queued) {
+    result.queued = true;
+    result.outbox_id = submitted->id;
+    result.queued_reason = submitted->reason;
+    return result;
+  }
   v1::NotifyResponse response;
-  absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return api->Notify(c, request, &response);
-  });
-  if (!s.ok()) return s;
+  if (!response.ParseFromString(submitted->answer.response)) {
+    return absl::DataLossError("the server's answer to Notify is malformed");
+  }
   result.log_index = response.log_index();
   result.version = response.version();
   result.duplicate = response.duplicate();
@@ -429,87 +541,319 @@ Device::ListNotifications() {
                                    &response);
   });
   if (!s.ok()) return s;
+  listed_.clear();
+  prefetched_ = false;
+  for (const v1::NotificationState& n : response.notifications()) {
+    listed_[n.metadata().id()] = n;
+  }
   return std::vector<v1::NotificationState>(response.notifications().begin(),
                                             response.notifications().end());
 }
 
+namespace {
+
+// The entries ShowNotification reads for `state`.
+std::vector<uint64_t> ShownIndexes(const v1::NotificationState& state) {
+  std::vector<uint64_t> indexes(state.entry_indexes().begin(),
+                                state.entry_indexes().end());
+  if (indexes.empty()) indexes.push_back(state.log_index());  // a party
+  std::sort(indexes.begin(), indexes.end());
+  return indexes;
+}
+
+}  // namespace
+
 absl::StatusOr<Device::NotificationView> Device::ShowNotification(
     const std::string& id) {
-  absl::StatusOr<v1::NotificationState> state = GetNotificationState(id);
-  if (!state.ok()) return state.status();
+  auto listed = listed_.find(id);
+  if (listed == listed_.end()) {
+    absl::StatusOr<v1::NotificationState> state = GetNotificationState(id);
+    if (!state.ok()) return state.status();
+    return ShowState(*state);
+  }
+  if (!prefetched_) {
+    // `notifications export`: every listed notification's entries in one
+    // batch, not one round of proofs per notification.
+    std::vector<uint64_t> all;
+    for (const auto& [unused, n] : listed_) {
+      for (uint64_t index : ShownIndexes(n)) all.push_back(index);
+    }
+    if (absl::StatusOr<std::map<uint64_t, std::string>> fetched =
+            FetchVerifiedEntries(all);
+        !fetched.ok()) {
+      return fetched.status();
+    }
+    prefetched_ = true;
+  }
+  return ShowState(listed->second);
+}
+
+absl::StatusOr<Device::NotificationView> Device::ShowState(
+    const v1::NotificationState& state) {
   NotificationView view;
-  view.state = *state;
-  std::vector<uint64_t> indexes(state->entry_indexes().begin(),
-                                state->entry_indexes().end());
-  if (indexes.empty()) indexes.push_back(state->log_index());  // a party
-  std::sort(indexes.begin(), indexes.end());
+  view.state = state;
+  const std::vector<uint64_t> indexes = ShownIndexes(state);
+  absl::StatusOr<std::map<uint64_t, std::string>> entries =
+      FetchVerifiedEntries(indexes);
+  if (!entries.ok()) return entries.status();
   for (uint64_t index : indexes) {
-    absl::StatusOr<std::string> bytes = FetchEntry(index);
-    if (!bytes.ok()) return bytes.status();
-    absl::StatusOr<LogEntry> entry = DecodeLogEntry(*bytes);
+    absl::StatusOr<LogEntry> entry = DecodeLogEntry(entries->at(index));
     if (!entry.ok()) return entry.status();
     if (std::holds_alternative<NotificationVersion>(entry->body)) {
       view.versions.push_back(OpenVersion(index, *entry));
     }
-    if (!state->entry_indexes().empty()) {
+    if (!state.entry_indexes().empty()) {
       view.events.push_back(DescribeNotificationEntry(index, *entry));
     }
   }
   return view;
 }
 
+absl::StatusOr<std::map<uint64_t, std::string>> Device::FetchVerifiedEntries(
+    const std::vector<uint64_t>& indexes) {
+  std::map<uint64_t, std::string> out;
+  std::vector<uint64_t> missing;
+  for (uint64_t index : indexes) {
+    if (out.contains(index)) continue;
+    absl::StatusOr<std::optional<std::string>> cached =
+        state_.VerifiedEntry(index);
+    if (!cached.ok()) return cached.status();
+    if (cached->has_value()) {
+      out[index] = **std::move(cached);
+    } else if (std::find(missing.begin(), missing.end(), index) ==
+               missing.end()) {
+      missing.push_back(index);
+    }
+  }
+  if (missing.empty()) return out;
+
+  // One checkpoint for every proof: verified once, consistent with the
+  // trusted one, and reused while it covers what is asked.
+  const uint64_t highest = *std::max_element(missing.begin(), missing.end());
+  auto log = v1::Log::NewStub(session_->channel());
+  for (bool fresh : {false, true}) {
+    if (proof_checkpoint_.has_value() && proof_checkpoint_->size > highest) {
+      break;
+    }
+    v1::GetCheckpointRequest request;
+    request.set_fresh(fresh);
+    v1::Checkpoint checkpoint;
+    if (absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
+          return log->GetCheckpoint(c, request, &checkpoint);
+        });
+        !s.ok()) {
+      return s;
+    }
+    absl::StatusOr<SignedCheckpoint> verified = VerifyCheckpointNote(
+        checkpoint.note(), trust_.verifier, trust_.origin);
+    if (!verified.ok()) {
+      return absl::DataLossError(absl::StrCat(
+          "the server's checkpoint does not verify under the pinned key: ",
+          verified.status().message()));
+    }
+    if (absl::Status n = NoteCheckpoint(*verified); !n.ok()) return n;
+    proof_checkpoint_ = *std::move(verified);
+    proof_checkpoint_note_ = checkpoint.note();
+  }
+  if (proof_checkpoint_->size <= highest) {
+    return absl::NotFoundError(absl::StrCat(
+        "log entry ", highest, " is beyond the log's size ",
+        proof_checkpoint_->size));
+  }
+  const SignedCheckpoint checkpoint = *proof_checkpoint_;
+
+  // Proofs in parallel (one HTTP/2 connection, several calls in flight);
+  // each checked against the checkpoint's root.
+  std::vector<std::string> leaves(missing.size());
+  std::vector<absl::Status> errors(missing.size());
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < missing.size(); i = next++) {
+      const uint64_t index = missing[i];
+      v1::GetInclusionProofRequest request;
+      request.set_index(index);
+      request.set_tree_size(checkpoint.size);
+      v1::InclusionProof proof;
+      absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
+        return log->GetInclusionProof(c, request, &proof);
+      });
+      if (!s.ok()) {
+        errors[i] = s;
+        continue;
+      }
+      if (proof.index() != index || proof.tree_size() != checkpoint.size ||
+          proof.leaf().empty()) {
+        errors[i] = absl::DataLossError(absl::StrCat(
+            "asked for a proof of log entry ", index, " in the tree of size ",
+            checkpoint.size, ", got one of entry ", proof.index(),
+            " in size ", proof.tree_size()));
+        continue;
+      }
+      std::vector<std::string> hashes(proof.hashes().begin(),
+                                      proof.hashes().end());
+      if (absl::Status v =
+              VerifyInclusion(index, checkpoint.size, LeafHash(proof.leaf()),
+                              hashes, checkpoint.root_hash);
+          !v.ok()) {
+        errors[i] = absl::DataLossError(absl::StrCat(
+            "log entry ", index, " is not proven to be in the log: ",
+            v.message()));
+        continue;
+      }
+      leaves[i] = proof.leaf();
+    }
+  };
+  const size_t threads =
+      std::min<size_t>(kProofFetchThreads, missing.size());
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (std::thread& t : pool) t.join();
+  std::vector<std::pair<uint64_t, std::string>> verified;
+  for (size_t i = 0; i < missing.size(); ++i) {
+    if (!errors[i].ok()) return errors[i];
+    verified.emplace_back(missing[i], leaves[i]);
+    out[missing[i]] = leaves[i];
+  }
+  if (absl::Status s = state_.AddVerifiedEntries(verified); !s.ok()) return s;
+  return out;
+}
+
 // ---------------------------------------------------------------------------
 // Parties
 
-absl::StatusOr<uint64_t> Device::AcknowledgeNotification(
+absl::StatusOr<Device::AckResult> Device::AcknowledgeNotification(
     const std::string& id, const std::string& objection) {
-  absl::StatusOr<v1::NotificationState> state = GetNotificationState(id);
-  if (!state.ok()) return state.status();
-  // Answer only what this device could open and check: the bytes the
-  // receipt names are the bytes the person read.
-  absl::StatusOr<OpenedEnvelope> opened =
-      OpenSigned(state->envelope(), state->issuer(), Channel(id));
-  if (!opened.ok()) {
-    return absl::Status(opened.status().code(),
-                        absl::StrCat("cannot open version ", state->version(),
-                                     " of ", id, ": ",
-                                     opened.status().message()));
+  for (const OutboxItem& queued : state_.outbox()) {
+    if (queued.kind == kAckKind && queued.channel == Channel(id)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "an answer to ", id, " is already queued as ", queued.id,
+          " (", queued.description, "); `parley sync` sends it, `parley "
+          "outbox` shows it"));
+    }
   }
+  // What is answered: the current version as the server has it, or, when
+  // the server cannot be reached, the latest version Sync stored.
+  bool online = true;
+  absl::Status offline_cause;
+  uint32_t version = 0;
+  std::string issuer, envelope_hash;
+  absl::StatusOr<v1::NotificationState> state = GetNotificationState(id);
+  if (state.ok()) {
+    // Answer only what this device could open and check: the bytes the
+    // receipt names are the bytes the person read.
+    absl::StatusOr<OpenedEnvelope> opened =
+        OpenSigned(state->envelope(), state->issuer(), Channel(id));
+    if (!opened.ok()) {
+      return absl::Status(opened.status().code(),
+                          absl::StrCat("cannot open version ",
+                                       state->version(), " of ", id, ": ",
+                                       opened.status().message()));
+    }
+    version = state->version();
+    issuer = state->issuer();
+    envelope_hash = opened->hash;
+  } else if (IsTransient(state.status())) {
+    online = false;
+    offline_cause = state.status();
+    if (require_online_) {
+      return absl::UnavailableError(absl::StrCat(
+          state.status().message(),
+          "; not sent and not queued (--require-online)"));
+    }
+    absl::StatusOr<const std::map<uint64_t, KnownVersion>*> known =
+        KnownVersions();
+    if (!known.ok()) return known.status();
+    const KnownVersion* latest = nullptr;
+    for (const auto& [index, v] : **known) {
+      if (v.id == id && (latest == nullptr || v.version > latest->version)) {
+        latest = &v;
+      }
+    }
+    if (latest == nullptr || !latest->opened) {
+      return absl::UnavailableError(absl::StrCat(
+          state.status().message(), "; and ", id,
+          latest == nullptr ? " was never received by this device"
+                            : " could not be opened by this device",
+          ", so it cannot be acknowledged offline. Nothing was queued. Run "
+          "`parley inbox` while the server is reachable, read it, then "
+          "acknowledge it"));
+    }
+    if (std::find(latest->parties.begin(), latest->parties.end(),
+                  identity_.name) == latest->parties.end()) {
+      return absl::NotFoundError(
+          absl::StrCat("no notification \"", id, "\" for you"));
+    }
+    version = latest->version;
+    issuer = latest->issuer;
+    envelope_hash = latest->envelope_hash;
+  } else {
+    return state.status();
+  }
+
   v1::AcknowledgeRequest request;
   request.set_id(id);
-  request.set_version(state->version());
+  request.set_version(version);
   absl::StatusOr<std::string> receipt;
   if (objection.empty()) {
-    receipt = SignReceipt(keys_.identity(), opened->hash,
+    receipt = SignReceipt(keys_.identity(), envelope_hash,
                           ReceiptLevel::kAcknowledged, clock_.Now());
   } else {
-    absl::StatusOr<std::vector<v1::Member>> members = ListMembers();
+    absl::StatusOr<std::vector<v1::Member>> members =
+        MembersForSealing(&online, &offline_cause);
     if (!members.ok()) return members.status();
+    std::string organisation;
+    if (state.ok()) {
+      organisation = state->organisation();
+    } else {
+      for (const v1::Member& m : *members) {
+        if (m.name() == issuer) organisation = m.organisation();
+      }
+    }
     const nlohmann::json payload = {{"schema", "parley-objection/v1"},
                                     {"id", id},
-                                    {"version", state->version()},
+                                    {"version", version},
                                     {"reason", objection}};
     // The issuer side only: never the other parties.
     absl::StatusOr<std::string> reason = SealNotificationEnvelope(
         Channel(id) + "/objection",
-        AudienceOf(*members, {}, state->organisation(), false),
-        kObjectionContentType, payload.dump(), 0,
-        std::string(kEnvelopeHashSize, '\0'));
+        AudienceOf(*members, {}, organisation, false), kObjectionContentType,
+        payload.dump(), 0, std::string(kEnvelopeHashSize, '\0'), online,
+        offline_cause);
     if (!reason.ok()) return reason.status();
     request.set_reason_envelope(*reason);
-    receipt = SignReceipt(keys_.identity(), opened->hash,
+    receipt = SignReceipt(keys_.identity(), envelope_hash,
                           ReceiptLevel::kObjected, clock_.Now(),
                           EnvelopeHash(*reason));
   }
   if (!receipt.ok()) return receipt.status();
   request.set_receipt(*receipt);
-  auto api = v1::Notifications::NewStub(session_->channel());
-  v1::AcknowledgeResponse response;
-  absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return api->Acknowledge(c, request, &response);
-  });
-  if (!s.ok()) return s;
-  return response.log_index();
+
+  // The server recognises a retry by the identical signed receipt; the
+  // outbox id only names the item locally.
+  OutboxItem item;
+  item.id = HexEncode(random_.Bytes(kClientMessageIdSize));
+  item.kind = kAckKind;
+  item.channel = Channel(id);
+  item.request = request.SerializeAsString();
+  item.created_at = absl::ToUnixSeconds(clock_.Now());
+  item.description =
+      objection.empty()
+          ? absl::StrCat("acknowledge receipt of ", id, " version ", version)
+          : absl::StrCat("object to ", id, " version ", version);
+  absl::StatusOr<SubmitResult> submitted = SubmitQueued(std::move(item));
+  if (!submitted.ok()) return submitted.status();
+  AckResult result;
+  result.version = version;
+  result.outbox_id = submitted->id;
+  if (submitted->queued) {
+    result.queued = true;
+    result.queued_reason = submitted->reason;
+    return result;
+  }
+  result.log_index = submitted->answer.log_index;
+  result.duplicate = submitted->answer.duplicate;
+  return result;
 }
 
 // ---------------------------------------------------------------------------
@@ -521,27 +865,32 @@ absl::Status Device::HandleNotificationDelivery(
   std::optional<PendingReceipt> receipt;
   SyncEvent event;
   event.index = index;
+  event.kind = SyncEvent::Kind::kNotification;
   NotificationEvent described = DescribeNotificationEntry(index, entry);
   event.text = described.text;
-  if (!described.error.empty()) {
-    absl::StrAppend(&event.text, " [", described.error, "]");
+  event.entry_type = described.kind;
+  event.version = described.version;
+  event.member = described.member;
+  event.error = described.error;
+  std::visit(
+      [&](const auto& body) {
+        if constexpr (requires { body.id; }) {
+          event.notification_id = body.id;
+        }
+      },
+      entry.body);
+  if (!event.notification_id.empty()) {
+    event.channel = Channel(event.notification_id);
   }
   if (const auto* v = std::get_if<NotificationVersion>(&entry.body)) {
-    event.kind = SyncEvent::Kind::kChannel;
-    event.channel = Channel(v->id);
     event.members = v->parties;
     NotificationVersionView view = OpenVersion(index, entry);
-    absl::StatusOr<std::vector<NotificationVersionView>> stored =
-        StoredNotifications();
-    const bool seen =
-        stored.ok() &&
-        std::any_of(stored->begin(), stored->end(),
-                    [&](const auto& s) { return s.log_index == index; });
-    if (!seen) {
+    if (!state_.HasNotification(index)) {
       nlohmann::json line = {{"index", index},
                              {"id", v->id},
                              {"version", v->version},
                              {"issuer", v->issuer},
+                             {"parties", v->parties},
                              {"logged_at_ms", entry.logged_at_ms},
                              {"late", view.late},
                              {"envelope_hash", HexEncode(view.envelope_hash)}};
@@ -550,18 +899,20 @@ absl::Status Device::HandleNotificationDelivery(
       } else {
         line["error"] = view.error;
       }
-      const std::string path = absl::StrCat(profile_dir_, "/", kStoreFile);
-      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                      0600);
-      if (fd < 0) return absl::InternalError(absl::StrCat("cannot write ", path));
-      const std::string text = line.dump() + "\n";
-      const bool ok = ::write(fd, text.data(), text.size()) ==
-                          static_cast<ssize_t>(text.size()) &&
-                      ::fsync(fd) == 0;
-      ::close(fd);
-      if (!ok) return absl::InternalError(absl::StrCat("cannot write ", path));
+      if (absl::Status s = state_.AppendNotification(index, line.dump());
+          !s.ok()) {
+        return s;
+      }
+      if (known_versions_.has_value()) {
+        (*known_versions_)[index] =
+            KnownVersion{v->id, v->version, v->issuer, view.envelope_hash,
+                         v->parties, view.content.has_value()};
+      }
     }
-    if (!view.error.empty()) absl::StrAppend(&event.text, " [", view.error, "]");
+    if (!view.error.empty()) {
+      if (event.error.empty()) event.error = view.error;
+      absl::StrAppend(&event.text, " [", view.error, "]");
+    }
     const bool addressed = std::find(v->parties.begin(), v->parties.end(),
                                      identity_.name) != v->parties.end();
     if (addressed && view.content.has_value()) {
@@ -571,8 +922,8 @@ absl::Status Device::HandleNotificationDelivery(
       if (!signed_receipt.ok()) return signed_receipt.status();
       receipt = PendingReceipt{index, *std::move(signed_receipt)};
     }
-  } else {
-    event.kind = SyncEvent::Kind::kWarning;
+  } else if (!described.error.empty()) {
+    absl::StrAppend(&event.text, " [", described.error, "]");
   }
   if (absl::Status s = state_.CommitDelivery(index, std::nullopt, receipt);
       !s.ok()) {
@@ -582,19 +933,59 @@ absl::Status Device::HandleNotificationDelivery(
   return absl::OkStatus();
 }
 
+absl::StatusOr<const std::map<uint64_t, Device::KnownVersion>*>
+Device::KnownVersions() {
+  if (known_versions_.has_value()) return &*known_versions_;
+  absl::StatusOr<std::vector<std::string>> records =
+      state_.NotificationRecords();
+  if (!records.ok()) return records.status();
+  std::map<uint64_t, KnownVersion> known;
+  for (const std::string& record : *records) {
+    nlohmann::json j = nlohmann::json::parse(record, nullptr, false);
+    if (!j.is_object()) continue;
+    KnownVersion v;
+    v.id = j.value("id", std::string());
+    v.version = j.value("version", 0u);
+    v.issuer = j.value("issuer", std::string());
+    absl::StatusOr<std::string> hash =
+        HexDecode(j.value("envelope_hash", std::string()));
+    if (hash.ok()) v.envelope_hash = *std::move(hash);
+    if (j.contains("parties") && j["parties"].is_array()) {
+      for (const nlohmann::json& p : j["parties"]) {
+        if (p.is_string()) v.parties.push_back(p.get<std::string>());
+      }
+    }
+    // Records of older clients have no parties: only the content names them.
+    v.opened = j.contains("content") && hash.ok() &&
+               v.envelope_hash.size() == kEnvelopeHashSize;
+    if (v.parties.empty() && v.opened) {
+      absl::StatusOr<NotificationContent> content =
+          ContentFromJson(j["content"]);
+      if (content.ok()) v.parties = ComputeVisibleMetadata(*content).parties;
+    }
+    known[j.value("index", uint64_t{0})] = std::move(v);
+  }
+  known_versions_ = std::move(known);
+  return &*known_versions_;
+}
+
 absl::StatusOr<std::vector<Device::NotificationVersionView>>
 Device::StoredNotifications() const {
+  absl::StatusOr<std::vector<std::string>> records =
+      state_.NotificationRecords();
+  if (!records.ok()) return records.status();
   std::vector<NotificationVersionView> out;
-  std::ifstream in(absl::StrCat(profile_dir_, "/", kStoreFile));
-  std::string line;
-  while (std::getline(in, line)) {
-    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-    if (!j.is_object()) continue;  // a torn last line after a crash
+  for (const std::string& record : *records) {
+    nlohmann::json j = nlohmann::json::parse(record, nullptr, false);
+    if (!j.is_object()) continue;
     NotificationVersionView view;
     view.log_index = j.value("index", uint64_t{0});
     view.version = j.value("version", 0u);
     view.logged_at_ms = j.value("logged_at_ms", int64_t{0});
     view.late = j.value("late", false);
+    absl::StatusOr<std::string> hash =
+        HexDecode(j.value("envelope_hash", std::string()));
+    if (hash.ok()) view.envelope_hash = *std::move(hash);
     if (j.contains("content")) {
       absl::StatusOr<NotificationContent> content =
           ContentFromJson(j["content"]);

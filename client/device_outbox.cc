@@ -11,11 +11,14 @@
 #include "crypto/prekey.h"
 #include "grpcpp/client_context.h"
 #include "parley/v1/channels.grpc.pb.h"
+#include "parley/v1/notifications.grpc.pb.h"
 
 namespace parley {
 namespace {
 
 constexpr char kSendKind[] = "send";
+constexpr char kNotifyKind[] = "notify";
+constexpr char kAckKind[] = "ack";
 
 // Failures after which the same request may succeed later.
 bool IsTransient(const absl::Status& s) {
@@ -69,9 +72,35 @@ absl::StatusOr<OutboxAnswer> Device::SendOutboxItem(const OutboxItem& item) {
   if (item.kind == kSendKind) {
     absl::StatusOr<SendResult> r = SendEnvelope(item);
     if (!r.ok()) return r.status();
-    return OutboxAnswer{r->log_index, r->duplicate};
+    return OutboxAnswer{r->log_index, r->duplicate, ""};
   }
-  // Other kinds (acknowledgements, notifications) add their case here.
+  if (item.kind == kNotifyKind || item.kind == kAckKind) {
+    auto api = v1::Notifications::NewStub(session_->channel());
+    if (item.kind == kNotifyKind) {
+      v1::NotifyRequest request;
+      if (!request.ParseFromString(item.request)) {
+        return absl::DataLossError("the queued notification is malformed");
+      }
+      v1::NotifyResponse response;
+      absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
+        return api->Notify(c, request, &response);
+      });
+      if (!s.ok()) return s;
+      return OutboxAnswer{response.log_index(), response.duplicate(),
+                          response.SerializeAsString()};
+    }
+    v1::AcknowledgeRequest request;
+    if (!request.ParseFromString(item.request)) {
+      return absl::DataLossError("the queued acknowledgement is malformed");
+    }
+    v1::AcknowledgeResponse response;
+    absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
+      return api->Acknowledge(c, request, &response);
+    });
+    if (!s.ok()) return s;
+    return OutboxAnswer{response.log_index(), response.duplicate(),
+                        response.SerializeAsString()};
+  }
   return absl::UnimplementedError(absl::StrCat(
       "this version of parley cannot send queued work of kind \"", item.kind,
       "\""));
@@ -106,6 +135,7 @@ absl::Status Device::FlushOutbox() {
       return answer.status();
     }
     // Refused for good: keep it, with the reason, for the user to decide.
+    refusals_[id] = answer.status();
     item.held = absl::StrCat(absl::StatusCodeToString(answer.status().code()),
                              ": ", answer.status().message());
     if (absl::Status s = state_.UpdateOutboxItem(id, item); !s.ok()) return s;
@@ -190,6 +220,12 @@ absl::StatusOr<SubmitResult> Device::SubmitQueued(
                                    }),
                     warnings_.end());
     if (absl::Status s = withdraw(); !s.ok()) return s;
+    auto refusal = refusals_.find(id);
+    if (item.kind != kSendKind && refusal != refusals_.end()) {
+      // Notification work: the server's own answer (not found, permission
+      // denied, ...), as when it was sent directly.
+      return refusal->second;
+    }
     return absl::FailedPreconditionError(
         absl::StrCat("the server refused it: ", why));
   }
@@ -272,27 +308,10 @@ absl::StatusOr<OutboxItem> Device::SealForChannel(
       }
       if (absl::Status s = state_.CheckSendable(member); !s.ok()) return s;
     } else {
-      std::optional<std::string> cached = state_.CachedKeyBundle(member);
-      if (!cached.has_value()) {
-        return CannotSealOffline(
-            absl::StrCat("no verified key of ", member), offline_cause);
-      }
-      absl::StatusOr<KeyBundle> parsed = ParseKeyBundle(*cached);
-      if (!parsed.ok()) return parsed.status();
-      std::optional<Contact> contact = state_.FindContact(member);
-      if (!contact.has_value() ||
-          contact->identity_key != parsed->identity_public_key) {
-        return CannotSealOffline(
-            absl::StrCat("no current verified key of ", member),
-            offline_cause);
-      }
-      if (absl::Status v = VerifyKeyBundleAt(*parsed, clock_.Now()); !v.ok()) {
-        return CannotSealOffline(
-            absl::StrCat("only an expired key of ", member, " (",
-                         v.message(), ")"),
-            offline_cause);
-      }
-      bundle = *std::move(parsed);
+      absl::StatusOr<KeyBundle> cached =
+          CachedVerifiedBundle(member, offline_cause);
+      if (!cached.ok()) return cached.status();
+      bundle = *std::move(cached);
     }
     recipients.push_back(EnvelopeRecipient{bundle.identity_public_key,
                                            bundle.signed_prekey, std::nullopt});
@@ -323,6 +342,29 @@ absl::StatusOr<OutboxItem> Device::SealForChannel(
   item.created_at = metadata.created_at;
   *chain_after = ChainState{metadata.sequence + 1, EnvelopeHash(item.request)};
   return item;
+}
+
+absl::StatusOr<KeyBundle> Device::CachedVerifiedBundle(
+    const std::string& member, const absl::Status& offline_cause) {
+  std::optional<std::string> cached = state_.CachedKeyBundle(member);
+  if (!cached.has_value()) {
+    return CannotSealOffline(absl::StrCat("no verified key of ", member),
+                             offline_cause);
+  }
+  absl::StatusOr<KeyBundle> parsed = ParseKeyBundle(*cached);
+  if (!parsed.ok()) return parsed.status();
+  std::optional<Contact> contact = state_.FindContact(member);
+  if (!contact.has_value() ||
+      contact->identity_key != parsed->identity_public_key) {
+    return CannotSealOffline(
+        absl::StrCat("no current verified key of ", member), offline_cause);
+  }
+  if (absl::Status v = VerifyKeyBundleAt(*parsed, clock_.Now()); !v.ok()) {
+    return CannotSealOffline(absl::StrCat("only an expired key of ", member,
+                                          " (", v.message(), ")"),
+                             offline_cause);
+  }
+  return parsed;
 }
 
 absl::StatusOr<SendResult> Device::SealAndSend(const std::string& channel,
@@ -467,6 +509,22 @@ absl::StatusOr<size_t> Device::RefreshOfflineCache() {
   std::set<std::string> members;
   for (const v1::ChannelInfo& c : *channels) {
     members.insert(c.members().begin(), c.members().end());
+  }
+  // Notification work seals to the notification's audience: remember the
+  // directory and the keys a coordinator (parties, mediators,
+  // coordinators) or a party (the issuer side) may need offline.
+  if (identity_.role == MemberRole::kCoordinator ||
+      identity_.role == MemberRole::kParty) {
+    absl::StatusOr<std::vector<v1::Member>> directory = ListMembers();
+    if (!directory.ok()) return directory.status();
+    for (const v1::Member& m : *directory) {
+      if (m.revoked()) continue;
+      if (m.role() == v1::ROLE_MEDIATOR || m.role() == v1::ROLE_COORDINATOR ||
+          (m.role() == v1::ROLE_PARTY &&
+           identity_.role == MemberRole::kCoordinator)) {
+        members.insert(m.name());
+      }
+    }
   }
   for (const std::string& m : members) {
     if (m == identity_.name) continue;

@@ -10,18 +10,17 @@
 namespace parley::cli {
 namespace {
 
-void PrintEvent(const GlobalOptions& options, const SyncEvent& e,
-                const std::string& channel_filter, bool lines) {
+// One event as JSON (messages: MessageJson). Empty when `channel_filter`
+// excludes it.
+nlohmann::json EventJson(const SyncEvent& e,
+                         const std::string& channel_filter) {
   if (e.kind == SyncEvent::Kind::kMessage) {
-    if (!channel_filter.empty() && e.message.channel != channel_filter) return;
-    if (options.json) {
-      if (lines) PrintJson(MessageJson(e.message));
-    } else {
-      PrintMessage(e.message);
+    if (!channel_filter.empty() && e.message.channel != channel_filter) {
+      return nullptr;
     }
-    return;
+    return MessageJson(e.message);
   }
-  if (!lines && options.json) return;
+  if (!channel_filter.empty() && e.channel != channel_filter) return nullptr;
   nlohmann::json j = {{"index", e.index}};
   switch (e.kind) {
     case SyncEvent::Kind::kReceipt:
@@ -30,32 +29,73 @@ void PrintEvent(const GlobalOptions& options, const SyncEvent& e,
       j["recipient"] = e.receipt.recipient;
       j["level"] = e.receipt.level;
       j["verified"] = e.receipt.verified;
-      if (!options.json) {
-        std::cout << "#" << e.envelope_index << " " << e.receipt.level
-                  << " to " << e.receipt.recipient
-                  << (e.receipt.verified ? " (signature verified)"
-                                         : " (NOT VERIFIED: " +
-                                               e.receipt.problem + ")")
-                  << "\n";
+      if (!e.receipt.verified) j["problem"] = e.receipt.problem;
+      if (!e.notification_id.empty()) {
+        j["notification_id"] = e.notification_id;
       }
       break;
     case SyncEvent::Kind::kChannel:
-      if (!channel_filter.empty() && e.channel != channel_filter) return;
       j["type"] = "channel";
       j["channel"] = e.channel;
       j["members"] = e.members;
       j["text"] = e.text;
-      if (!options.json) {
-        std::cout << "[" << e.channel << "] " << e.text << ": "
-                  << absl::StrJoin(e.members, ", ") << "\n";
-      }
+      break;
+    case SyncEvent::Kind::kNotification:
+      j["type"] = "notification";
+      j["entry_type"] = e.entry_type;
+      j["notification_id"] = e.notification_id;
+      j["version"] = e.version;
+      j["member"] = e.member;
+      j["text"] = e.text;
+      if (!e.members.empty()) j["parties"] = e.members;
+      if (!e.error.empty()) j["error"] = e.error;
       break;
     default:
       j["type"] = "notice";
       j["text"] = e.text;
-      if (!options.json) std::cout << "(" << e.text << ")\n";
   }
-  if (options.json) PrintJson(j);
+  return j;
+}
+
+void PrintEvent(const GlobalOptions& options, const SyncEvent& e,
+                const std::string& channel_filter, bool lines) {
+  if (options.json) {
+    // JSON lines for watch; inbox prints one document at the end.
+    if (!lines) return;
+    nlohmann::json j = EventJson(e, channel_filter);
+    if (!j.is_null()) PrintJson(j);
+    return;
+  }
+  if (e.kind == SyncEvent::Kind::kMessage) {
+    if (!channel_filter.empty() && e.message.channel != channel_filter) return;
+    PrintMessage(e.message);
+    return;
+  }
+  switch (e.kind) {
+    case SyncEvent::Kind::kReceipt:
+      if (!channel_filter.empty() && e.channel != channel_filter) return;
+      std::cout << "#" << e.envelope_index
+                << (e.notification_id.empty()
+                        ? std::string()
+                        : " (notification " + e.notification_id + ")")
+                << " " << e.receipt.level << " to " << e.receipt.recipient
+                << (e.receipt.verified ? " (signature verified)"
+                                       : " (NOT VERIFIED: " +
+                                             e.receipt.problem + ")")
+                << "\n";
+      break;
+    case SyncEvent::Kind::kChannel:
+      if (!channel_filter.empty() && e.channel != channel_filter) return;
+      std::cout << "[" << e.channel << "] " << e.text << ": "
+                << absl::StrJoin(e.members, ", ") << "\n";
+      break;
+    case SyncEvent::Kind::kNotification:
+      if (!channel_filter.empty() && e.channel != channel_filter) return;
+      std::cout << "[" << e.channel << "] " << e.text << "\n";
+      break;
+    default:
+      std::cout << "(" << e.text << ")\n";
+  }
 }
 
 std::atomic<Device*> g_watched{nullptr};
@@ -90,12 +130,20 @@ void AddInboxCommand(CLI::App& app, GlobalOptions& options, Handler* run) {
       sync.wait = absl::Seconds(*wait);
       sync.until_caught_up = *wait <= 0;
       nlohmann::json messages = nlohmann::json::array();
+      nlohmann::json events = nlohmann::json::array();
       size_t shown = 0;
       absl::Status s = (*device)->Sync(sync, [&](const SyncEvent& e) {
         if (e.kind == SyncEvent::Kind::kMessage &&
             (channel->empty() || e.message.channel == *channel)) {
           messages.push_back(MessageJson(e.message));
           ++shown;
+        } else if (e.kind != SyncEvent::Kind::kMessage) {
+          // Everything else (notifications, escalations, receipts,
+          // membership, notices), in log order.
+          if (nlohmann::json j = EventJson(e, *channel); !j.is_null()) {
+            events.push_back(std::move(j));
+            if (e.kind == SyncEvent::Kind::kNotification) ++shown;
+          }
         }
         PrintEvent(options, e, *channel, /*lines=*/false);
       });
@@ -103,6 +151,7 @@ void AddInboxCommand(CLI::App& app, GlobalOptions& options, Handler* run) {
       if (!s.ok()) return ReportError(options, s);
       if (options.json) {
         PrintJson({{"messages", messages},
+                   {"events", events},
                    {"cursor", (*device)->state().cursor().has_value()
                                   ? nlohmann::json(
                                         *(*device)->state().cursor())

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -25,14 +26,19 @@ constexpr char kIdentityFile[] = "identity.json";
 constexpr char kContactsFile[] = "contacts.bin";
 constexpr char kStateFile[] = "state.bin";
 constexpr char kMessagesFile[] = "messages.bin";
+constexpr char kNotificationsFile[] = "notifications.bin";
+constexpr char kEntriesFile[] = "entries.bin";
 // Plaintext files of clients before state encryption, migrated on open.
 constexpr char kLegacyContactsFile[] = "contacts.json";
 constexpr char kLegacyStateFile[] = "state.json";
 constexpr char kLegacyMessagesFile[] = "messages.jsonl";
+constexpr char kLegacyNotificationsFile[] = "notifications.jsonl";
 // Associated data binding each sealed file to its role.
 constexpr char kContactsRole[] = "parley/v1/state/contacts";
 constexpr char kStateRole[] = "parley/v1/state/state";
 constexpr char kMessagesRole[] = "parley/v1/state/messages";
+constexpr char kNotificationsRole[] = "parley/v1/state/notifications";
+constexpr char kEntriesRole[] = "parley/v1/state/entries";
 
 absl::Status Corrupted(const std::string& path, absl::string_view what) {
   return absl::DataLossError(absl::StrCat(
@@ -178,6 +184,7 @@ absl::StatusOr<LocalState> LocalState::Open(const std::string& dir,
   if (absl::Status s = state.LoadContacts(); !s.ok()) return s;
   if (absl::Status s = state.LoadState(); !s.ok()) return s;
   if (absl::Status s = state.LoadMessageIndexes(); !s.ok()) return s;
+  if (absl::Status s = state.LoadNotificationIndexes(); !s.ok()) return s;
   if (absl::Status s = state.MigrateLegacyFiles(); !s.ok()) return s;
   return state;
 }
@@ -320,6 +327,18 @@ absl::Status LocalState::LoadState() {
   const Json& j = *json;
   try {
     message_records_ = j.value("message_records", uint64_t{0});
+    notification_records_ = j.value("notification_records", uint64_t{0});
+    for (const Json& m : j.value("members", Json::array())) {
+      CachedMember c;
+      c.name = m.at("name").get<std::string>();
+      absl::StatusOr<MemberRole> role =
+          ParseRoleName(m.at("role").get<std::string>());
+      if (!role.ok()) return Corrupted(path, "members");
+      c.role = *role;
+      c.organisation = m.value("organisation", "");
+      c.revoked = m.value("revoked", false);
+      cached_members_.push_back(std::move(c));
+    }
     if (j.contains("cursor") && !j["cursor"].is_null()) {
       cursor_ = j["cursor"].get<uint64_t>();
     }
@@ -366,6 +385,7 @@ absl::Status LocalState::LoadState() {
         p.id = HexEncode(parsed->header.metadata.client_message_id);
       }
       p.kind = o.value("kind", "send");
+      p.description = o.value("description", "");
       p.content_type = o.value("content_type", "");
       if (o.contains("payload")) {
         absl::StatusOr<std::string> payload = Base64Field(o, "payload");
@@ -426,6 +446,7 @@ absl::Status LocalState::SaveState() const {
               {"created_at", p.created_at},
               {"queued_at_ms", p.queued_at_ms},
               {"attempts", p.attempts}};
+    if (!p.description.empty()) o["description"] = p.description;
     if (!p.content_type.empty()) o["content_type"] = p.content_type;
     if (!p.payload.empty()) o["payload"] = Base64Encode(p.payload);
     if (!p.last_error.empty()) o["last_error"] = p.last_error;
@@ -438,6 +459,15 @@ absl::Status LocalState::SaveState() const {
   for (const auto& [name, b] : key_bundles_) bundles[name] = Base64Encode(b);
   j["key_bundles"] = bundles;
   j["message_records"] = message_records_;
+  j["notification_records"] = notification_records_;
+  Json members = Json::array();
+  for (const CachedMember& m : cached_members_) {
+    members.push_back({{"name", m.name},
+                       {"role", std::string(RoleName(m.role))},
+                       {"organisation", m.organisation},
+                       {"revoked", m.revoked}});
+  }
+  j["members"] = members;
   return WriteSealed(kStateFile, kStateRole, j.dump());
 }
 
@@ -498,6 +528,183 @@ absl::Status LocalState::LoadMessageIndexes() {
   }
   legacy_files_.push_back(kLegacyMessagesFile);
   return absl::OkStatus();
+}
+
+absl::Status LocalState::LoadNotificationIndexes() {
+  const std::string path = Path(kNotificationsFile);
+  absl::StatusOr<std::string> bytes = ReadFile(path);
+  if (bytes.ok()) {
+    absl::StatusOr<OpenedRecords> opened =
+        OpenRecordLog(key_, kNotificationsRole, *bytes, path);
+    if (!opened.ok()) return opened.status();
+    if (opened->records.size() < notification_records_) {
+      return Corrupted(path, absl::StrCat("it holds ", opened->records.size(),
+                                          " notifications, not the ",
+                                          notification_records_,
+                                          " committed"));
+    }
+    if (opened->valid_size < bytes->size() &&
+        ::truncate(path.c_str(), static_cast<off_t>(opened->valid_size)) !=
+            0) {
+      return absl::InternalError(
+          absl::StrCat("cannot repair ", path, ": ", std::strerror(errno)));
+    }
+    for (const std::string& record : opened->records) {
+      Json j = Json::parse(record, nullptr, /*allow_exceptions=*/false);
+      if (!j.is_object() || !j.contains("index") ||
+          !j["index"].is_number_unsigned()) {
+        return Corrupted(path, "a record is not a notification");
+      }
+      notification_indexes_.insert(j["index"].get<uint64_t>());
+    }
+    notification_records_ = opened->records.size();
+    return absl::OkStatus();
+  }
+  if (!absl::IsNotFound(bytes.status())) return bytes.status();
+  if (notification_records_ > 0) return Corrupted(path, "the file is missing");
+  // The plaintext cache of an older client: seal it into
+  // notifications.bin (MigrateLegacyFiles then removes it).
+  const std::string legacy = Path(kLegacyNotificationsFile);
+  absl::StatusOr<std::string> text = ReadFile(legacy);
+  if (!text.ok()) {
+    return absl::IsNotFound(text.status()) ? absl::OkStatus() : text.status();
+  }
+  std::string sealed(kRecordLogMagic);
+  for (absl::string_view line : absl::StrSplit(*text, '\n')) {
+    if (line.empty()) continue;
+    Json j = Json::parse(std::string(line), nullptr, false);
+    if (j.is_discarded()) continue;  // a torn last line after a crash
+    if (!j.is_object() || !j.contains("index") ||
+        !j["index"].is_number_unsigned()) {
+      return Corrupted(legacy, "a line is not a notification");
+    }
+    const uint64_t index = j["index"].get<uint64_t>();
+    if (!notification_indexes_.insert(index).second) continue;
+    sealed += SealRecord(key_, kNotificationsRole, j.dump());
+    ++notification_records_;
+  }
+  if (absl::Status s = WriteFileAtomically(path, sealed, 0600); !s.ok()) {
+    return s;
+  }
+  legacy_files_.push_back(kLegacyNotificationsFile);
+  return absl::OkStatus();
+}
+
+absl::Status LocalState::AppendNotification(uint64_t index,
+                                            const std::string& record) {
+  if (HasNotification(index)) return absl::OkStatus();
+  const std::string path = Path(kNotificationsFile);
+  std::string bytes = SealRecord(key_, kNotificationsRole, record);
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || st.st_size == 0) {
+    bytes = std::string(kRecordLogMagic) + bytes;
+  }
+  if (absl::Status s = AppendBytes(path, bytes); !s.ok()) return s;
+  notification_indexes_.insert(index);
+  ++notification_records_;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> LocalState::NotificationRecords()
+    const {
+  const std::string path = Path(kNotificationsFile);
+  absl::StatusOr<std::string> bytes = ReadFile(path);
+  if (!bytes.ok()) {
+    if (absl::IsNotFound(bytes.status())) return std::vector<std::string>();
+    return bytes.status();
+  }
+  absl::StatusOr<OpenedRecords> opened =
+      OpenRecordLog(key_, kNotificationsRole, *bytes, path);
+  if (!opened.ok()) return opened.status();
+  return std::move(opened->records);
+}
+
+absl::Status LocalState::LoadVerifiedEntries() {
+  verified_entries_.emplace();
+  const std::string path = Path(kEntriesFile);
+  absl::StatusOr<std::string> bytes = ReadFile(path);
+  if (!bytes.ok()) {
+    return absl::IsNotFound(bytes.status()) ? absl::OkStatus()
+                                            : bytes.status();
+  }
+  absl::StatusOr<OpenedRecords> opened =
+      OpenRecordLog(key_, kEntriesRole, *bytes, path);
+  if (!opened.ok()) {
+    verified_entries_.reset();
+    return opened.status();
+  }
+  if (opened->valid_size < bytes->size() &&
+      ::truncate(path.c_str(), static_cast<off_t>(opened->valid_size)) != 0) {
+    return absl::InternalError(
+        absl::StrCat("cannot repair ", path, ": ", std::strerror(errno)));
+  }
+  for (const std::string& record : opened->records) {
+    if (record.size() < 8) {
+      verified_entries_.reset();
+      return Corrupted(path, "a record is too short");
+    }
+    uint64_t index = 0;
+    for (int i = 0; i < 8; ++i) {
+      index = (index << 8) | static_cast<uint8_t>(record[i]);
+    }
+    (*verified_entries_)[index] = record.substr(8);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<std::string>> LocalState::VerifiedEntry(
+    uint64_t index) {
+  if (!verified_entries_.has_value()) {
+    if (absl::Status s = LoadVerifiedEntries(); !s.ok()) return s;
+  }
+  auto it = verified_entries_->find(index);
+  if (it == verified_entries_->end()) return std::nullopt;
+  return it->second;
+}
+
+absl::Status LocalState::AddVerifiedEntries(
+    const std::vector<std::pair<uint64_t, std::string>>& entries) {
+  if (!verified_entries_.has_value()) {
+    if (absl::Status s = LoadVerifiedEntries(); !s.ok()) return s;
+  }
+  const std::string path = Path(kEntriesFile);
+  std::string bytes;
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || st.st_size == 0) {
+    bytes = std::string(kRecordLogMagic);
+  }
+  std::vector<std::pair<uint64_t, std::string>> added;
+  for (const auto& [index, leaf] : entries) {
+    if (verified_entries_->contains(index)) continue;
+    std::string record(8, '\0');
+    for (int i = 0; i < 8; ++i) {
+      record[i] = static_cast<char>((index >> (56 - 8 * i)) & 0xff);
+    }
+    record += leaf;
+    bytes += SealRecord(key_, kEntriesRole, record);
+    added.emplace_back(index, leaf);
+  }
+  if (added.empty()) return absl::OkStatus();
+  if (absl::Status s = AppendBytes(path, bytes); !s.ok()) return s;
+  for (auto& [index, leaf] : added) {
+    (*verified_entries_)[index] = std::move(leaf);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LocalState::CacheMembers(
+    const std::vector<CachedMember>& members) {
+  auto same = [](const CachedMember& a, const CachedMember& b) {
+    return a.name == b.name && a.role == b.role &&
+           a.organisation == b.organisation && a.revoked == b.revoked;
+  };
+  if (members.size() == cached_members_.size() &&
+      std::equal(members.begin(), members.end(), cached_members_.begin(),
+                 same)) {
+    return absl::OkStatus();
+  }
+  cached_members_ = members;
+  return SaveState();
 }
 
 absl::StatusOr<std::vector<StoredMessage>> LocalState::Messages() const {

@@ -17,10 +17,15 @@
 //                   each channel and their verified key bundles
 //   messages.bin    decrypted messages, one record each, appended and synced
 //                   before the cursor moves past them
+//   notifications.bin
+//                   decrypted notification versions, one record each, kept
+//                   like messages.bin
+//   entries.bin     log entries whose inclusion this device verified (a
+//                   cache: an entry verified once is not fetched again)
 //
 // The .bin files are sealed with the state key (client/sealed_file.h);
-// files of an older client (contacts.json, state.json, messages.jsonl) are
-// sealed and removed when a profile is opened.
+// files of an older client (contacts.json, state.json, messages.jsonl,
+// notifications.jsonl) are sealed and removed when a profile is opened.
 //
 // Not thread-safe; one process uses a profile at a time.
 
@@ -91,14 +96,22 @@ struct PendingReceipt {
 // lost answer sends the same bytes (the server deduplicates on the sender and
 // the idempotency id, and answers a retry with the original log index).
 struct OutboxItem {
-  // The idempotency id, hex: the envelope's client message id for "send".
+  // The idempotency id, hex: the envelope's client message id for "send"
+  // and "notify"; for "ack" a local id (the server recognises a retry by
+  // the identical signed receipt).
   std::string id;
-  // What `request` is: "send" (a sealed envelope); other kinds are sent by
-  // Device::SendOutboxItem (client/device.cc).
+  // What `request` is: "send" (a sealed envelope), "notify" (a serialized
+  // parley.v1.NotifyRequest), "ack" (a serialized
+  // parley.v1.AcknowledgeRequest). Device::SendOutboxItem
+  // (client/device_outbox.cc) sends each kind.
   std::string kind = "send";
-  // Ordering key (the channel for "send"): items with the same key go in
-  // the order queued, and one refused for good holds back those after it.
+  // Ordering key (the channel for "send", "n/" + id for notification
+  // work): items with the same key go in the order queued, and one refused
+  // for good holds back those after it.
   std::string channel;
+  // For people (`parley outbox`): what the item does, e.g. "acknowledge
+  // receipt of mv-1 version 2". Empty for "send" (the channel says it).
+  std::string description;
   std::string request;
   RelayMode relay_mode = RelayMode::kNone;
   uint64_t relay_of = 0;
@@ -116,6 +129,16 @@ struct OutboxItem {
   std::string held;
 };
 using PendingSend = OutboxItem;
+
+// A member as the directory last listed it, for sealing notification work
+// while the server cannot be reached (the audience depends on roles and
+// organisations).
+struct CachedMember {
+  std::string name;
+  MemberRole role = MemberRole::kParty;
+  std::string organisation;
+  bool revoked = false;
+};
 
 // A message as received and opened, or the reason it could not be opened.
 struct StoredMessage {
@@ -213,6 +236,31 @@ class LocalState {
   absl::Status CacheKeyBundle(const std::string& name,
                               const std::string& bundle);
 
+  // The directory's member list, as last fetched (empty: never).
+  const std::vector<CachedMember>& cached_members() const {
+    return cached_members_;
+  }
+  absl::Status CacheMembers(const std::vector<CachedMember>& members);
+
+  // Notification versions opened by Sync: each record is a JSON object
+  // with at least "index" (the log index), written by Device. Appended and
+  // synced like messages; the count is committed with the next state write
+  // (CommitDelivery).
+  bool HasNotification(uint64_t index) const {
+    return notification_indexes_.count(index);
+  }
+  absl::Status AppendNotification(uint64_t index, const std::string& record);
+  // Every record in the order stored. DataLoss if the file is corrupted.
+  absl::StatusOr<std::vector<std::string>> NotificationRecords() const;
+
+  // Log entries whose inclusion was verified against a checkpoint this
+  // device trusted (entries never change once logged). Loaded on first
+  // use; DataLoss if entries.bin is corrupted.
+  absl::StatusOr<std::optional<std::string>> VerifiedEntry(uint64_t index);
+  // Appends `entries` (index, exact leaf bytes) in one synced write.
+  absl::Status AddVerifiedEntries(
+      const std::vector<std::pair<uint64_t, std::string>>& entries);
+
   // Messages.
   bool HasMessage(uint64_t index) const { return message_indexes_.count(index); }
   absl::StatusOr<std::vector<StoredMessage>> Messages() const;
@@ -242,6 +290,8 @@ class LocalState {
   absl::Status LoadContacts();
   absl::Status LoadState();
   absl::Status LoadMessageIndexes();
+  absl::Status LoadNotificationIndexes();
+  absl::Status LoadVerifiedEntries();
   absl::Status MigrateLegacyFiles();
   absl::Status SaveContacts() const;
   absl::Status SaveState() const;
@@ -253,6 +303,10 @@ class LocalState {
   // Records in messages.bin as of the last state write: fewer on disk means
   // committed messages were lost.
   uint64_t message_records_ = 0;
+  uint64_t notification_records_ = 0;  // likewise for notifications.bin
+  std::vector<CachedMember> cached_members_;
+  std::set<uint64_t> notification_indexes_;
+  std::optional<std::map<uint64_t, std::string>> verified_entries_;
   std::map<std::string, std::vector<std::string>> channel_members_;
   std::map<std::string, std::string> key_bundles_;
   std::map<std::string, Contact> contacts_;

@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   AddDeconflictCommand(app, options, &run);
   AddProofCommand(app, options, &run);
   AddOutboxCommand(app, options, &run);
+  AddGuiCommand(app, options, &run);
   AddHelpCommand(app, options, &run);
 
   try {

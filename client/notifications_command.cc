@@ -40,6 +40,18 @@ std::string OverallWords(v1::NotificationState::Overall o) {
   }
 }
 
+// A static site past its review-by date: the server calls it expired; for
+// the coordinator it is a reminder to review it (amend or deactivate).
+bool ReviewDue(const v1::NotificationState& n) {
+  return n.metadata().kind() == v1::SITE &&
+         n.overall() == v1::NotificationState::EXPIRED;
+}
+
+std::string OverallText(const v1::NotificationState& n) {
+  if (ReviewDue(n)) return "review due (review-by date passed)";
+  return OverallWords(n.overall());
+}
+
 std::string PartyStateName(v1::PartyState::State s) {
   switch (s) {
     case v1::PartyState::LOGGED: return "logged";
@@ -88,6 +100,7 @@ nlohmann::json StateJson(const v1::NotificationState& n) {
           {"issuer", n.issuer()},
           {"organisation", n.organisation()},
           {"overall", OverallName(n.overall())},
+          {"review_due", ReviewDue(n)},
           {"late", n.late()},
           {"emergency", m.emergency()},
           {"depart_at", TimeJson(m.depart_at())},
@@ -131,7 +144,7 @@ int List(const GlobalOptions& options) {
   std::cout << "ID                   KIND      VER  OVERALL                          PARTIES\n";
   for (const auto& n : *list) {
     std::string id = n.metadata().id();
-    std::string overall = OverallWords(n.overall());
+    std::string overall = OverallText(n);
     if (n.late()) overall += " LATE";
     id.resize(std::max<size_t>(id.size(), 20), ' ');
     overall.resize(std::max<size_t>(overall.size(), 32), ' ');
@@ -145,6 +158,36 @@ int List(const GlobalOptions& options) {
   return kExitOk;
 }
 
+// What the current version changed against the one it superseded, when
+// this member can open both (the audience of both versions).
+struct VersionChanges {
+  uint32_t from = 0;  // 0: no earlier version to compare with
+  std::vector<FieldChange> changes;
+};
+
+VersionChanges ChangesOfCurrent(const Device::NotificationView& view) {
+  VersionChanges out;
+  const auto& versions = view.versions;
+  if (versions.size() < 2) return out;
+  const auto& current = versions.back();
+  const auto& previous = versions[versions.size() - 2];
+  if (!current.content.has_value() || !previous.content.has_value() ||
+      previous.version + 1 != current.version) {
+    return out;
+  }
+  out.from = previous.version;
+  out.changes = DiffContent(*previous.content, *current.content);
+  return out;
+}
+
+nlohmann::json ChangesJson(const std::vector<FieldChange>& changes) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const FieldChange& c : changes) {
+    out.push_back({{"path", c.path}, {"before", c.before}, {"after", c.after}});
+  }
+  return out;
+}
+
 int Show(const GlobalOptions& options, const std::string& id) {
   absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
   if (!device.ok()) return ReportError(options, device.status());
@@ -152,8 +195,12 @@ int Show(const GlobalOptions& options, const std::string& id) {
       (*device)->ShowNotification(id);
   PrintWarnings(options, **device);
   if (!view.ok()) return ReportError(options, view.status());
+  const VersionChanges changed = ChangesOfCurrent(*view);
   if (options.json) {
     nlohmann::json j = StateJson(view->state);
+    j["changed_from_version"] =
+        changed.from == 0 ? nlohmann::json(nullptr) : nlohmann::json(changed.from);
+    j["changes"] = ChangesJson(changed.changes);
     nlohmann::json versions = nlohmann::json::array();
     for (const auto& v : view->versions) {
       nlohmann::json x = {{"version", v.version},
@@ -185,7 +232,7 @@ int Show(const GlobalOptions& options, const std::string& id) {
   std::cout << n.metadata().id() << " version " << n.version() << " ("
             << (n.metadata().kind() == v1::MOVEMENT ? "movement" : "site")
             << ") by " << n.issuer() << ", " << n.organisation() << "\n"
-            << "overall: " << OverallWords(n.overall()) << "\n";
+            << "overall: " << OverallText(n) << "\n";
   if (n.late()) {
     std::cout << "LATE: notified below the required lead time — logged and "
                  "flagged\n";
@@ -204,6 +251,14 @@ int Show(const GlobalOptions& options, const std::string& id) {
     if (p.escalation() > 0) {
       std::cout << "    " << kEscalationNames[std::min<uint32_t>(p.escalation(), 3)]
                 << " logged\n";
+    }
+  }
+  if (changed.from != 0) {
+    std::cout << "changed since version " << changed.from << ":\n";
+    for (const FieldChange& c : changed.changes) {
+      std::cout << "  " << c.path << ": "
+                << (c.before.empty() ? "(none)" : c.before) << " -> "
+                << (c.after.empty() ? "(none)" : c.after) << "\n";
     }
   }
   if (!view->versions.empty()) {
@@ -352,6 +407,12 @@ void AddNotificationsCommand(CLI::App& app, GlobalOptions& options,
       ->required();
   cancel->callback([&options, run, id, reason] {
     *run = [&options, id, reason]() -> int {
+      if (reason->find_first_not_of(" \t") == std::string::npos) {
+        return ReportError(options,
+                           absl::InvalidArgumentError(
+                               "--reason: say why it is cancelled (encrypted "
+                               "to the notification's audience)"));
+      }
       absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
       if (!device.ok()) return ReportError(options, device.status());
       absl::StatusOr<uint64_t> index =

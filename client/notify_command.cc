@@ -2,9 +2,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <sstream>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -12,6 +16,7 @@
 #include "client/notify_flags.h"
 #include "crypto/encoding.h"
 #include "crypto/random.h"
+#include "parley/v1/notifications.pb.h"
 
 namespace parley::cli {
 namespace {
@@ -29,7 +34,7 @@ absl::StatusOr<std::string> ReadText(const std::string& flag,
 }
 
 std::string NewId(const char* prefix) {
-  return absl::StrCat(prefix, HexEncode(SystemRandom().Bytes(4)));
+  return absl::StrCat(prefix, HexEncode(SystemRandom().Bytes(8)));
 }
 
 struct NotifyArgs {
@@ -38,7 +43,6 @@ struct NotifyArgs {
   SiteFlags site;
   std::string type;  // movement or site type
   std::string contact;
-  int personnel = -1;
 };
 
 // CLI11 options bound to `a`; optional strings are filled in Finish().
@@ -59,7 +63,9 @@ void AddMovementOptions(CLI::App* c, NotifyArgs* a) {
   c->add_option("--return-arrive", m.return_arrive, "Return leg arrival");
   c->add_option("--vehicles", m.vehicles,
                 "COUNTxTYPE[:armoured|soft-skin],... e.g. 2xtruck:soft-skin");
-  c->add_option("--personnel", a->personnel, "Personnel count");
+  c->add_option_function<int>(
+      "--personnel", [a](int v) { a->movement.personnel = v; },
+      "Personnel count");
   c->add_option_function<std::string>(
       "--cargo", [a](const std::string& v) { a->movement.cargo = v; },
       "Cargo summary");
@@ -82,7 +88,80 @@ void AddSiteOptions(CLI::App* c, NotifyArgs* a, bool amend) {
   c->add_option_function<std::string>(
       "--function", [a](const std::string& v) { a->site.function = v; },
       "Humanitarian function as of today");
-  (void)amend;
+  if (amend) {
+    c->add_flag_callback(
+        "--deactivate", [a] { a->site.deactivated = true; },
+        "Sites: mark the site deactivated (no longer in use)");
+    c->add_flag_callback(
+        "--reactivate", [a] { a->site.deactivated = false; },
+        "Sites: the site is in use again");
+  }
+}
+
+// Options that apply to one kind only, for refusing them on the other
+// (`notification amend` accepts both sets).
+constexpr const char* kMovementOnly[] = {
+    "--route",    "--depart",    "--arrive",    "--return-depart",
+    "--return-arrive", "--vehicles", "--personnel", "--cargo",
+    "--emergency", "--ack-by"};
+constexpr const char* kSiteOnly[] = {"--name",     "--point",
+                                     "--polygon",  "--review-by",
+                                     "--function", "--deactivate",
+                                     "--reactivate"};
+
+absl::Status CheckKindOptions(const CLI::App& c, bool movement,
+                              const std::string& id) {
+  const std::vector<const char*> other_kind =
+      movement ? std::vector<const char*>(std::begin(kSiteOnly),
+                                          std::end(kSiteOnly))
+               : std::vector<const char*>(std::begin(kMovementOnly),
+                                          std::end(kMovementOnly));
+  for (const char* name : other_kind) {
+    if (c.count(name) > 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          name, ": applies to ", movement ? "sites" : "movements", "; ", id,
+          " is a ", movement ? "movement" : "site"));
+    }
+  }
+  if (c.count("--deactivate") > 0 && c.count("--reactivate") > 0) {
+    return absl::InvalidArgumentError(
+        "--deactivate: give --deactivate or --reactivate, not both");
+  }
+  return absl::OkStatus();
+}
+
+// The directory, fetched once per command for checking recipients.
+struct PartyDirectory {
+  bool fetched = false;
+  bool available = false;  // false: the server could not be reached
+  std::vector<KnownMember> members;
+};
+
+// Checks --to (or a file's "to") against the directory before anything is
+// sealed, so a typo gets a clear message naming the flag. Skipped when the
+// server cannot be reached (the notification may then be queued).
+absl::Status CheckPartiesOnline(Device& device, std::string_view field,
+                                const std::vector<std::string>& parties,
+                                PartyDirectory* directory) {
+  if (parties.empty()) return absl::OkStatus();
+  if (!directory->fetched) {
+    absl::StatusOr<std::vector<DirectoryEntry>> listed = device.ListDirectory();
+    if (!listed.ok() && !absl::IsUnavailable(listed.status()) &&
+        !absl::IsDeadlineExceeded(listed.status())) {
+      return listed.status();
+    }
+    directory->fetched = true;
+    directory->available = listed.ok();
+    if (listed.ok()) {
+      for (const DirectoryEntry& e : *listed) {
+        directory->members.push_back({e.member.name(),
+                                      e.member.role() == v1::ROLE_PARTY,
+                                      e.member.revoked()});
+      }
+    }
+  }
+  if (!directory->available) return absl::OkStatus();
+  return CheckParties(field, parties, directory->members);
 }
 
 // Moves the plain options into the flag structs.
@@ -98,7 +177,6 @@ absl::Status Finish(NotifyArgs* a, bool movement) {
     a->movement.type = a->type;
     a->site.type = a->type;
   }
-  if (a->personnel >= 0) a->movement.personnel = a->personnel;
   if (movement && !a->route.empty()) {
     absl::StatusOr<std::string> text = ReadText("route", a->route);
     if (!text.ok()) return text.status();
@@ -147,6 +225,10 @@ nlohmann::json ResultJson(const std::string& id,
       {"required_lead_time_seconds", r.required_lead_time_seconds},
       {"changes", changes}};
   if (r.late) j["warning"] = LateText(r);
+  if (r.queued) {
+    j["queued"] = true;
+    j["outbox_id"] = r.outbox_id;
+  }
   return j;
 }
 
@@ -173,19 +255,37 @@ void PrintResult(const GlobalOptions& options, const std::string& id,
   }
 }
 
+int PrintQueued(const GlobalOptions& options, const std::string& id,
+                const Device::NotifyResult& r) {
+  if (options.json) {
+    PrintJson({{"id", id}, {"version", r.version},
+               {"queued", true}, {"outbox_id", r.outbox_id},
+               {"reason", r.queued_reason}});
+  } else {
+    std::cout << Coloured(STDOUT_FILENO, "33", "queued, not yet sent")
+              << ": " << id << " is sealed, signed and "
+              << "waits in the outbox as " << r.outbox_id
+              << "; `parley sync` sends it when the server is back ("
+              << r.queued_reason << ")\n";
+  }
+  return kExitQueued;
+}
+
 int NotifyOne(const GlobalOptions& options, NotifyArgs* a, bool movement) {
   if (absl::Status s = Finish(a, movement); !s.ok()) {
     return ReportError(options, s);
   }
-  absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
-  if (!device.ok()) return ReportError(options, device.status());
-  const ProfileIdentity& me = (*device)->identity();
+  if (absl::Status s = movement ? CheckNewMovementFlags(a->movement)
+                                : CheckNewSiteFlags(a->site);
+      !s.ok()) {
+    return ReportError(options, s);
+  }
   const absl::Time now = absl::Now();
+  // Flag values are checked before the passphrase is asked for.
   NotificationContent content;
   if (movement) {
     MovementContent m;
     m.id = a->id.empty() ? NewId("mv-") : a->id;
-    m.organisation = me.organisation.empty() ? me.name : me.organisation;
     if (absl::Status s = ApplyMovementFlags(a->movement, now, &m); !s.ok()) {
       return ReportError(options, s);
     }
@@ -193,21 +293,37 @@ int NotifyOne(const GlobalOptions& options, NotifyArgs* a, bool movement) {
   } else {
     SiteContent s;
     s.id = a->id.empty() ? NewId("site-") : a->id;
-    s.organisation = me.organisation.empty() ? me.name : me.organisation;
     s.submitted_at = absl::FromUnixSeconds(absl::ToUnixSeconds(now));
     if (absl::Status st = ApplySiteFlags(a->site, now, &s); !st.ok()) {
       return ReportError(options, st);
     }
     content = std::move(s);
   }
+  absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
+  if (!device.ok()) return ReportError(options, device.status());
+  const ProfileIdentity& me = (*device)->identity();
+  std::visit(
+      [&](auto& c) {
+        c.organisation = me.organisation.empty() ? me.name : me.organisation;
+      },
+      content);
+  PartyDirectory directory;
+  if (absl::Status s = CheckPartiesOnline(
+          **device, "--to", ComputeVisibleMetadata(content).parties,
+          &directory);
+      !s.ok()) {
+    return ReportError(options, s);
+  }
   absl::StatusOr<Device::NotifyResult> r = (*device)->Notify(content);
   PrintWarnings(options, **device);
   if (!r.ok()) return ReportError(options, r.status());
+  if (r->queued) return PrintQueued(options, ContentId(content), *r);
   PrintResult(options, ContentId(content), content, *r);
   return kExitOk;
 }
 
-int Amend(const GlobalOptions& options, NotifyArgs* a, const std::string& id) {
+int Amend(const GlobalOptions& options, NotifyArgs* a, const std::string& id,
+          const CLI::App& command) {
   absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
   if (!device.ok()) return ReportError(options, device.status());
   absl::StatusOr<Device::NotificationView> view =
@@ -217,8 +333,12 @@ int Amend(const GlobalOptions& options, NotifyArgs* a, const std::string& id) {
     return ReportError(options, absl::DataLossError(absl::StrCat(
                                     "cannot open the current version of ", id)));
   }
-  NotificationContent content = *view->versions.back().content;
+  const NotificationContent before = *view->versions.back().content;
+  NotificationContent content = before;
   const bool movement = std::holds_alternative<MovementContent>(content);
+  if (absl::Status s = CheckKindOptions(command, movement, id); !s.ok()) {
+    return ReportError(options, s);
+  }
   if (absl::Status s = Finish(a, movement); !s.ok()) {
     return ReportError(options, s);
   }
@@ -236,107 +356,274 @@ int Amend(const GlobalOptions& options, NotifyArgs* a, const std::string& id) {
       },
       content);
   if (!applied.ok()) return ReportError(options, applied);
+  if (DiffContent(before, content).empty()) {
+    return ReportError(
+        options, absl::InvalidArgumentError(absl::StrCat(
+                     "nothing to amend: the flags given leave ", id,
+                     " version ", view->state.version(),
+                     " as it is (see parley notification amend --help)")));
+  }
+  PartyDirectory directory;
+  if (absl::Status s = CheckPartiesOnline(
+          **device, "--to", ComputeVisibleMetadata(content).parties,
+          &directory);
+      !s.ok()) {
+    return ReportError(options, s);
+  }
   absl::StatusOr<Device::NotifyResult> r = (*device)->Notify(content);
   PrintWarnings(options, **device);
   if (!r.ok()) return ReportError(options, r.status());
+  if (r->queued) return PrintQueued(options, id, *r);
   PrintResult(options, id, content, *r);
   return kExitOk;
 }
 
-// JSON lines: one content object each, "to" allowed for "recipients",
-// missing id/version/organisation filled in.
+// One line of a --from-file: refused with this status, or accepted.
+struct LineOutcome {
+  size_t line = 0;
+  std::string id;
+  absl::Status problem;
+};
+
+// Parses line `text` into content: JSON object with "to" allowed for
+// "recipients"; missing id/version/supersedes/organisation/submitted_at
+// filled in. InvalidArgument naming the field otherwise.
+absl::StatusOr<NotificationContent> ContentOfLine(const std::string& text,
+                                                  const ProfileIdentity& me,
+                                                  std::string* id) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    std::string what = e.what();
+    if (const size_t end = what.find("] "); what.rfind("[json.", 0) == 0 &&
+                                            end != std::string::npos) {
+      what = what.substr(end + 2);
+    }
+    return absl::InvalidArgumentError(absl::StrCat("malformed JSON: ", what));
+  }
+  if (!j.is_object()) {
+    return absl::InvalidArgumentError(
+        "malformed line: expected one JSON object (a notification's content)");
+  }
+  if (j.contains("to")) {
+    if (j.contains("recipients")) {
+      return absl::InvalidArgumentError(
+          "to: give \"to\" or \"recipients\", not both");
+    }
+    if (j["to"].is_string()) {
+      j["recipients"] = SplitList(j["to"].get<std::string>());
+    } else if (j["to"].is_array()) {
+      j["recipients"] = j["to"];
+    } else {
+      return absl::InvalidArgumentError(
+          "to: a list of party names, e.g. \"partya,partyb\" or "
+          "[\"partya\",\"partyb\"]");
+    }
+    j.erase("to");
+  }
+  if (!j.contains("schema")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "schema: required, \"", std::string(kMovementSchema), "\" or \"",
+        std::string(kSiteSchema), "\""));
+  }
+  const bool movement = j["schema"].is_string() &&
+                        j["schema"].get<std::string>() == kMovementSchema;
+  if (!j.contains("id")) j["id"] = NewId(movement ? "mv-" : "site-");
+  if (!j.contains("version")) j["version"] = 1;
+  if (!j.contains("supersedes")) j["supersedes"] = 0;
+  if (!j.contains("organisation")) {
+    j["organisation"] = me.organisation.empty() ? me.name : me.organisation;
+  }
+  if (!movement && !j.contains("submitted_at")) {
+    j["submitted_at"] = FormatRfc3339Utc(
+        absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now())));
+  }
+  *id = j["id"].is_string() ? j["id"].get<std::string>() : "";
+  absl::StatusOr<NotificationContent> content = ContentFromJson(j);
+  if (!content.ok()) return content.status();
+  if (std::vector<std::string> problems = ValidateContent(*content);
+      !problems.empty()) {
+    return absl::InvalidArgumentError(absl::StrJoin(problems, "; "));
+  }
+  return content;
+}
+
+// Device::Notify, waiting and trying again while the server's rate limit
+// refuses the calls that come before submission (directory, key bundles,
+// proofs): nothing was sealed or queued then, so a retry cannot duplicate.
+// A refusal of the Notify call itself is queued in the outbox instead.
+absl::StatusOr<Device::NotifyResult> NotifyPaced(
+    Device& device, const NotificationContent& content) {
+  absl::Duration wait = absl::Milliseconds(250);
+  for (int attempt = 0;; ++attempt) {
+    absl::StatusOr<Device::NotifyResult> r = device.Notify(content);
+    if (r.ok() || !absl::IsResourceExhausted(r.status()) || attempt >= 10) {
+      return r;
+    }
+    absl::SleepFor(wait);
+    wait = std::min(wait * 2, absl::Seconds(4));
+  }
+}
+
+// The progress bar, redrawn in place on a terminal only.
+void DrawBar(size_t done, size_t total, size_t accepted, size_t refused) {
+  constexpr size_t kWidth = 30;
+  const size_t filled = total == 0 ? kWidth : kWidth * done / total;
+  std::cerr << "\r[" << std::string(filled, '#')
+            << std::string(kWidth - filled, '.') << "] " << done << "/"
+            << total << "  " << accepted << " accepted, " << refused
+            << " refused" << std::flush;
+}
+
+// JSON lines, one notification content each; every line is tried, bad
+// lines do not stop good ones. Exit 0 if every line was accepted, 1 if any
+// was refused (the summary says which and why), 10 if none was refused but
+// some were queued; 2 if the file cannot be read.
 int FromFile(const GlobalOptions& options, const std::string& path) {
   absl::StatusOr<std::string> text = ReadText("from-file", path);
   if (!text.ok()) return ReportError(options, text.status());
-  std::vector<std::string> lines;
-  std::istringstream in(*text);
-  for (std::string line; std::getline(in, line);) {
-    if (line.find_first_not_of(" \t\r") != std::string::npos) {
-      lines.push_back(line);
+  // (file line number, text) of every non-blank line.
+  std::vector<std::pair<size_t, std::string>> lines;
+  {
+    std::istringstream in(*text);
+    size_t number = 0;
+    for (std::string line; std::getline(in, line);) {
+      ++number;
+      if (line.find_first_not_of(" \t\r") != std::string::npos) {
+        lines.emplace_back(number, std::move(line));
+      }
     }
+  }
+  if (lines.empty()) {
+    return ReportError(options, absl::InvalidArgumentError(absl::StrCat(
+                                    "--from-file: ", path,
+                                    " has no notification lines")));
   }
   absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
   if (!device.ok()) return ReportError(options, device.status());
   const ProfileIdentity& me = (*device)->identity();
-  const bool bar = !options.json && isatty(STDERR_FILENO);
+  const bool bar = ::isatty(STDERR_FILENO) == 1;
   nlohmann::json accepted = nlohmann::json::array();
-  nlohmann::json refused = nlohmann::json::array();
+  nlohmann::json queued = nlohmann::json::array();
+  std::vector<LineOutcome> refused;
+  std::map<std::string, NotificationContent> queued_content;  // by outbox id
+  PartyDirectory directory;
   size_t late = 0;
   for (size_t i = 0; i < lines.size(); ++i) {
-    const std::string where = absl::StrCat(path, ":", i + 1);
-    nlohmann::json j = nlohmann::json::parse(lines[i], nullptr, false);
-    absl::Status problem;
-    std::string id;
-    if (!j.is_object()) {
-      problem = absl::InvalidArgumentError("not a JSON object");
+    LineOutcome outcome;
+    outcome.line = lines[i].first;
+    absl::StatusOr<NotificationContent> content =
+        ContentOfLine(lines[i].second, me, &outcome.id);
+    if (!content.ok()) {
+      outcome.problem = content.status();
+    } else if (absl::Status s = CheckPartiesOnline(
+                   **device, "to", ComputeVisibleMetadata(*content).parties,
+                   &directory);
+               !s.ok()) {
+      outcome.problem = s;
     } else {
-      if (j.contains("to")) {
-        j["recipients"] = j["to"].is_string()
-                              ? nlohmann::json(SplitList(j["to"].get<std::string>()))
-                              : j["to"];
-        j.erase("to");
-      }
-      const bool movement = j.value("schema", "") == kMovementSchema;
-      if (!j.contains("id")) j["id"] = NewId(movement ? "mv-" : "site-");
-      if (!j.contains("version")) j["version"] = 1;
-      if (!j.contains("supersedes")) j["supersedes"] = 0;
-      if (!j.contains("organisation")) {
-        j["organisation"] = me.organisation.empty() ? me.name : me.organisation;
-      }
-      if (!movement && !j.contains("submitted_at")) {
-        j["submitted_at"] = FormatRfc3339Utc(
-            absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now())));
-      }
-      id = j["id"].is_string() ? j["id"].get<std::string>() : "";
-      absl::StatusOr<NotificationContent> content = ContentFromJson(j);
-      if (!content.ok()) {
-        problem = content.status();
+      absl::StatusOr<Device::NotifyResult> r = NotifyPaced(**device, *content);
+      if (!r.ok()) {
+        outcome.problem = r.status();
+      } else if (r->queued) {
+        queued.push_back({{"line", outcome.line},
+                          {"id", outcome.id},
+                          {"outbox_id", r->outbox_id},
+                          {"reason", r->queued_reason}});
+        queued_content.emplace(r->outbox_id, *content);
       } else {
-        absl::StatusOr<Device::NotifyResult> r = (*device)->Notify(*content);
-        if (!r.ok()) {
-          problem = r.status();
-        } else {
-          if (r->late) ++late;
-          accepted.push_back(ResultJson(id, *content, *r));
-        }
+        if (r->late) ++late;
+        nlohmann::json j = ResultJson(outcome.id, *content, *r);
+        j["line"] = outcome.line;
+        accepted.push_back(std::move(j));
       }
     }
-    if (!problem.ok()) {
-      refused.push_back({{"line", i + 1},
-                         {"id", id},
-                         {"reason", std::string(problem.message())}});
-      if (!options.json && !bar) {
-        std::cerr << "parley: " << where << ": refused: " << problem.message()
-                  << std::endl;
-      }
-    }
-    if (bar) {
-      const size_t done = i + 1, width = 40;
-      const size_t filled = width * done / lines.size();
-      std::cerr << "\r[" << std::string(filled, '#')
-                << std::string(width - filled, '.') << "] " << done << "/"
-                << lines.size() << std::flush;
-    }
+    if (!outcome.problem.ok()) refused.push_back(std::move(outcome));
+    if (bar) DrawBar(i + 1, lines.size(), accepted.size(), refused.size());
   }
   if (bar) std::cerr << std::endl;
+  // Work queued on a transient refusal (the rate limit, a dropped
+  // connection) was sent by later lines' flushes, or is sent now; what the
+  // server accepted counts as accepted. The rest stays in the outbox.
+  if (!queued.empty()) {
+    if (absl::Status f = (*device)->FlushOutboxWithRetries(6, absl::Seconds(30));
+        !f.ok()) {
+      std::cerr << "parley: " << f.message() << std::endl;
+    }
+    std::map<std::string, OutboxAnswer> answers;
+    for (const FlushedItem& f : (*device)->TakeFlushed()) {
+      answers[f.item.id] = f.answer;
+    }
+    nlohmann::json still = nlohmann::json::array();
+    for (nlohmann::json& q : queued) {
+      const std::string outbox_id = q["outbox_id"].get<std::string>();
+      auto answer = answers.find(outbox_id);
+      v1::NotifyResponse response;
+      if (answer == answers.end() ||
+          !response.ParseFromString(answer->second.response)) {
+        still.push_back(std::move(q));
+        continue;
+      }
+      Device::NotifyResult r;
+      r.log_index = response.log_index();
+      r.version = response.version();
+      r.duplicate = response.duplicate();
+      r.late = response.late();
+      r.lead_time_seconds = response.lead_time_seconds();
+      r.required_lead_time_seconds = response.required_lead_time_seconds();
+      if (r.late) ++late;
+      nlohmann::json j = ResultJson(q["id"].get<std::string>(),
+                                    queued_content.at(outbox_id), r);
+      j["line"] = q["line"];
+      accepted.push_back(std::move(j));
+    }
+    queued = std::move(still);
+    std::sort(accepted.begin(), accepted.end(),
+              [](const nlohmann::json& a, const nlohmann::json& b) {
+                return a["line"].get<size_t>() < b["line"].get<size_t>();
+              });
+  }
   PrintWarnings(options, **device);
+  const int code = !refused.empty() ? kExitError
+                   : !queued.empty() ? kExitQueued
+                                     : kExitOk;
   if (options.json) {
-    PrintJson({{"accepted", accepted.size()},
+    nlohmann::json refusals = nlohmann::json::array();
+    for (const LineOutcome& r : refused) {
+      refusals.push_back(
+          {{"line", r.line},
+           {"id", r.id},
+           {"code", absl::StatusCodeToString(r.problem.code())},
+           {"reason", std::string(r.problem.message())}});
+    }
+    PrintJson({{"file", path},
+               {"lines", lines.size()},
+               {"accepted", accepted.size()},
                {"refused", refused.size()},
+               {"queued", queued.size()},
                {"late", late},
                {"notifications", accepted},
-               {"refusals", refused}});
-  } else {
-    std::cout << accepted.size() << " accepted (" << late
-              << " LATE: below the required lead time, logged and flagged), "
-              << refused.size() << " refused\n";
-    for (const nlohmann::json& r : refused) {
-      std::cout << "  line " << r["line"].get<size_t>() << " "
-                << r["id"].get<std::string>() << ": "
-                << r["reason"].get<std::string>() << "\n";
-    }
+               {"queued_notifications", queued},
+               {"refusals", refusals}});
+    return code;
   }
-  return refused.empty() ? kExitOk : kExitError;
+  std::cout << lines.size() << " lines: " << accepted.size() << " accepted";
+  if (late > 0) {
+    std::cout << " (" << late
+              << " LATE: below the required lead time, logged and flagged)";
+  }
+  if (!queued.empty()) {
+    std::cout << ", " << queued.size()
+              << " queued, not yet sent (`parley outbox`)";
+  }
+  std::cout << ", " << refused.size() << " refused\n";
+  for (const LineOutcome& r : refused) {
+    std::cout << "  " << path << ":" << r.line
+              << (r.id.empty() ? "" : absl::StrCat(" ", r.id))
+              << ": refused: " << r.problem.message() << "\n";
+  }
+  return code;
 }
 
 }  // namespace
@@ -346,13 +633,19 @@ void AddNotifyCommand(CLI::App& app, GlobalOptions& options, Handler* run) {
       "notify", "Notify parties of a movement or a static site");
   auto from_file = std::make_shared<std::string>();
   notify->add_option("--from-file", *from_file,
-                     "JSON lines, one notification content each");
+                     "JSON lines, one notification content each; prints a "
+                     "summary of what was accepted and refused");
   notify->callback([&options, run, from_file, notify] {
     if (from_file->empty()) {
       if (notify->get_subcommands().empty()) {
         throw CLI::CallForHelp();
       }
       return;
+    }
+    if (!notify->get_subcommands().empty()) {
+      throw CLI::ValidationError(
+          "--from-file", "give a file or a subcommand (movement, site), "
+                         "not both");
     }
     *run = [&options, from_file] { return FromFile(options, *from_file); };
   });
@@ -388,14 +681,16 @@ void AddNotifyCommand(CLI::App& app, GlobalOptions& options, Handler* run) {
   auto amend = std::make_shared<NotifyArgs>();
   auto amend_id = std::make_shared<std::string>();
   CLI::App* am = notification->add_subcommand(
-      "amend", "New version superseding the current one; shows what changed");
+      "amend",
+      "New version superseding the current one; acknowledgements of receipt "
+      "start again; shows what changed");
   am->add_option("ID", *amend_id, "Notification id")->required();
   AddCommonOptions(am, amend.get());
   AddMovementOptions(am, amend.get());
   AddSiteOptions(am, amend.get(), true);
-  am->callback([&options, run, amend, amend_id] {
-    *run = [&options, amend, amend_id] {
-      return Amend(options, amend.get(), *amend_id);
+  am->callback([&options, run, amend, amend_id, am] {
+    *run = [&options, amend, amend_id, am] {
+      return Amend(options, amend.get(), *amend_id, *am);
     };
   });
 }

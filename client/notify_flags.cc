@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "client/did_you_mean.h"
 #include "client/geo_input.h"
 
 namespace parley {
@@ -242,8 +243,86 @@ absl::Status ApplySiteFlags(const SiteFlags& f, absl::Time now,
     s->review_by = *t;
   }
   if (f.function.has_value()) s->humanitarian_function = *f.function;
+  if (f.deactivated.has_value()) s->deactivated = *f.deactivated;
   if (s->humanitarian_function.empty()) {
     s->humanitarian_function = std::string(SiteTypeName(s->site_type));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckNewMovementFlags(const MovementFlags& f) {
+  if (f.to.empty()) return Bad("to", "name at least one party: --to partya,partyb");
+  if (f.route_text.empty()) {
+    return Bad("route", "a GeoJSON LineString or GPX file is required");
+  }
+  if (f.depart.empty()) {
+    return Bad("depart", "a departure time or window is required");
+  }
+  if (f.arrive.empty()) {
+    return Bad("arrive", "an arrival time or window is required");
+  }
+  if (!f.contact.has_value()) {
+    return Bad("contact", "a 24/7 contact is required: \"Ops desk,+41221234567\"");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckNewSiteFlags(const SiteFlags& f) {
+  if (f.to.empty()) return Bad("to", "name at least one party: --to partya,partyb");
+  if (!f.name.has_value() || f.name->empty()) {
+    return Bad("name", "the site needs a name");
+  }
+  if (!f.type.has_value()) {
+    return Bad("type",
+               "the site type is required: health-facility, warehouse, "
+               "office, guesthouse, school, water-point or "
+               "distribution-point");
+  }
+  if (f.points.empty() && f.polygon_text.empty()) {
+    return absl::InvalidArgumentError(
+        "--point or --polygon: give the site's location (--point LAT,LON, "
+        "repeatable, or --polygon FILE.geojson)");
+  }
+  if (!f.contact.has_value()) {
+    return Bad("contact", "a 24/7 contact is required: \"Ops desk,+41221234567\"");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckParties(std::string_view field,
+                          const std::vector<std::string>& parties,
+                          const std::vector<KnownMember>& directory) {
+  const std::string f(field);
+  std::vector<std::string> names;
+  for (const KnownMember& m : directory) names.push_back(m.name);
+  std::vector<std::string> seen;
+  for (const std::string& p : parties) {
+    if (std::find(seen.begin(), seen.end(), p) != seen.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(f, ": ", p, " is listed twice"));
+    }
+    seen.push_back(p);
+    auto it = std::find_if(directory.begin(), directory.end(),
+                           [&](const KnownMember& m) { return m.name == p; });
+    if (it == directory.end()) {
+      std::string text = absl::StrCat(f, ": no member named \"", p, "\"");
+      if (std::optional<std::string> close = ClosestName(p, names)) {
+        absl::StrAppend(&text, "; did you mean ", *close, "?");
+      } else {
+        absl::StrAppend(&text, " (see parley directory)");
+      }
+      return absl::NotFoundError(text);
+    }
+    if (!it->party) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(f, ": ", p, " is not a party; notifications go to "
+                                   "parties (mediators and your "
+                                   "organisation's coordinators are added)"));
+    }
+    if (it->revoked) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(f, ": ", p, " has been revoked"));
+    }
   }
   return absl::OkStatus();
 }

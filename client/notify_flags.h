@@ -32,6 +32,14 @@ struct SiteFlags {
   std::optional<std::string> name, type, contact, review_by, function;
   std::vector<std::string> points;  // "LAT,LON"
   std::string polygon_text;         // GeoJSON Polygon text
+  std::optional<bool> deactivated;  // amend --deactivate / --reactivate
+};
+
+// A member as the directory lists it, for checking --to.
+struct KnownMember {
+  std::string name;
+  bool party = false;
+  bool revoked = false;
 };
 
 // A time flag: RFC 3339 UTC, or "+DURATION" (e.g. "+48h", "+3s") after now.
@@ -53,6 +61,22 @@ absl::Status ApplySiteFlags(const SiteFlags& flags, absl::Time now,
 
 // "a,b , c" -> {"a","b","c"} (empty items dropped).
 std::vector<std::string> SplitList(std::string_view text);
+
+// What a new notification needs from the command line before anything is
+// sealed: InvalidArgument naming the first missing flag ("--to: name at
+// least one party", "--route: ...", "--point or --polygon: ..."). Only the
+// presence of flags is checked; their values are checked by Apply*.
+absl::Status CheckNewMovementFlags(const MovementFlags& flags);
+absl::Status CheckNewSiteFlags(const SiteFlags& flags);
+
+// Each of `parties` (the value of `field`, e.g. "--to" or "to") must be an
+// unrevoked member of role party in `directory`: NotFound for an unknown
+// name (with "did you mean NAME?" when one is close), InvalidArgument for a
+// member who is not a party, FailedPrecondition for a revoked one; each
+// message starts with `field`. Duplicates are InvalidArgument.
+absl::Status CheckParties(std::string_view field,
+                          const std::vector<std::string>& parties,
+                          const std::vector<KnownMember>& directory);
 
 }  // namespace parley
 

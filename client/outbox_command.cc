@@ -3,11 +3,11 @@
 #include <unistd.h>
 
 #include <iostream>
-#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "client/cli.h"
+#include "client/outbox_view.h"
 
 namespace parley::cli {
 namespace {
@@ -21,39 +21,20 @@ std::string FormatMillis(int64_t ms) {
                           absl::UTCTimeZone());
 }
 
-std::string StatusOf(const OutboxItem& item, bool behind_held) {
-  if (!item.held.empty()) return "held";
-  return behind_held ? "waiting behind held" : "waiting";
-}
-
-nlohmann::json ItemJson(const OutboxItem& item, const std::string& status) {
-  nlohmann::json j = {{"id", item.id},
-                      {"kind", item.kind},
-                      {"channel", item.channel},
-                      {"status", status},
-                      {"created_at", item.created_at},
-                      {"queued_at_ms", item.queued_at_ms},
-                      {"attempts", item.attempts},
-                      {"last_error", item.last_error},
-                      {"size", item.request.size()}};
-  if (!item.held.empty()) j["held_reason"] = item.held;
-  return j;
-}
-
 int ListOutbox(const GlobalOptions& options, Device& device) {
   nlohmann::json items = nlohmann::json::array();
-  std::set<std::string> held_keys;
   const absl::Time now = absl::Now();
-  for (const OutboxItem& item : device.state().outbox()) {
-    const bool behind = item.held.empty() && held_keys.contains(item.channel);
-    if (!item.held.empty()) held_keys.insert(item.channel);
-    const std::string status = StatusOf(item, behind);
-    items.push_back(ItemJson(item, status));
+  for (const OutboxRow& row : DescribeOutbox(device.state().outbox())) {
+    const OutboxItem& item = row.item;
+    const std::string& status = row.status;
+    const bool behind = status == kOutboxWaitingBehindHeld;
+    items.push_back(OutboxRowJson(row));
     if (options.json) continue;
     std::cout << item.id << "  " << item.kind << "  " << item.channel << "  "
               << (item.held.empty()
                       ? Coloured(STDOUT_FILENO, "33", status)
                       : Coloured(STDOUT_FILENO, "31", status))
+              << (item.description.empty() ? "" : "\n    ") << item.description
               << "\n    queued " << FormatMillis(item.queued_at_ms)
               << ", signed " << absl::FormatDuration(absl::Trunc(
                                     now - absl::FromUnixSeconds(item.created_at),

@@ -9,7 +9,7 @@ PARLEY_BUILD_PACKAGES=(
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev
   libgeos-dev libproj-dev libcpp-httplib-dev
 )
-PARLEY_TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev)
+PARLEY_TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-cryptography)
 
 parley_install_packages() {
   local missing=()

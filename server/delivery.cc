@@ -15,7 +15,10 @@ Subscription::Subscription(DeliveryHub* hub, std::string member,
 }
 
 void Subscription::OnWriteDone(bool ok) {
-  message_.Clear();  // Sent: hold no copy of the entry while idle.
+  // Sent: hold no copy of the entry while idle. Clear() would keep the
+  // entry string's capacity (tens of KiB for a large channel's envelope,
+  // per open stream); swapping with an empty message frees it.
+  v1::Delivery().Swap(&message_);
   {
     absl::MutexLock lock(&hub_->mu_);
     writing_ = false;
@@ -148,16 +151,41 @@ bool DeliveryHub::NextMessage(Subscription* sub, v1::Delivery* out) {
   if (!index.has_value() || kind.size() != 1) return false;
   // The index batch may be visible a moment before the log's size covers it;
   // the commit's Notify wakes us again.
-  absl::StatusOr<std::string> entry = ledger_->log().GetEntry(*index);
+  absl::StatusOr<std::shared_ptr<const std::string>> entry =
+      CachedEntry(*index);
   if (!entry.ok()) return false;
   out->Clear();
   out->set_kind(static_cast<v1::Delivery::Kind>(kind[0]));
   out->set_index(*index);
-  out->set_entry(std::move(*entry));
+  out->set_entry(**entry);
   sub->next_index_ = *index + 1;
   sub->last_sent_ = *index;
   sub->sent_any_ = true;
   return true;
+}
+
+absl::StatusOr<std::shared_ptr<const std::string>> DeliveryHub::CachedEntry(
+    uint64_t index) {
+  // Enough for the envelopes of one burst to a large audience; small next to
+  // what the open streams themselves cost.
+  constexpr size_t kEntryCacheBytes = 4 << 20;
+  if (auto it = entry_cache_.find(index); it != entry_cache_.end()) {
+    return it->second;
+  }
+  absl::StatusOr<std::string> bytes = ledger_->log().GetEntry(index);
+  if (!bytes.ok()) return bytes.status();
+  auto entry = std::make_shared<const std::string>(*std::move(bytes));
+  entry_cache_bytes_ += entry->size();
+  entry_cache_.emplace(index, entry);
+  entry_cache_order_.push_back(index);
+  while (entry_cache_bytes_ > kEntryCacheBytes &&
+         entry_cache_order_.size() > 1) {
+    auto oldest = entry_cache_.find(entry_cache_order_.front());
+    entry_cache_bytes_ -= oldest->second->size();
+    entry_cache_.erase(oldest);
+    entry_cache_order_.pop_front();
+  }
+  return entry;
 }
 
 void DeliveryHub::Run() {

@@ -2,6 +2,7 @@
 #define PARLEY_SERVER_DELIVERY_H_
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <thread>
@@ -83,6 +84,11 @@ class DeliveryHub {
   void Run();
   // Hub thread: the next message for `sub`, if any.
   bool NextMessage(Subscription* sub, v1::Delivery* out);
+  // Hub thread: the (verified) bytes of log entry `index`, read from the log
+  // once and kept while recent, so a message to N streams costs one read and
+  // one leaf-hash check, not N. Logged entries never change.
+  absl::StatusOr<std::shared_ptr<const std::string>> CachedEntry(
+      uint64_t index);
 
   Ledger* const ledger_;
   const absl::Duration heartbeat_;
@@ -90,6 +96,12 @@ class DeliveryHub {
   absl::flat_hash_map<Subscription*, Entry> subs_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<Subscription*> ready_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Hub-thread only: recently read entries, oldest first, at most
+  // kEntryCacheBytes in all.
+  absl::flat_hash_map<uint64_t, std::shared_ptr<const std::string>>
+      entry_cache_;
+  std::deque<uint64_t> entry_cache_order_;
+  size_t entry_cache_bytes_ = 0;
   std::thread thread_;
 };
 

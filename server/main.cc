@@ -19,6 +19,7 @@
 #include "server/config.h"
 #include "server/data_dir.h"
 #include "server/parley_server.h"
+#include "server/process_setup.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -70,6 +71,7 @@ int RunServer(const parley::ServerConfig& config) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  parley::ConfigureServerProcess();
 
   absl::StatusOr<std::unique_ptr<parley::ParleyServer>> server =
       parley::ParleyServer::Start(config, parley::SystemClock());

@@ -107,6 +107,11 @@ void NotificationService::FillState(const NotificationRecord& record,
   }
   if (!party_view) {
     for (uint64_t i : n.entry_indexes) out->add_entry_indexes(i);
+  } else if (auto own = record.party_entry_indexes.find(viewer.name);
+             own != record.party_entry_indexes.end()) {
+    // What was addressed to this party, and its own answers; never another
+    // party's (PROTOCOL.md 15.6).
+    for (uint64_t i : own->second) out->add_entry_indexes(i);
   }
   out->set_envelope(n.current.envelope);
   out->set_log_index(n.log_index);

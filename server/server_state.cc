@@ -94,6 +94,9 @@ void ServerState::Apply(uint64_t index, const LogEntry& entry) {
             auto n = notifications_.find(v->second.first);
             if (n == notifications_.end()) return;
             n->second.entry_indexes.push_back(index);
+            if (n->second.parties.contains(e.recipient)) {
+              n->second.party_entry_indexes[e.recipient].push_back(index);
+            }
             if (n->second.current.version != v->second.second) return;
             auto p = n->second.parties.find(e.recipient);
             if (p == n->second.parties.end()) return;
@@ -125,6 +128,9 @@ void ServerState::Apply(uint64_t index, const LogEntry& entry) {
             }
             n.audience = AudienceLocked(e.issuer, e.parties);
             n.entry_indexes.push_back(index);
+            for (const std::string& party : e.parties) {
+              n.party_entry_indexes[party].push_back(index);
+            }
             notification_versions_[index] = {e.id, e.version};
           },
           [&](const NotificationAck& e) {
@@ -134,6 +140,7 @@ void ServerState::Apply(uint64_t index, const LogEntry& entry) {
               return;
             }
             n->second.entry_indexes.push_back(index);
+            n->second.party_entry_indexes[e.party].push_back(index);
             if (n->second.current.version != e.version) return;
             auto p = n->second.parties.find(e.party);
             if (p == n->second.parties.end()) return;
@@ -148,6 +155,7 @@ void ServerState::Apply(uint64_t index, const LogEntry& entry) {
             auto n = notifications_.find(e.id);
             if (n == notifications_.end()) return;
             n->second.entry_indexes.push_back(index);
+            n->second.party_entry_indexes[e.party].push_back(index);
             if (n->second.current.version != e.version) return;
             auto p = n->second.parties.find(e.party);
             if (p == n->second.parties.end()) return;
@@ -158,12 +166,18 @@ void ServerState::Apply(uint64_t index, const LogEntry& entry) {
             auto n = notifications_.find(e.id);
             if (n == notifications_.end()) return;
             n->second.entry_indexes.push_back(index);
+            for (const auto& [party, unused] : n->second.parties) {
+              n->second.party_entry_indexes[party].push_back(index);
+            }
             n->second.cancelled = true;
           },
           [&](const NotificationStatus& e) {
             auto n = notifications_.find(e.id);
             if (n == notifications_.end()) return;
             n->second.entry_indexes.push_back(index);
+            for (const auto& [party, unused] : n->second.parties) {
+              n->second.party_entry_indexes[party].push_back(index);
+            }
             if (e.final) n->second.completed = true;
           },
       },

@@ -67,6 +67,10 @@ struct NotificationRecord {
   bool cancelled = false;
   bool completed = false;
   std::vector<uint64_t> entry_indexes;  // every entry about it, all versions
+  // Per party, the entries a party's own view lists (PROTOCOL.md 15.6):
+  // each version naming it, its own receipts, answers and escalations, and
+  // every cancellation and status posted while it was a party.
+  std::map<std::string, std::vector<uint64_t>> party_entry_indexes;
 };
 
 // The small, hot part of server state (members, invites, channels), held in

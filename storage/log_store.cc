@@ -139,9 +139,10 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(
   // The meta family sees a tiny write per batch and would otherwise pin
   // every WAL file forever; bounding the WAL bounds recovery time at open.
   db_options.max_total_wal_size = 64 << 20;
+  db_options.db_write_buffer_size = options.write_buffer_bytes;
 
   std::shared_ptr<rocksdb::Cache> cache =
-      rocksdb::NewLRUCache(128 << 20, /*num_shard_bits=*/4);
+      rocksdb::NewLRUCache(options.block_cache_bytes, /*num_shard_bits=*/4);
   rocksdb::ColumnFamilyOptions cf_options = FamilyOptions(cache);
 
   std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName,

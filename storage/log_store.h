@@ -51,6 +51,13 @@ struct LogOptions {
   bool recover_torn_wal_tail = false;
   // Appends larger than this fail with InvalidArgument.
   size_t max_entry_bytes = 1 << 20;
+  // Memory RocksDB may hold: the block cache (data blocks read from disk;
+  // proofs and entry reads miss into the OS page cache beyond it) and all
+  // column families' memtables together (when full, the largest is flushed
+  // to disk). These bound the store's resident memory; see
+  // docs/PERFORMANCE.md (issue #8 pass, change 6).
+  size_t block_cache_bytes = 32 << 20;
+  size_t write_buffer_bytes = 16 << 20;
 };
 
 // A secondary index write, applied in the same atomic batch as the entry.

@@ -61,6 +61,7 @@
 #include "parley/v1/notifications.grpc.pb.h"
 #include "server/config.h"
 #include "server/parley_server.h"
+#include "server/process_setup.h"
 #include "spdlog/spdlog.h"
 
 namespace parley::bench {
@@ -233,6 +234,7 @@ class ServerProcess {
       (void)!write(ready_fd, line.data(), line.size());
       _exit(1);
     };
+    ConfigureServerProcess();  // As parleyd's main does.
     const int64_t baseline = ProcStatusKiB(getpid(), "VmRSS");
     absl::StatusOr<std::unique_ptr<ParleyServer>> server =
         ParleyServer::Start(config, SystemClock());

@@ -893,6 +893,22 @@ class GbenchResults {
     return absl::OkStatus();
   }
 
+  // Every run (each repetition) whose name starts with `prefix` and
+  // contains every part.
+  std::vector<const nlohmann::json*> FindAll(
+      const std::string& prefix,
+      std::initializer_list<const char*> parts) const {
+    std::vector<const nlohmann::json*> out;
+    for (const nlohmann::json& b : runs_) {
+      const std::string name = b.value("name", "");
+      if (name.rfind(prefix, 0) != 0) continue;
+      bool all = true;
+      for (const char* p : parts) all = all && name.find(p) != std::string::npos;
+      if (all) out.push_back(&b);
+    }
+    return out;
+  }
+
   // The first run whose name starts with `prefix` and contains every part.
   const nlohmann::json* Find(const std::string& prefix,
                              std::initializer_list<const char*> parts) const {
@@ -968,11 +984,33 @@ void AddGbenchFigures(const GbenchResults& g, Report* report) {
 
   for (int threads : {1, 8, 64}) {
     const std::string t = absl::StrCat("threads:", threads);
-    const nlohmann::json* append = g.Find("BM_LogAppend/", {t.c_str()});
-    const nlohmann::json* raw = g.Find("BM_RawSyncedPut/", {t.c_str()});
-    if (append == nullptr || raw == nullptr) continue;
-    const double a = append->value("items_per_second", 0.0);
-    const double p = raw->value("items_per_second", 0.0);
+    // Repetitions (interleaved by log_bench in random order, so the i-th
+    // of each side are not neighbours in time): medians, and each side's
+    // range.
+    auto rates = [&](const char* prefix) {
+      std::vector<double> r;
+      for (const nlohmann::json* b : g.FindAll(prefix, {t.c_str()})) {
+        r.push_back(b->value("items_per_second", 0.0));
+      }
+      return r;
+    };
+    const std::vector<double> appends = rates("BM_LogAppend/");
+    const std::vector<double> raws = rates("BM_RawSyncedPut/");
+    if (appends.empty() || raws.empty()) continue;
+    const double a = Percentile(appends, 0.5);
+    const double p = Percentile(raws, 0.5);
+    if (appends.size() > 1 || raws.size() > 1) {
+      auto range = [](const std::vector<double>& v) {
+        auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+        return absl::StrCat(static_cast<int64_t>(*lo), "-",
+                            static_cast<int64_t>(*hi), "/s");
+      };
+      report->Note(absl::StrCat(
+          "log append, ", threads, " appenders: medians of ", appends.size(),
+          " and ", raws.size(),
+          " randomly interleaved repetitions; appends ", range(appends),
+          ", raw synced puts ", range(raws)));
+    }
     Figure& f = report->AddRate(
         absl::StrCat("log.append.", threads),
         absl::StrCat("log append rate, ", threads, " appenders"), a,

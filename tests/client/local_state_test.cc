@@ -300,5 +300,145 @@ TEST(LocalStateTest, PlaintextFilesOfOlderClientsAreSealedAndRemoved) {
   EXPECT_EQ(all[0].body, "hi");
 }
 
+TEST(LocalStateTest, NotificationsAreSealedRecordsRecognisedByIndex) {
+  TempDir dir;
+  const std::string record =
+      R"({"index":7,"id":"mv-1","content":{"cargo":"marker-9c2e"}})";
+  {
+    ASSERT_OK_AND_ASSIGN(LocalState state, LocalState::Open(dir.path(), Key()));
+    EXPECT_FALSE(state.HasNotification(7));
+    ASSERT_OK(state.AppendNotification(7, record));
+    ASSERT_OK(state.AppendNotification(7, record));  // stored once
+    ASSERT_OK(state.CommitDelivery(7, std::nullopt, std::nullopt));
+  }
+  EXPECT_EQ(Slurp(dir.Sub("notifications.bin")).find("marker-9c2e"),
+            std::string::npos);
+  struct stat st;
+  ASSERT_EQ(::stat(dir.Sub("notifications.bin").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_OK_AND_ASSIGN(LocalState state, LocalState::Open(dir.path(), Key()));
+  EXPECT_TRUE(state.HasNotification(7));
+  EXPECT_FALSE(state.HasNotification(8));
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> records,
+                       state.NotificationRecords());
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0], record);
+}
+
+TEST(LocalStateTest, CorruptedOrLostNotificationsAreDataLoss) {
+  TempDir pristine;
+  {
+    ASSERT_OK_AND_ASSIGN(LocalState state,
+                         LocalState::Open(pristine.path(), Key()));
+    ASSERT_OK(state.AppendNotification(3, R"({"index":3})"));
+    ASSERT_OK(state.CommitDelivery(3, std::nullopt, std::nullopt));
+  }
+  const std::string bytes = Slurp(pristine.Sub("notifications.bin"));
+  for (size_t i = 0; i < bytes.size(); i += 5) {
+    TempDir dir;
+    std::filesystem::copy(pristine.path(), dir.path(),
+                          std::filesystem::copy_options::recursive |
+                              std::filesystem::copy_options::overwrite_existing);
+    std::string bad = bytes;
+    bad[i] ^= 0x01;
+    Spit(dir.Sub("notifications.bin"), bad);
+    EXPECT_THAT(LocalState::Open(dir.path(), Key()),
+                StatusIs(absl::StatusCode::kDataLoss))
+        << "byte " << i;
+  }
+  TempDir dir;
+  std::filesystem::copy(pristine.path(), dir.path(),
+                        std::filesystem::copy_options::recursive |
+                            std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::remove(dir.Sub("notifications.bin"));
+  EXPECT_THAT(LocalState::Open(dir.path(), Key()),
+              StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST(LocalStateTest, PlaintextNotificationCacheOfOlderClientsIsSealed) {
+  TempDir dir;
+  Spit(dir.Sub("notifications.jsonl"),
+       R"({"index":4,"id":"mv-1","content":{"cargo":"marker-77aa"}})"
+       "\n"
+       R"({"index":6,"id":"mv-2"})"
+       "\n"
+       R"({"index":9,"id":"mv-)");  // a torn last line
+  {
+    ASSERT_OK_AND_ASSIGN(LocalState state, LocalState::Open(dir.path(), Key()));
+    EXPECT_TRUE(state.HasNotification(4));
+    EXPECT_TRUE(state.HasNotification(6));
+    EXPECT_FALSE(state.HasNotification(9));
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.Sub("notifications.jsonl")));
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    EXPECT_EQ(Slurp(entry.path()).find("marker-77aa"), std::string::npos)
+        << entry.path();
+  }
+  ASSERT_OK_AND_ASSIGN(LocalState state, LocalState::Open(dir.path(), Key()));
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> records,
+                       state.NotificationRecords());
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_NE(records[0].find("marker-77aa"), std::string::npos);
+  // A plaintext line that is JSON but not a notification is refused.
+  TempDir bad;
+  Spit(bad.Sub("notifications.jsonl"), "[1,2]\n");
+  EXPECT_THAT(LocalState::Open(bad.path(), Key()),
+              StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST(LocalStateTest, VerifiedEntriesAreCachedSealedAndChecked) {
+  TempDir dir;
+  {
+    ASSERT_OK_AND_ASSIGN(LocalState state, LocalState::Open(dir.path(), Key()));
+    ASSERT_OK_AND_ASSIGN(std::optional<std::string> none,
+                         state.VerifiedEntry(5));
+    EXPECT_FALSE(none.has_value());
+    ASSERT_OK(state.AddVerifiedEntries(
+        {{5, "leaf-five marker-e1"}, {300, std::string("\0leaf\xff", 6)}}));
+    ASSERT_OK(state.AddVerifiedEntries({{5, "ignored: already cached"}}));
+  }
+  EXPECT_EQ(Slurp(dir.Sub("entries.bin")).find("marker-e1"),
+            std::string::npos);
+  {
+    ASSERT_OK_AND_ASSIGN(LocalState state, LocalState::Open(dir.path(), Key()));
+    ASSERT_OK_AND_ASSIGN(std::optional<std::string> five,
+                         state.VerifiedEntry(5));
+    ASSERT_TRUE(five.has_value());
+    EXPECT_EQ(*five, "leaf-five marker-e1");
+    ASSERT_OK_AND_ASSIGN(std::optional<std::string> big,
+                         state.VerifiedEntry(300));
+    ASSERT_TRUE(big.has_value());
+    EXPECT_EQ(*big, std::string("\0leaf\xff", 6));
+  }
+  std::string bytes = Slurp(dir.Sub("entries.bin"));
+  bytes[bytes.size() / 2] ^= 0x01;
+  Spit(dir.Sub("entries.bin"), bytes);
+  ASSERT_OK_AND_ASSIGN(LocalState state, LocalState::Open(dir.path(), Key()));
+  EXPECT_THAT(state.VerifiedEntry(5), StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST(LocalStateTest, MemberDirectoryAndOutboxDescriptionPersist) {
+  TempDir dir;
+  {
+    ASSERT_OK_AND_ASSIGN(LocalState state, LocalState::Open(dir.path(), Key()));
+    ASSERT_OK(state.CacheMembers(
+        {{"mediator", MemberRole::kMediator, "org-m", false},
+         {"gone", MemberRole::kCoordinator, "org-c", true}}));
+    OutboxItem item = Item("a1", "n/mv-1");
+    item.kind = "ack";
+    item.description = "acknowledge receipt of mv-1 version 1";
+    ASSERT_OK(state.AddToOutbox(item));
+  }
+  ASSERT_OK_AND_ASSIGN(LocalState state, LocalState::Open(dir.path(), Key()));
+  ASSERT_EQ(state.cached_members().size(), 2u);
+  EXPECT_EQ(state.cached_members()[0].role, MemberRole::kMediator);
+  EXPECT_EQ(state.cached_members()[1].organisation, "org-c");
+  EXPECT_TRUE(state.cached_members()[1].revoked);
+  ASSERT_EQ(state.outbox().size(), 1u);
+  EXPECT_EQ(state.outbox()[0].kind, "ack");
+  EXPECT_EQ(state.outbox()[0].description,
+            "acknowledge receipt of mv-1 version 1");
+}
+
 }  // namespace
 }  // namespace parley

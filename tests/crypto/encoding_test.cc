@@ -1,5 +1,7 @@
 #include "crypto/encoding.h"
 
+#include <sodium.h>
+
 #include "crypto/ed25519.h"
 #include "crypto/hash.h"
 #include "gtest/gtest.h"
@@ -39,6 +41,39 @@ TEST(HashTest, Sha256OfEmptyStringIsKnown) {
   EXPECT_EQ(HexEncode(Sha256("")),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(Sha256({"a", "bc"}), Sha256("abc"));
+}
+
+TEST(HashTest, Sha256MatchesFipsVectorsAndLibsodium) {
+  ASSERT_OK(InitCrypto());
+  // FIPS 180-4 examples (one block, two blocks).
+  EXPECT_EQ(HexEncode(Sha256("abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(
+      HexEncode(Sha256(
+          "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
+      "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  // Every length across several block boundaries, and one large input,
+  // against libsodium's independent implementation; split at every third
+  // byte too, so the multi-part form is covered.
+  std::string data;
+  for (int i = 0; i < 300; ++i) data.push_back(static_cast<char>(i * 7 + 1));
+  data += std::string(1 << 20, 'x');
+  auto reference = [](std::string_view in) {
+    std::string out(crypto_hash_sha256_BYTES, '\0');
+    crypto_hash_sha256(reinterpret_cast<uint8_t*>(out.data()),
+                       reinterpret_cast<const uint8_t*>(in.data()), in.size());
+    return out;
+  };
+  for (size_t n = 0; n <= 300; ++n) {
+    std::string_view in = std::string_view(data).substr(0, n);
+    EXPECT_EQ(Sha256(in), reference(in)) << "length " << n;
+    const size_t third = n / 3;
+    EXPECT_EQ(Sha256({in.substr(0, third), in.substr(third, third),
+                      in.substr(2 * third)}),
+              reference(in))
+        << "length " << n << " in three parts";
+  }
+  EXPECT_EQ(Sha256(data), reference(data));
 }
 
 TEST(Ed25519Test, SignVerifyAndRejectFlippedByte) {

@@ -91,6 +91,28 @@ TEST_F(DeliveryTest, FromStartDeliversEverythingAddressedInLogOrderThenLive) {
   EXPECT_FALSE(stream->Next(absl::Milliseconds(300)).has_value());
 }
 
+TEST_F(DeliveryTest, EveryMembersStreamGetsEachEnvelopeWithItsOwnBytes) {
+  // The hub reads an entry once for all streams; each stream must still get
+  // exactly the entry at each index, in order.
+  auto sa = Subscribe(device("a"), AbCreatedAt(), false);
+  auto sb = Subscribe(device("b"), AbCreatedAt(), false);
+  auto sm = Subscribe(device("m"), AbCreatedAt(), false);
+  Sealed s1, s2;
+  uint64_t i1 = SendText(device("a"), "ab", "one", &s1);
+  uint64_t i2 = SendText(device("m"), "ab", "two", &s2);
+  for (auto* stream : {sa.get(), sb.get(), sm.get()}) {
+    std::vector<v1::Delivery> got = stream->Take(2);
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(Indexes(got), (std::vector<uint64_t>{i1, i2}));
+    for (size_t k = 0; k < got.size(); ++k) {
+      LogEntry entry = DecodeDelivery(got[k]);
+      const auto* e = std::get_if<EnvelopeEntry>(&entry.body);
+      ASSERT_NE(e, nullptr);
+      EXPECT_EQ(e->envelope, k == 0 ? s1.bytes : s2.bytes);
+    }
+  }
+}
+
 TEST_F(DeliveryTest, SenderReceivesItsOwnEnvelope) {
   uint64_t i1 = SendText(device("a"), "ab", "one");
   auto stream = Subscribe(device("a"), AbCreatedAt(), false);

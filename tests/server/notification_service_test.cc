@@ -112,7 +112,11 @@ TEST_F(NotificationServiceTest,
   ASSERT_EQ(s.parties_size(), 1);
   EXPECT_EQ(s.parties(0).party(), "pb");
   EXPECT_EQ(s.overall(), NS::PENDING);
-  EXPECT_EQ(s.entry_indexes_size(), 0);
+  // Its own view: the version addressed to it; neither pa's receipt nor
+  // pa's answer.
+  EXPECT_THAT(s.entry_indexes(), ElementsAre(r.log_index()));
+  EXPECT_THAT(MustGet("pa", "mv-1").entry_indexes(),
+              ElementsAre(r.log_index(), before_delivery, ack.log_index()));
   s = MustGet("c1", "mv-1");
   EXPECT_EQ(s.overall(), NS::PARTIALLY_ACKNOWLEDGED);
   EXPECT_EQ(PartyOf(s, "pa")->state(), PS::ACKNOWLEDGED);

@@ -1,0 +1,43 @@
+#ifndef PARLEY_CLIENT_NOTIFICATION_JSON_H_
+#define PARLEY_CLIENT_NOTIFICATION_JSON_H_
+
+// Names and JSON of notification states, shared by the front ends (the
+// CLI's `--json` output and the GUI's API use the same documents). Wording
+// follows the product rule: "acknowledged receipt", never approval,
+// clearance or safety. Pure and thread-safe.
+
+#include <cstdint>
+#include <string>
+
+#include "client/device.h"
+#include "nlohmann/json.hpp"
+#include "parley/v1/notifications.pb.h"
+
+namespace parley {
+
+// Machine names ("partially-acknowledged", "acknowledged-receipt", ...).
+std::string OverallStateName(v1::NotificationState::Overall overall);
+std::string PartyStateName(v1::PartyState::State state);
+// "none", "reminder", "escalation", "second-escalation".
+std::string EscalationName(uint32_t step);
+
+// For people: "partially acknowledged receipt", "acknowledged receipt by
+// all", "acknowledged receipt"; otherwise the machine name.
+std::string OverallStateWords(v1::NotificationState::Overall overall);
+std::string PartyStateWords(v1::PartyState::State state);
+
+// Movement status updates and outcomes a coordinator may post.
+bool IsMovementStatusUpdate(const std::string& status);  // departed, ...
+bool IsMovementOutcome(const std::string& status);  // facilitated, ...
+// "departed, at-checkpoint, ..., impeded or denied", for error messages.
+std::string MovementStatusChoices();
+
+// The server's state of one notification: id, kind, version, issuer,
+// overall, times (RFC 3339 or null) and one object per party.
+nlohmann::json NotificationStateJson(const v1::NotificationState& state);
+// The state plus "versions" (opened content or the error) and "events".
+nlohmann::json NotificationViewJson(const Device::NotificationView& view);
+
+}  // namespace parley
+
+#endif  // PARLEY_CLIENT_NOTIFICATION_JSON_H_
