@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
@@ -58,6 +59,12 @@ int ReportError(const GlobalOptions& options, const absl::Status& status);
 
 // Prints one JSON document on stdout.
 void PrintJson(const nlohmann::json& json);
+
+// `text` made safe to print on a terminal: newlines and printable UTF-8
+// pass; control characters (C0, DEL, C1) and malformed UTF-8 become \xNN,
+// so names or reasons from a bundle or another member cannot move the
+// cursor, recolour or rewrite what the user reads.
+std::string TerminalSafe(std::string_view text);
 
 // Opens the profile named by the global options.
 absl::StatusOr<Profile> OpenProfile(const GlobalOptions& options);

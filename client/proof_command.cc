@@ -74,14 +74,18 @@ void AddProofCommand(CLI::App& app, GlobalOptions& options, Handler* run) {
       absl::StatusOr<ProofReport> report = VerifyProofBundle(*text, opts);
       if (!report.ok()) {
         if (options.json) {
-          std::cerr << nlohmann::json({{"error",
-                                        {{"code", "VERIFICATION_FAILED"},
-                                         {"message", std::string(report.status().message())}}}})
-                           .dump()
+          std::cerr << nlohmann::json(
+                           {{"error",
+                             {{"code", "VERIFICATION_FAILED"},
+                              {"message",
+                               std::string(report.status().message())}}}})
+                           .dump(-1, ' ', false,
+                                 nlohmann::json::error_handler_t::replace)
                     << std::endl;
         } else {
           std::cerr << "parley: the bundle does NOT verify: "
-                    << report.status().message() << std::endl;
+                    << TerminalSafe(std::string(report.status().message()))
+                    << std::endl;
         }
         return kExitVerificationFailed;
       }
@@ -116,7 +120,7 @@ void AddProofCommand(CLI::App& app, GlobalOptions& options, Handler* run) {
                    {"timeline", report->timeline},
                    {"report", report->text}});
       } else {
-        std::cout << report->text;
+        std::cout << TerminalSafe(report->text);
         if (!report->text.empty() && report->text.back() != '\n') {
           std::cout << "\n";
         }

@@ -139,8 +139,10 @@ absl::StatusOr<NoteVerifier> ParseVerifierKey(std::string_view verifier_key) {
                                verifier_key.substr(first + 1, second - first - 1),
                                verifier_key.substr(second + 1)};
   if (absl::Status s = ValidateKeyName(parts[0]); !s.ok()) return s;
-  if (parts[1].size() != 8) {
-    return absl::InvalidArgumentError("verifier key id must be 8 hex digits");
+  if (parts[1].size() != 8 ||
+      parts[1].find_first_not_of("0123456789abcdef") != std::string_view::npos) {
+    return absl::InvalidArgumentError(
+        "verifier key id must be 8 lower-case hex digits");
   }
   absl::StatusOr<std::string> id = HexDecode(parts[1]);
   if (!id.ok()) return id.status();

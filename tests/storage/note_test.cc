@@ -84,6 +84,17 @@ TEST_F(NoteTest, VerifierKeyWithWrongIdIsRejected) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+// One key has one spelling: an upper-case key id would make the same key
+// compare unequal as a string, and a changed case go unnoticed.
+TEST_F(NoteTest, VerifierKeyIdMustBeLowerCaseHex) {
+  std::string upper = kExampleVerifierKey;
+  upper.replace(std::string("example.com/foo+").size(), 8, "530D903A");
+  absl::StatusOr<NoteVerifier> parsed = ParseVerifierKey(upper);
+  EXPECT_THAT(parsed, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(parsed.status().message()),
+              ::testing::HasSubstr("lower-case hex"));
+}
+
 TEST_F(NoteTest, SignThenVerifyRoundTrip) {
   Ed25519PrivateKey key = Key();
   ASSERT_OK_AND_ASSIGN(std::string note,
