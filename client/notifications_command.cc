@@ -7,38 +7,11 @@
 #include "absl/strings/str_join.h"
 #include "client/cli.h"
 #include "client/notification_export.h"
+#include "client/notification_json.h"
 #include "crypto/encoding.h"
 
 namespace parley::cli {
 namespace {
-
-std::string OverallName(v1::NotificationState::Overall o) {
-  switch (o) {
-    case v1::NotificationState::PENDING: return "pending";
-    case v1::NotificationState::PARTIALLY_ACKNOWLEDGED:
-      return "partially-acknowledged";
-    case v1::NotificationState::ACKNOWLEDGED_BY_ALL:
-      return "acknowledged-by-all";
-    case v1::NotificationState::OBJECTED: return "objected";
-    case v1::NotificationState::OVERDUE: return "overdue";
-    case v1::NotificationState::CANCELLED: return "cancelled";
-    case v1::NotificationState::SUPERSEDED: return "superseded";
-    case v1::NotificationState::COMPLETED: return "completed";
-    case v1::NotificationState::EXPIRED: return "expired";
-    default: return "unknown";
-  }
-}
-
-// For people: acknowledgement is of receipt, never more.
-std::string OverallWords(v1::NotificationState::Overall o) {
-  switch (o) {
-    case v1::NotificationState::PARTIALLY_ACKNOWLEDGED:
-      return "partially acknowledged receipt";
-    case v1::NotificationState::ACKNOWLEDGED_BY_ALL:
-      return "acknowledged receipt by all";
-    default: return OverallName(o);
-  }
-}
 
 // A static site past its review-by date: the server calls it expired; for
 // the coordinator it is a reminder to review it (amend or deactivate).
@@ -49,22 +22,7 @@ bool ReviewDue(const v1::NotificationState& n) {
 
 std::string OverallText(const v1::NotificationState& n) {
   if (ReviewDue(n)) return "review due (review-by date passed)";
-  return OverallWords(n.overall());
-}
-
-std::string PartyStateName(v1::PartyState::State s) {
-  switch (s) {
-    case v1::PartyState::LOGGED: return "logged";
-    case v1::PartyState::DELIVERED: return "delivered";
-    case v1::PartyState::ACKNOWLEDGED: return "acknowledged-receipt";
-    case v1::PartyState::OBJECTED: return "objected";
-    default: return "unknown";
-  }
-}
-
-std::string PartyStateWords(v1::PartyState::State s) {
-  return s == v1::PartyState::ACKNOWLEDGED ? "acknowledged receipt"
-                                           : PartyStateName(s);
+  return OverallStateWords(n.overall());
 }
 
 std::string Time(int64_t t) {
@@ -75,8 +33,6 @@ nlohmann::json TimeJson(int64_t t) {
   return t == 0 ? nlohmann::json(nullptr) : nlohmann::json(Time(t));
 }
 
-constexpr const char* kEscalationNames[] = {"none", "reminder", "escalation",
-                                            "second-escalation"};
 
 nlohmann::json PartyJson(const v1::PartyState& p) {
   return {{"party", p.party()},
@@ -85,7 +41,7 @@ nlohmann::json PartyJson(const v1::PartyState& p) {
           {"delivered_at", TimeJson(p.delivered_at())},
           {"acknowledged_receipt_at", TimeJson(p.acknowledged_at())},
           {"objected_at", TimeJson(p.objected_at())},
-          {"escalation", kEscalationNames[std::min<uint32_t>(p.escalation(), 3)]},
+          {"escalation", EscalationName(p.escalation())},
           {"delivered_index", p.delivered_index()},
           {"answer_index", p.acknowledged_index()}};
 }
@@ -99,7 +55,7 @@ nlohmann::json StateJson(const v1::NotificationState& n) {
           {"version", n.version()},
           {"issuer", n.issuer()},
           {"organisation", n.organisation()},
-          {"overall", OverallName(n.overall())},
+          {"overall", OverallStateName(n.overall())},
           {"review_due", ReviewDue(n)},
           {"late", n.late()},
           {"emergency", m.emergency()},
@@ -117,7 +73,7 @@ std::string PartiesSummary(const v1::NotificationState& n) {
   for (const v1::PartyState& p : n.parties()) {
     std::string s = absl::StrCat(p.party(), ": ", PartyStateWords(p.state()));
     if (p.escalation() > 0) {
-      absl::StrAppend(&s, " (", kEscalationNames[std::min<uint32_t>(p.escalation(), 3)], ")");
+      absl::StrAppend(&s, " (", EscalationName(p.escalation()), ")");
     }
     out.push_back(s);
   }
@@ -249,7 +205,7 @@ int Show(const GlobalOptions& options, const std::string& id) {
               << "\n    objected "
               << (p.objected_at() ? Time(p.objected_at()) : "-") << "\n";
     if (p.escalation() > 0) {
-      std::cout << "    " << kEscalationNames[std::min<uint32_t>(p.escalation(), 3)]
+      std::cout << "    " << EscalationName(p.escalation())
                 << " logged\n";
     }
   }
@@ -296,7 +252,7 @@ int Export(const GlobalOptions& options, const std::string& format,
     ExportNotification e;
     e.issuer = n.issuer();
     e.organisation = n.organisation();
-    e.overall = OverallName(n.overall());
+    e.overall = OverallStateName(n.overall());
     for (const auto& v : view->versions) {
       if (!v.content.has_value()) continue;
       ExportVersion ev;
