@@ -48,6 +48,7 @@ nlohmann::json EventJson(const SyncEvent& e,
       j["member"] = e.member;
       j["text"] = e.text;
       if (!e.members.empty()) j["parties"] = e.members;
+      if (!e.step.empty()) j["step"] = e.step;
       if (!e.error.empty()) j["error"] = e.error;
       break;
     default:

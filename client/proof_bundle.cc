@@ -342,6 +342,11 @@ absl::Status Verifier::CheckIdentities() {
     }
     auto bundle = ParseKeyBundle(key_bundle);
     if (!bundle.ok()) return Prefix(bundle.status(), e.where + ": key bundle");
+    // The slot and id rules the server applies at enrollment (5.2); the
+    // times differ: each prekey is judged at its own created_at below.
+    if (absl::Status s = CheckKeyBundleStructure(*bundle); !s.ok()) {
+      return Prefix(s, absl::StrCat(e.where, ": registration of ", name));
+    }
     if (absl::Status s =
             Ed25519Verify(bundle->identity_public_key, statement, signature);
         !s.ok()) {
@@ -561,8 +566,9 @@ absl::Status Verifier::CheckEntry(const Entry& e) {
           where, ": ", rc->recipient, " is not a recipient of the envelope"));
     }
     std::string about = absl::StrCat("entry ", rc->envelope_index);
-    if (const auto* nv =
-            std::get_if<NotificationVersion>(&At(rc->envelope_index)->decoded.body)) {
+    const auto* nv =
+        std::get_if<NotificationVersion>(&At(rc->envelope_index)->decoded.body);
+    if (nv != nullptr) {
       about = absl::StrCat(nv->id, " version ", nv->version);
       if (receipt->level == ReceiptLevel::kDelivered) {
         if (PartyProgressReport* p = Progress(nv->id, nv->version,
@@ -574,10 +580,24 @@ absl::Status Verifier::CheckEntry(const Entry& e) {
         }
       }
     }
-    report_.timeline.push_back(absl::StrCat(
-        head, "a device of ", rc->recipient, " signed a ",
-        S(ReceiptLevelName(receipt->level)), " receipt for ", about,
-        " (signed at ", TimeS(receipt->time), ", the device's clock)"));
+    const std::string signed_at =
+        absl::StrCat(" (signed at ", TimeS(receipt->time),
+                     ", the device's clock)");
+    if (receipt->level == ReceiptLevel::kDelivered) {
+      report_.timeline.push_back(absl::StrCat(
+          head, "a device of ", rc->recipient, " signed a delivered receipt for ",
+          about, signed_at));
+    } else {
+      // Only a notification-ack entry answers a notification (16.3); the
+      // server no longer logs these for notifications, older logs may.
+      report_.timeline.push_back(absl::StrCat(
+          head, "a device of ", rc->recipient, " signed a receipt of level ",
+          S(ReceiptLevelName(receipt->level)), " for ", about, signed_at,
+          nv != nullptr ? ", through SubmitReceipts: not an acknowledgement "
+                          "of the notification (only a notification-ack "
+                          "entry is)"
+                        : ""));
+    }
   } else if (const auto* na = std::get_if<NotificationAck>(&d.body)) {
     std::string where = absl::StrCat(w, ": receipt");
     auto v = versions_.find({na->id, na->version});
@@ -611,6 +631,23 @@ absl::Status Verifier::CheckEntry(const Entry& e) {
     } else if (!na->reason_envelope.empty()) {
       return Malformed(w, "a reason envelope without an objection");
     }
+    VersionReport& version =
+        report_.versions[version_reports_.at({na->id, na->version})];
+    if (std::find(version.parties.begin(), version.parties.end(),
+                  na->party) == version.parties.end()) {
+      // Signed, but not by one of the version's parties (e.g. the issuer,
+      // who is a recipient too): never a party's answer (16.3).
+      version.non_party_answers.push_back(
+          {na->party, e.index, objected, ms, receipt->time});
+      report_.timeline.push_back(absl::StrCat(
+          head, na->party, ", who is not a party to ", na->id, " version ",
+          na->version, ", signed an answer of level ",
+          S(ReceiptLevelName(receipt->level)), " for it (signed at ",
+          TimeS(receipt->time),
+          ", the device's clock): NOT counted as a party's answer; the "
+          "server logs answers from the version's parties only"));
+      return absl::OkStatus();
+    }
     if (PartyProgressReport* p = Progress(na->id, na->version, na->party);
         p != nullptr && !p->answer_index) {
       p->answer_index = e.index;
@@ -629,6 +666,21 @@ absl::Status Verifier::CheckEntry(const Entry& e) {
     if (!versions_.contains({es->id, es->version})) {
       return Malformed(w, absl::StrCat(es->id, " version ", es->version,
                                        " is not in the bundle"));
+    }
+    if (es->step == EscalationStep::kReviewDue) {
+      // Not a party's deadline: the issuer is asked to review a site.
+      VersionReport& v =
+          report_.versions[version_reports_.at({es->id, es->version})];
+      if (!v.review_due_index) {
+        v.review_due_index = e.index;
+        v.review_due_logged_ms = ms;
+        v.review_due_to = es->party;
+      }
+      report_.timeline.push_back(absl::StrCat(
+          head, "review due: ", es->party, " is asked to review ",
+          v.movement ? "movement " : "site ", es->id, " version ",
+          es->version, " (review-by ", TimeS(es->deadline), ")"));
+      return absl::OkStatus();
     }
     static constexpr const char* kSteps[] = {"", "reminder", "escalation",
                                              "second escalation"};
@@ -698,6 +750,15 @@ void Verifier::BuildText() {
     if (v.ack_by != 0) {
       absl::StrAppend(&t, "  acknowledge by ", TimeS(v.ack_by), "\n");
     }
+    if (!v.movement && v.valid_until != 0) {
+      absl::StrAppend(&t, "  review by ", TimeS(v.valid_until), "\n");
+    }
+    if (v.review_due_index) {
+      absl::StrAppend(&t, "  review due: reminder to ", v.review_due_to,
+                      " logged ",
+                      TimeMs(v.review_due_logged_ms), " (entry ",
+                      *v.review_due_index, ")\n");
+    }
     absl::StrAppend(&t, "  envelope hash ", HexEncode(v.envelope_hash), "\n");
     for (const PartyProgressReport& p : v.progress) {
       absl::StrAppend(&t, "  ", p.party, ": notified");
@@ -719,6 +780,12 @@ void Verifier::BuildText() {
         absl::StrAppend(&t, "; escalation step ", p.escalation, " logged");
       }
       absl::StrAppend(&t, "\n");
+    }
+    for (const NonPartyAnswer& a : v.non_party_answers) {
+      absl::StrAppend(&t, "  answer from a non-party, NOT counted: ",
+                      a.member, " signed level ",
+                      a.objected ? "objected" : "acknowledged", ", logged ",
+                      TimeMs(a.logged_ms), " (entry ", a.index, ")\n");
     }
   }
   absl::StrAppend(&t, "\nTimeline (log order):\n");

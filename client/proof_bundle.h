@@ -94,6 +94,16 @@ struct PartyProgressReport {
   int escalation = 0;  // highest escalation step logged
 };
 
+// A notification-ack entry signed by a member who is not one of the
+// version's parties (PROTOCOL.md 16.3): reported, never counted.
+struct NonPartyAnswer {
+  std::string member;
+  uint64_t index = 0;
+  bool objected = false;
+  int64_t logged_ms = 0;
+  int64_t signed_at = 0;  // receipt time, the device's clock
+};
+
 struct VersionReport {
   std::string id;
   uint32_t version = 0;
@@ -110,6 +120,13 @@ struct VersionReport {
   bool late = false;
   std::string envelope_hash;  // 32 raw bytes
   std::vector<PartyProgressReport> progress;  // one per party, sorted
+  // Answers from members who are not parties of this version.
+  std::vector<NonPartyAnswer> non_party_answers;
+  // A site: the first review-due escalation (step 4) for this version,
+  // and whom it asks to review (its `party`: the issuer).
+  std::optional<uint64_t> review_due_index;
+  int64_t review_due_logged_ms = 0;
+  std::string review_due_to;
 };
 
 struct ProofReport {

@@ -105,12 +105,23 @@ void AddProofCommand(CLI::App& app, GlobalOptions& options, Handler* run) {
                  {"objected", p.objected},
                  {"escalation", p.escalation}});
           }
-          versions.push_back({{"id", v.id},
-                              {"version", v.version},
-                              {"index", v.index},
-                              {"issuer", v.issuer},
-                              {"late", v.late},
-                              {"parties", parties}});
+          nlohmann::json non_party = nlohmann::json::array();
+          for (const NonPartyAnswer& a : v.non_party_answers) {
+            non_party.push_back({{"member", a.member},
+                                 {"index", a.index},
+                                 {"objected", a.objected}});
+          }
+          versions.push_back(
+              {{"id", v.id},
+               {"version", v.version},
+               {"index", v.index},
+               {"issuer", v.issuer},
+               {"late", v.late},
+               {"parties", parties},
+               {"non_party_answers", non_party},
+               {"review_due_index", v.review_due_index.has_value()
+                                        ? nlohmann::json(*v.review_due_index)
+                                        : nlohmann::json(nullptr)}});
         }
         PrintJson({{"verified", true},
                    {"origin", report->origin},

@@ -206,18 +206,13 @@ absl::StatusOr<KeyBundle> ParseKeyBundle(std::string_view bytes) {
   return bundle;
 }
 
-absl::Status VerifyKeyBundleAt(const KeyBundle& bundle, absl::Time at) {
+absl::Status CheckKeyBundleStructure(const KeyBundle& bundle) {
   if (bundle.signed_prekey.kind != PrekeyKind::kSigned) {
     return absl::InvalidArgumentError(
         "key bundle: signed prekey slot holds a one-time prekey");
   }
   if (bundle.one_time_prekeys.size() > kMaxOneTimePrekeysPerBundle) {
     return absl::InvalidArgumentError("key bundle: too many one-time prekeys");
-  }
-  if (absl::Status s = VerifySignedPrekeyAt(bundle.identity_public_key,
-                                            bundle.signed_prekey, at);
-      !s.ok()) {
-    return s;
   }
   std::set<uint32_t> ids;
   for (const SignedPrekey& p : bundle.one_time_prekeys) {
@@ -229,6 +224,18 @@ absl::Status VerifyKeyBundleAt(const KeyBundle& bundle, absl::Time at) {
       return absl::InvalidArgumentError(
           absl::StrCat("key bundle: duplicate one-time prekey id ", p.key_id));
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status VerifyKeyBundleAt(const KeyBundle& bundle, absl::Time at) {
+  if (absl::Status s = CheckKeyBundleStructure(bundle); !s.ok()) return s;
+  if (absl::Status s = VerifySignedPrekeyAt(bundle.identity_public_key,
+                                            bundle.signed_prekey, at);
+      !s.ok()) {
+    return s;
+  }
+  for (const SignedPrekey& p : bundle.one_time_prekeys) {
     if (absl::Status s =
             VerifySignedPrekeyAt(bundle.identity_public_key, p, at);
         !s.ok()) {

@@ -108,10 +108,16 @@ inline constexpr size_t kMaxOneTimePrekeysPerBundle = 100;
 std::string SerializeKeyBundle(const KeyBundle& bundle);
 // Strict parse (InvalidArgument); signatures are not checked.
 absl::StatusOr<KeyBundle> ParseKeyBundle(std::string_view bytes);
-// Verifies every prekey of `bundle` against bundle.identity_public_key at
-// `at` (see VerifySignedPrekeyAt), that kinds match their slots and that
-// one-time key ids are distinct. The caller must separately decide to trust
-// bundle.identity_public_key (e.g. by comparing fingerprints).
+// The structure docs/PROTOCOL.md 5.2 requires of a bundle, without
+// signatures or times: the signed-prekey slot holds a signed prekey
+// (kind 1); every one-time slot a one-time prekey (kind 2), with distinct key
+// ids, at most kMaxOneTimePrekeysPerBundle of them. InvalidArgument naming
+// the rule otherwise.
+absl::Status CheckKeyBundleStructure(const KeyBundle& bundle);
+// CheckKeyBundleStructure, then every prekey of `bundle` against
+// bundle.identity_public_key at `at` (see VerifySignedPrekeyAt). The caller
+// must separately decide to trust bundle.identity_public_key (e.g. by
+// comparing fingerprints).
 absl::Status VerifyKeyBundleAt(const KeyBundle& bundle, absl::Time at);
 
 }  // namespace parley

@@ -363,6 +363,23 @@ grpc::ServerUnaryReactor* ChannelService::SubmitReceipts(
             absl::StrCat("receipt for log index ", submission.envelope_index(),
                          ": ", receipt.status().message()));
       }
+      // A party answers a notification with Notifications/Acknowledge,
+      // which checks it against the current version's parties; a level 2
+      // or 3 receipt here would read like an answer and be none
+      // (PROTOCOL.md 14.2).
+      if (receipt->level != ReceiptLevel::kDelivered) {
+        if (std::optional<std::pair<std::string, uint32_t>> n =
+                core_->ledger->state().NotificationAt(
+                    submission.envelope_index())) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "receipt for log index ", submission.envelope_index(),
+              ": notification ", n->first, " version ", n->second,
+              " is acknowledged or objected to with `parley ack` "
+              "(Notifications/Acknowledge), not with a receipt of level ",
+              std::string(ReceiptLevelName(receipt->level)),
+              "; only delivered receipts are taken for notifications"));
+        }
+      }
       keys.push_back(absl::StrCat(
           log_schema::U64Key(submission.envelope_index()), caller->name,
           std::string(1, '\0'),

@@ -167,8 +167,23 @@ Ledger::IndexPlan Ledger::PlanIndexes(const LogEntry& entry,
       }
     }
   } else if (const auto* e = std::get_if<Escalation>(&entry.body)) {
-    inbox(e->party, DeliveryKind::kEscalation);
-    if (e->step != EscalationStep::kReminder) {
+    if (e->step == EscalationStep::kReviewDue) {
+      // A site's review-by: to the coordinators in its audience (the issuer
+      // and its organisation's), not to the parties or the mediators.
+      if (std::optional<NotificationRecord> n = state_.Notification(e->id)) {
+        for (const std::string& name : n->audience) {
+          std::optional<MemberRecord> m = state_.MemberByName(name);
+          if (!n->parties.contains(name) && m.has_value() &&
+              m->role == MemberRole::kCoordinator) {
+            inbox(name, DeliveryKind::kEscalation);
+          }
+        }
+      }
+    } else {
+      inbox(e->party, DeliveryKind::kEscalation);
+    }
+    if (e->step == EscalationStep::kEscalation ||
+        e->step == EscalationStep::kSecondEscalation) {
       if (std::optional<NotificationRecord> n = state_.Notification(e->id)) {
         for (const std::string& name : n->audience) {
           if (!n->parties.contains(name)) {

@@ -571,6 +571,23 @@ absl::StatusOr<int> NotificationService::RunDueDeadlines() {
       }
     }
   }
+  for (const NotificationRecord& n :
+       core_->ledger->state().SitesDueForReview(now)) {
+    absl::MutexLock lock(&mu_);
+    // Re-check under the lock: an amendment or a cancellation may have
+    // just landed.
+    std::optional<NotificationRecord> fresh =
+        core_->ledger->state().Notification(n.current.id);
+    if (!fresh || fresh->current.version != n.current.version ||
+        !ServerState::ReviewDue(*fresh, now)) {
+      continue;
+    }
+    Escalation entry{n.current.id, n.current.version, n.current.issuer,
+                     EscalationStep::kReviewDue, n.current.valid_until};
+    absl::StatusOr<uint64_t> index = core_->ledger->Commit(std::move(entry));
+    if (!index.ok()) return index.status();
+    ++logged;
+  }
   return logged;
 }
 

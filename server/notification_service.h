@@ -56,8 +56,13 @@ class NotificationService final : public v1::Notifications::CallbackService {
   // Logs every escalation step that is due at the clock's time and not yet
   // logged: reminder (deadline - reminder_before, to the party), escalation
   // (deadline, to the issuer's coordinators and the mediators; the party is
-  // reminded), second escalation (deadline + second_escalation_after).
-  // Returns how many entries it logged.
+  // reminded), second escalation (deadline + second_escalation_after); and
+  // for each site whose current version reached its review-by date (and
+  // was logged before it) and is not cancelled, one review-due step
+  // (EscalationStep::kReviewDue, party = the issuer, deadline = review-by;
+  // to the issuer's organisation's coordinators). Each at most once per
+  // version, also across restarts (the state is rebuilt from the log).
+  // Returns how many entries it logged; stops at the first failed append.
   absl::StatusOr<int> RunDueDeadlines();
 
  private:

@@ -127,6 +127,7 @@ void ServerState::Apply(uint64_t index, const LogEntry& entry) {
               n.parties[party] = progress;
             }
             n.audience = AudienceLocked(e.issuer, e.parties);
+            n.review_reminded = false;
             n.entry_indexes.push_back(index);
             for (const std::string& party : e.parties) {
               n.party_entry_indexes[party].push_back(index);
@@ -155,6 +156,13 @@ void ServerState::Apply(uint64_t index, const LogEntry& entry) {
             auto n = notifications_.find(e.id);
             if (n == notifications_.end()) return;
             n->second.entry_indexes.push_back(index);
+            if (e.step == EscalationStep::kReviewDue) {
+              // Addressed to the issuer's coordinators, never to a party.
+              if (n->second.current.version == e.version) {
+                n->second.review_reminded = true;
+              }
+              return;
+            }
             n->second.party_entry_indexes[e.party].push_back(index);
             if (n->second.current.version != e.version) return;
             auto p = n->second.parties.find(e.party);
@@ -240,6 +248,37 @@ std::vector<NotificationRecord> ServerState::OpenNotificationsWithDeadline()
     }
   }
   return out;
+}
+
+bool ServerState::ReviewDue(const NotificationRecord& n, int64_t now) {
+  const NotificationVersion& v = n.current;
+  // A version logged on or after its review-by date was itself the
+  // coordinator's action after that date (an amendment or deactivation):
+  // the clock never reaches its review-by while it is current.
+  return v.kind == NotificationKind::kSite && v.valid_until != 0 &&
+         now >= v.valid_until && n.logged_at_ms / 1000 < v.valid_until &&
+         !n.cancelled && !n.completed && !n.review_reminded;
+}
+
+std::vector<NotificationRecord> ServerState::SitesDueForReview(
+    int64_t now) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<NotificationRecord> out;
+  for (const auto& [id, n] : notifications_) {
+    if (ReviewDue(n, now)) out.push_back(n);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.current.id < b.current.id;
+  });
+  return out;
+}
+
+bool ServerState::OnIssuingSide(const std::string& id,
+                                const std::string& member) const {
+  absl::MutexLock lock(&mu_);
+  auto it = notifications_.find(id);
+  return it != notifications_.end() && it->second.audience.contains(member) &&
+         !it->second.parties.contains(member);
 }
 
 std::optional<std::pair<std::string, uint32_t>> ServerState::NotificationAt(

@@ -66,6 +66,9 @@ struct NotificationRecord {
   std::set<std::string> audience;  // members who may see it
   bool cancelled = false;
   bool completed = false;
+  // A site: the review-due reminder (EscalationStep::kReviewDue) of the
+  // current version is logged. Reset by every new version.
+  bool review_reminded = false;
   std::vector<uint64_t> entry_indexes;  // every entry about it, all versions
   // Per party, the entries a party's own view lists (PROTOCOL.md 15.6):
   // each version naming it, its own receipts, answers and escalations, and
@@ -100,9 +103,21 @@ class ServerState {
   // Every notification with a deadline that is neither cancelled nor
   // completed (for the deadline watcher).
   std::vector<NotificationRecord> OpenNotificationsWithDeadline() const;
+  // Sites whose current version is due for its review-by reminder at `now`
+  // (Unix seconds): not cancelled, a review-by date (valid_until) that is
+  // at or before `now` and that was still ahead when the version was
+  // logged, and no reminder logged for the version yet (PROTOCOL.md 15.3).
+  std::vector<NotificationRecord> SitesDueForReview(int64_t now) const;
+  // True if `n`'s current version is due for its review-by reminder at
+  // `now`; the rule SitesDueForReview applies.
+  static bool ReviewDue(const NotificationRecord& n, int64_t now);
   // (id, version) of the notification version logged at `index`, if any.
   std::optional<std::pair<std::string, uint32_t>> NotificationAt(
       uint64_t index) const;
+  // True if `member` is on the issuing side of notification `id`: in its
+  // audience (the issuer's organisation's coordinators, the mediators) and
+  // not one of its parties. The issuing side follows every party's answers.
+  bool OnIssuingSide(const std::string& id, const std::string& member) const;
   // Who must receive a notification's content: its parties, every mediator,
   // and the coordinators of the issuer's organisation.
   std::set<std::string> NotificationAudience(

@@ -428,7 +428,8 @@ absl::StatusOr<LogEntry> DecodeLogEntry(std::string_view bytes) {
       ReadString8(r, "id", &e.id);
       r.U32("version", &e.version);
       ReadString8(r, "party", &e.party);
-      if (r.U8("step", &step) && (step < 1 || step > 3)) {
+      if (r.U8("step", &step) &&
+          (step < 1 || step > static_cast<uint8_t>(EscalationStep::kReviewDue))) {
         r.Fail("step", "unknown escalation step");
       }
       e.step = static_cast<EscalationStep>(step);

@@ -140,19 +140,26 @@ struct NotificationAck {
   std::string reason_envelope;  // objection reason; empty otherwise
 };
 
-// Escalation steps.
+// Escalation steps: steps 1-3 are the ladder of a party's acknowledge-by
+// deadline; step 4 is a static site's review-by date falling due.
 enum class EscalationStep : uint8_t {
   kReminder = 1,          // before the deadline, to the party
   kEscalation = 2,        // at the deadline, to coordinators and mediators
   kSecondEscalation = 3,  // after the deadline
+  kReviewDue = 4,         // a site's review-by, to the issuer's coordinators
 };
 
+// A deadline of one notification version fell due on the server's clock.
 struct Escalation {
   std::string id;
   uint32_t version = 0;
+  // Who is asked to act: the party that has not answered (steps 1-3), or
+  // the issuing coordinator (kReviewDue).
   std::string party;
   EscalationStep step = EscalationStep::kReminder;
-  int64_t deadline = 0;  // the ack-by deadline it is about
+  // Unix seconds: the ack-by deadline (steps 1-3) or the site's review-by
+  // date, its valid_until (kReviewDue).
+  int64_t deadline = 0;
 };
 
 struct NotificationCancelled {

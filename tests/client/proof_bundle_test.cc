@@ -51,12 +51,16 @@ class TestLog {
         Ed25519PrivateKey::Generate(*random_));
   }
 
-  Member& Register(const std::string& name, MemberRole role) {
+  // `tweak` may change the key bundle before it is registered (signed
+  // with the member's key all the same).
+  Member& Register(const std::string& name, MemberRole role,
+                   const std::function<void(Member&)>& tweak = nullptr) {
     Member m{name, role,
              std::make_unique<Ed25519PrivateKey>(
                  Ed25519PrivateKey::Generate(*random_)),
              {}};
     m.bundle = NewBundle(*m.key, 1);
+    if (tweak) tweak(m);
     std::string bundle = SerializeKeyBundle(m.bundle);
     std::string invite_hash(32, static_cast<char>(name[0]));
     MemberRegistered r{name, role, "Org of " + name, invite_hash, bundle,
@@ -136,6 +140,48 @@ class TestLog {
     EXPECT_TRUE(proof.ok());
     TlogProof t{std::nullopt, index, *proof, Checkpoint()};
     return {index, leaves_[index], FormatTlogProof(t)};
+  }
+
+  // A prekey of `kind` signed by `key`, valid for 7 days from kT0.
+  SignedPrekey NewPrekey(const Ed25519PrivateKey& key, PrekeyKind kind,
+                         uint32_t id) {
+    auto p = GeneratePrekey(key, kind, id, absl::FromUnixSeconds(kT0),
+                            absl::Hours(24 * 7), *random_);
+    EXPECT_TRUE(p.ok()) << p.status();
+    return p->prekey;
+  }
+
+  // Every entry, as the server would hand them out.
+  std::vector<ProofBundleEntry> AllEntries() const {
+    std::vector<ProofBundleEntry> out;
+    for (uint64_t i = 0; i < leaves_.size(); ++i) out.push_back(Entry(i));
+    return out;
+  }
+
+  // The bundle JSON without BuildProofBundle's own verification, so that
+  // a verifier can be shown a bundle the builder would refuse.
+  std::string UncheckedBundle(const std::vector<ProofBundleEntry>& entries,
+                              const std::vector<ProofBundleIdentity>& ids)
+      const {
+    json j = {{"format", "parley-proof/v1"},
+              {"verifier_key", VerifierKey()},
+              {"checkpoint", Checkpoint()},
+              {"entries", json::array()},
+              {"identities", json::array()}};
+    for (const ProofBundleEntry& e : entries) {
+      j["entries"].push_back(
+          {{"kind", std::string(EntryTypeName(*PeekEntryType(e.leaf)))},
+           {"index", e.index},
+           {"leaf", Base64Encode(e.leaf)},
+           {"tlog_proof", e.tlog_proof}});
+    }
+    for (const ProofBundleIdentity& id : ids) {
+      j["identities"].push_back({{"name", id.name},
+                                 {"role", id.role},
+                                 {"identity_key", Base64Encode(id.identity_key)},
+                                 {"registration_index", id.registration_index}});
+    }
+    return j.dump(1);
   }
 
   uint64_t registration(const std::string& name) { return registration_[name]; }
@@ -229,6 +275,27 @@ class ProofBundleTest : public ::testing::Test {
     return *b;
   }
 
+  // Every entry of the log but the filler, the last one included.
+  std::string BundleOfAll() {
+    std::vector<ProofBundleEntry> entries;
+    for (const ProofBundleEntry& e : log_.AllEntries()) {
+      if (e.index != filler_) entries.push_back(e);
+    }
+    auto ids = IdentitiesFromEntries(entries);
+    EXPECT_TRUE(ids.ok()) << ids.status();
+    auto b = BuildProofBundle(log_.VerifierKey(), log_.Checkpoint(), entries,
+                              *ids);
+    EXPECT_TRUE(b.ok()) << b.status();
+    return b.ok() ? *b : "";
+  }
+
+  // The envelope of the notification version logged at `index`.
+  std::string EnvelopeOf(uint64_t index) const {
+    auto e = DecodeLogEntry(log_.leaves()[index]);
+    EXPECT_TRUE(e.ok());
+    return std::get<NotificationVersion>(e->body).envelope;
+  }
+
   TestLog log_;
   uint64_t filler_ = 0;
   uint64_t v1_index_ = 0;
@@ -281,6 +348,177 @@ TEST_F(ProofBundleTest, BuildsAndVerifiesWithAReport) {
   ASSERT_OK_AND_ASSIGN(ProofReport unpinned, VerifyProofBundle(bundle));
   EXPECT_FALSE(unpinned.verifier_key_pinned);
   EXPECT_THAT(unpinned.text, HasSubstr("NOT compared"));
+}
+
+TEST_F(ProofBundleTest, SiteReviewDueIsReportedAsTheIssuersReminder) {
+  // A site logged at kT0 + n s, due for review a second later, and the
+  // server's review-due escalation (step 4) at that second.
+  const int64_t n = static_cast<int64_t>(log_.leaves().size());
+  const int64_t review_by = kT0 + n + 1;
+  std::string env = log_.Seal("alice", "n/site-1", 0, "",
+                              {"alice", "bob", "carol"},
+                              "application/vnd.parley.site+json");
+  const uint64_t site_index = log_.Append(NotificationVersion{
+      "site-1", 1, NotificationKind::kSite, "alice", {"bob", "carol"}, 0, 0,
+      kT0, review_by, 0, 0, env});
+  const uint64_t due = log_.Append(Escalation{
+      "site-1", 1, "alice", EscalationStep::kReviewDue, review_by});
+  std::vector<ProofBundleEntry> entries;
+  for (uint64_t i = 0; i < log_.leaves().size(); ++i) {
+    if (i != filler_) entries.push_back(log_.Entry(i));
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<ProofBundleIdentity> ids,
+                       IdentitiesFromEntries(entries));
+  ASSERT_OK_AND_ASSIGN(std::string bundle,
+                       BuildProofBundle(log_.VerifierKey(), log_.Checkpoint(),
+                                        entries, ids));
+  ASSERT_OK_AND_ASSIGN(ProofReport r, VerifyProofBundle(bundle));
+  const VersionReport* site = nullptr;
+  for (const VersionReport& v : r.versions) {
+    if (v.id == "site-1") site = &v;
+  }
+  ASSERT_NE(site, nullptr);
+  EXPECT_EQ(site->index, site_index);
+  EXPECT_FALSE(site->movement);
+  ASSERT_TRUE(site->review_due_index.has_value());
+  EXPECT_EQ(*site->review_due_index, due);
+  // Not a party's escalation: every party's step stays 0.
+  for (const PartyProgressReport& p : site->progress) {
+    EXPECT_EQ(p.escalation, 0) << p.party;
+  }
+  const std::string when = absl::FormatTime(
+      "%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(review_by),
+      absl::UTCTimeZone());
+  EXPECT_THAT(r.text, HasSubstr(absl::StrCat(
+                          "review due: alice is asked to review site site-1 "
+                          "version 1 (review-by ",
+                          when, ")")));
+  EXPECT_THAT(r.text, HasSubstr(absl::StrCat("  review by ", when, "\n")));
+  EXPECT_THAT(r.text, HasSubstr(absl::StrCat(
+                          "  review due: reminder to alice logged ")));
+  EXPECT_THAT(r.text, HasSubstr(absl::StrCat("(entry ", due, ")\n")));
+  // The movement's report is unchanged: no review line for it.
+  EXPECT_FALSE(r.versions[0].review_due_index.has_value());
+}
+
+// A key bundle the server would refuse at enrollment (crypto/prekey.h
+// CheckKeyBundleStructure), even with every prekey signature valid: the
+// verifier refuses it as well (PROTOCOL.md 16.3 step 4).
+TEST(ProofBundleKeyBundleTest, RegistrationsMustHaveAWellFormedKeyBundle) {
+  ASSERT_OK(InitCrypto());
+  struct Case {
+    std::string name;
+    std::function<void(TestLog&, Member&)> tweak;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {"one-time prekey in the signed slot",
+       [](TestLog& log, Member& m) {
+         m.bundle.signed_prekey = log.NewPrekey(*m.key, PrekeyKind::kOneTime, 7);
+       },
+       "signed prekey slot holds a one-time prekey"},
+      {"signed prekey in a one-time slot",
+       [](TestLog& log, Member& m) {
+         m.bundle.one_time_prekeys.push_back(
+             log.NewPrekey(*m.key, PrekeyKind::kSigned, 8));
+       },
+       "one-time slot holds a signed prekey"},
+      {"repeated one-time key id",
+       [](TestLog& log, Member& m) {
+         SignedPrekey p = log.NewPrekey(*m.key, PrekeyKind::kOneTime, 9);
+         m.bundle.one_time_prekeys = {p, p};
+       },
+       "duplicate one-time prekey id 9"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    TestLog log;
+    log.Register("alice", MemberRole::kCoordinator,
+                 [&](Member& m) { c.tweak(log, m); });
+    log.Register("bob", MemberRole::kParty);
+    std::vector<ProofBundleEntry> entries = log.AllEntries();
+    ASSERT_OK_AND_ASSIGN(std::vector<ProofBundleIdentity> ids,
+                         IdentitiesFromEntries(entries));
+    absl::StatusOr<ProofReport> r =
+        VerifyProofBundle(log.UncheckedBundle(entries, ids));
+    ASSERT_THAT(r, testing::StatusIs(absl::StatusCode::kInvalidArgument));
+    EXPECT_THAT(std::string(r.status().message()),
+                HasSubstr("entries[0] (index 0): registration of alice: "
+                          "key bundle: " + c.error));
+    // The builder refuses to write it, for the same reason.
+    absl::StatusOr<std::string> built = BuildProofBundle(
+        log.VerifierKey(), log.Checkpoint(), entries, ids);
+    ASSERT_FALSE(built.ok());
+    EXPECT_THAT(std::string(built.status().message()), HasSubstr(c.error));
+  }
+  // The same log with a well-formed bundle verifies (the cases above fail
+  // for their bundle, not for the rest of the log).
+  TestLog log;
+  log.Register("alice", MemberRole::kCoordinator, [&](Member& m) {
+    m.bundle.one_time_prekeys = {log.NewPrekey(*m.key, PrekeyKind::kOneTime, 9),
+                                 log.NewPrekey(*m.key, PrekeyKind::kOneTime, 10)};
+  });
+  log.Register("bob", MemberRole::kParty);
+  std::vector<ProofBundleEntry> entries = log.AllEntries();
+  ASSERT_OK_AND_ASSIGN(std::vector<ProofBundleIdentity> ids,
+                       IdentitiesFromEntries(entries));
+  EXPECT_OK(VerifyProofBundle(log.UncheckedBundle(entries, ids)).status());
+}
+
+// An answer signed by a recipient who is not one of the version's parties
+// (the issuer here) is reported apart and never counted (16.3).
+TEST_F(ProofBundleTest, AnswerFromANonPartyIsReportedButNotCounted) {
+  const std::string v1 = EnvelopeOf(v1_index_);
+  const uint64_t index = log_.Append(NotificationAck{
+      "mv-1", 1, "alice",
+      log_.SignReceiptAs("alice", v1, ReceiptLevel::kAcknowledged), ""});
+  ASSERT_OK_AND_ASSIGN(ProofReport r, VerifyProofBundle(BundleOfAll()));
+  const VersionReport& version = r.versions[0];
+  ASSERT_EQ(version.version, 1u);
+  ASSERT_EQ(version.non_party_answers.size(), 1u);
+  EXPECT_EQ(version.non_party_answers[0].member, "alice");
+  EXPECT_EQ(version.non_party_answers[0].index, index);
+  EXPECT_FALSE(version.non_party_answers[0].objected);
+  // bob's answer is still his; carol has none; alice has no row.
+  ASSERT_EQ(version.progress.size(), 2u);
+  EXPECT_NE(version.progress[0].answer_index, index);
+  EXPECT_FALSE(version.progress[1].answer_index.has_value());
+  EXPECT_THAT(r.text,
+              HasSubstr(absl::StrCat(
+                  "entry ", index, ", logged ")));
+  EXPECT_THAT(r.text, HasSubstr("alice, who is not a party to mv-1 version 1, "
+                                "signed an answer of level acknowledged for "
+                                "it"));
+  EXPECT_THAT(r.text, HasSubstr("NOT counted as a party's answer"));
+  EXPECT_THAT(r.text, HasSubstr(absl::StrCat(
+                          "answer from a non-party, NOT counted: alice signed "
+                          "level acknowledged, logged ")));
+  EXPECT_THAT(r.text, Not(HasSubstr("alice acknowledged receipt")));
+}
+
+// A type 8 receipt of level acknowledged for a notification version (logs
+// from before the server refused them) is neither a delivery nor an
+// answer, and is not worded as one.
+TEST_F(ProofBundleTest, AcknowledgedLevelReceiptIsNotAnAcknowledgement) {
+  const std::string v1 = EnvelopeOf(v1_index_);
+  log_.Append(ReceiptEntry{
+      v1_index_, "carol",
+      log_.SignReceiptAs("carol", v1, ReceiptLevel::kAcknowledged)});
+  ASSERT_OK_AND_ASSIGN(ProofReport r, VerifyProofBundle(BundleOfAll()));
+  const PartyProgressReport& carol = r.versions[0].progress[1];
+  ASSERT_EQ(carol.party, "carol");
+  EXPECT_FALSE(carol.answer_index.has_value());
+  EXPECT_FALSE(carol.delivered_index.has_value());
+  EXPECT_THAT(r.text,
+              HasSubstr("a device of carol signed a receipt of level "
+                        "acknowledged for mv-1 version 1 (signed at "));
+  EXPECT_THAT(r.text, HasSubstr("through SubmitReceipts: not an "
+                                "acknowledgement of the notification"));
+  EXPECT_THAT(r.text, Not(HasSubstr("signed a acknowledged")));
+  EXPECT_THAT(r.text, Not(HasSubstr("carol acknowledged receipt")));
+  // Delivered receipts keep their wording.
+  EXPECT_THAT(r.text, HasSubstr("a device of bob signed a delivered receipt "
+                                "for mv-1 version 1"));
 }
 
 TEST_F(ProofBundleTest, WrongPinnedKeyFails) {

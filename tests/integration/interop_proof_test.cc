@@ -43,6 +43,7 @@ using ::parley::testing::ProcessResult;
 using ::parley::testing::RunProcess;
 using ::parley::testing::TempDir;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using Json = nlohmann::json;
 using Server = ::parley::testing::ParleydProcess;
 
@@ -277,12 +278,86 @@ TEST_F(InteropProofTest, ReferenceVerifierAcceptsAnIndependentlyBuiltBundle) {
   EXPECT_THAT(ref.out, HasSubstr("cora published a new key bundle"));
   ProcessResult py = PyVerify({path});
   ASSERT_EQ(py.exit_code, 0) << py.out << py.err;
+  // A site's review-due escalation (step 4) is the issuer's reminder, in
+  // both reports; not a party's escalation step.
+  const std::string review =
+      "review due: cora is asked to review site site-3 version 1 (review-by "
+      "2026-09-21T14:13:22Z)";
+  EXPECT_THAT(ref.out, HasSubstr(review));
+  EXPECT_THAT(py.out, HasSubstr(review));
+  for (const std::string* out : {&ref.out, &py.out}) {
+    // (Whole seconds: the reference writes "22Z", the other "22.000Z".)
+    EXPECT_THAT(*out, HasSubstr("  review due: reminder to cora logged "
+                                "2026-09-21T14:13:22"));
+    EXPECT_THAT(*out, HasSubstr("Z (entry 18)\n"));
+  }
   // The generator is deterministic: the checked-in file is its output.
   ProcessResult regen = RunProcess(
       {Python3(), SourcePath("tests/interop/make_synthetic_bundle.py")});
   ASSERT_EQ(regen.exit_code, 0) << regen.err;
   EXPECT_EQ(regen.out, ReadFile(path))
       << "regenerate tests/interop/synthetic_bundle.json";
+}
+
+// Bundles crafted from the document (make_synthetic_bundle.py VARIANT),
+// each a real log under the made-up key: both verifiers reach the same
+// verdict, and report what they accept in the same words.
+TEST_F(InteropProofTest, BothVerifiersAgreeOnCraftedBundles) {
+  struct Variant {
+    std::string name;
+    bool accepted;
+    std::vector<std::string> in_both;    // accepted: both reports say it
+    std::vector<std::string> in_neither; // accepted: neither report says it
+    std::string py_error, ref_error;     // rejected: the reasons
+  };
+  const std::vector<Variant> variants = {
+      {"signed-slot-one-time", false, {}, {},
+       "prekey kind 2, expected 1", "signed prekey slot holds a one-time prekey"},
+      {"escalation-step-5", false, {}, {},
+       "unknown escalation step 5", "unknown escalation step"},
+      {"ack-by-issuer", true,
+       {"cora, who is not a party to convoy-9 version 1, signed an answer of "
+        "level acknowledged for it",
+        "NOT counted as a party's answer",
+        "answer from a non-party, NOT counted: cora signed level "
+        "acknowledged"},
+       {"cora acknowledged receipt"}, "", ""},
+      {"receipt-level-2", true,
+       {"a device of partyb signed a receipt of level acknowledged for "
+        "convoy-9 version 1",
+        "through SubmitReceipts: not an acknowledgement of the notification",
+        "partyb: notified; no delivery receipt in this bundle; no "
+        "acknowledgement in this bundle\n"},
+       {"partyb acknowledged receipt", "signed a acknowledged"}, "", ""},
+  };
+  for (const Variant& v : variants) {
+    SCOPED_TRACE(v.name);
+    ProcessResult made = RunProcess(
+        {Python3(), SourcePath("tests/interop/make_synthetic_bundle.py"),
+         v.name});
+    ASSERT_EQ(made.exit_code, 0) << made.err;
+    const std::string path = tmp_.Sub(v.name + ".json");
+    WriteFile(path, made.out);
+    ProcessResult py = PyVerify({path});
+    ProcessResult ref = RunProcess({ParleyPath(), "proof", "verify", path});
+    if (!v.accepted) {
+      EXPECT_EQ(py.exit_code, 1) << py.out;
+      EXPECT_THAT(py.err, HasSubstr(v.py_error));
+      EXPECT_NE(ref.exit_code, 0) << ref.out;
+      EXPECT_THAT(ref.err, HasSubstr(v.ref_error));
+      continue;
+    }
+    ASSERT_EQ(py.exit_code, 0) << py.err;
+    ASSERT_EQ(ref.exit_code, 0) << ref.err;
+    for (const std::string& text : v.in_both) {
+      EXPECT_THAT(py.out, HasSubstr(text));
+      EXPECT_THAT(ref.out, HasSubstr(text));
+    }
+    for (const std::string& text : v.in_neither) {
+      EXPECT_THAT(py.out, Not(HasSubstr(text)));
+      EXPECT_THAT(ref.out, Not(HasSubstr(text)));
+    }
+  }
 }
 
 }  // namespace

@@ -33,6 +33,7 @@ using ::parley::testing::ChildProcess;
 using ::parley::testing::ParleyCli;
 using ::parley::testing::ParleyPath;
 using ::parley::testing::ProcessResult;
+using ::parley::testing::RunWithStderrOnTerminal;
 using ::parley::testing::TempDir;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -85,66 +86,6 @@ void ExpectNoApprovalWords(const std::string& text) {
   for (const char* word : {"approved", "cleared", "safe"}) {
     EXPECT_THAT(text, Not(HasSubstr(word))) << text;
   }
-}
-
-// Runs `argv` with stderr on a pseudo-terminal (stdout on a pipe), as a
-// person at a terminal would, and returns what each stream got.
-ProcessResult RunWithStderrOnTerminal(const std::vector<std::string>& argv,
-                                      const std::map<std::string, std::string>& env) {
-  ProcessResult result;
-  const int master = posix_openpt(O_RDWR | O_NOCTTY);
-  if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) {
-    ADD_FAILURE() << "cannot open a pseudo-terminal";
-    return result;
-  }
-  const std::string slave_name = ptsname(master);
-  int out_pipe[2];
-  if (pipe(out_pipe) != 0) {
-    ADD_FAILURE() << "pipe";
-    return result;
-  }
-  const pid_t pid = fork();
-  if (pid == 0) {
-    setsid();
-    const int slave = open(slave_name.c_str(), O_RDWR);
-    const int null = open("/dev/null", O_RDONLY);
-    dup2(null, 0);
-    dup2(out_pipe[1], 1);
-    dup2(slave, 2);
-    close(master);
-    close(out_pipe[0]);
-    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-    setenv("NO_COLOR", "1", 1);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  close(out_pipe[1]);
-  pollfd fds[2] = {{master, POLLIN, 0}, {out_pipe[0], POLLIN, 0}};
-  bool open_fds[2] = {true, true};
-  const absl::Time deadline = absl::Now() + absl::Seconds(240);
-  char buf[4096];
-  while ((open_fds[0] || open_fds[1]) && absl::Now() < deadline) {
-    for (int i = 0; i < 2; ++i) fds[i].fd = open_fds[i] ? (i == 0 ? master : out_pipe[0]) : -1;
-    if (poll(fds, 2, 1000) < 0) break;
-    for (int i = 0; i < 2; ++i) {
-      if (!open_fds[i] || fds[i].revents == 0) continue;
-      const ssize_t n = read(fds[i].fd, buf, sizeof buf);
-      if (n <= 0) {
-        open_fds[i] = false;  // EOF, or EIO once the terminal's last user left
-        continue;
-      }
-      (i == 0 ? result.err : result.out).append(buf, n);
-    }
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  close(master);
-  close(out_pipe[0]);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
 }
 
 class NotificationFlowsTest : public ::testing::Test {
@@ -260,6 +201,47 @@ TEST_F(NotificationFlowsTest, SiteIsAcknowledgedFallsDueForReviewAndIsDeactivate
   ProcessResult text = RunText("coordinator", {"notifications"});
   EXPECT_THAT(text.out, HasSubstr("review due (review-by date passed)"));
 
+  // The server logged one review-due reminder at review-by (its deadline
+  // watcher runs every second) and delivered it to the coordinator only.
+  auto review_reminders = [](const Json& inbox) {
+    std::vector<Json> out;
+    for (const Json& e : inbox["events"]) {
+      if (e.value("step", "") == "review-due") out.push_back(e);
+    }
+    return out;
+  };
+  std::vector<Json> reminders =
+      review_reminders(RunOk("coordinator", {"inbox"}));
+  ASSERT_EQ(reminders.size(), 1u);
+  EXPECT_EQ(reminders[0]["entry_type"], "escalation");
+  EXPECT_EQ(reminders[0]["notification_id"], "site-1");
+  EXPECT_EQ(reminders[0]["version"], 1);
+  EXPECT_EQ(reminders[0]["member"], "coordinator");
+  EXPECT_THAT(reminders[0]["text"].get<std::string>(),
+              HasSubstr("REVIEW DUE: site site-1 version 1 reached its "
+                        "review-by date (" + Rfc3339(review_by) + ")"));
+  const uint64_t reminder_index = reminders[0]["index"].get<uint64_t>();
+  for (const std::string who : {"mediator", "partya", "partyb"}) {
+    EXPECT_TRUE(review_reminders(RunOk(who, {"inbox"})).empty()) << who;
+  }
+  shown = RunOk("coordinator", {"notification", "show", "site-1"});
+  ASSERT_TRUE(shown["review_reminder"].is_object()) << shown;
+  EXPECT_EQ(shown["review_reminder"]["index"], reminder_index);
+  EXPECT_TRUE(shown["review_due"].get<bool>());
+  text = RunText("coordinator", {"notification", "show", "site-1"});
+  EXPECT_THAT(text.out, HasSubstr(absl::StrCat("review reminder logged ")));
+  EXPECT_THAT(text.out, HasSubstr(absl::StrCat("(entry #", reminder_index,
+                                               ")")));
+  const std::string bundle = tmp_.Sub("site-1.proof.json");
+  RunOk("coordinator", {"proof", "export", "site-1", "--out", bundle});
+  ProcessResult verified = RunText("coordinator", {"proof", "verify", bundle});
+  ASSERT_EQ(verified.exit_code, 0) << verified.err;
+  EXPECT_THAT(verified.out,
+              HasSubstr("review due: coordinator is asked to review site "
+                        "site-1 version 1 (review-by " +
+                        Rfc3339(review_by) + ")"));
+  EXPECT_THAT(verified.out, HasSubstr("review due: reminder to coordinator"));
+
   // Deactivation: a new version, acknowledgements start again.
   Json deactivated = RunOk("coordinator", {"notification", "amend", "site-1",
                                            "--deactivate"});
@@ -312,6 +294,9 @@ TEST_F(NotificationFlowsTest, SiteIsAcknowledgedFallsDueForReviewAndIsDeactivate
   EXPECT_THAT(ErrorOf(unknown)["message"].get<std::string>(),
               HasSubstr("--to: no member named \"partyz\""));
   EXPECT_EQ(RunOk("coordinator", {"notifications"})["notifications"].size(), 2u);
+  // Version 2 was logged after its (unchanged) review-by date: the
+  // deactivation is the coordinator's answer, not reminded again.
+  EXPECT_TRUE(review_reminders(RunOk("coordinator", {"inbox"})).empty());
 }
 
 // --- 2. Bulk notification from a file ----------------------------------------

@@ -7,7 +7,19 @@ tests/interop/verify_proof.py must both accept it
 (tests/integration/interop_proof_test.cc). Envelope ciphertexts are
 deterministic filler: a verifier checks signatures, not decryption.
 
-Usage: make_synthetic_bundle.py > tests/interop/synthetic_bundle.json
+Usage: make_synthetic_bundle.py [VARIANT] > FILE
+Without VARIANT: the checked-in tests/interop/synthetic_bundle.json.
+Variants (crafted for tests/integration/interop_proof_test.cc, each a
+bundle whose log really holds the crafted entry, signed under the same
+made-up log key):
+  signed-slot-one-time  partya's key bundle has a one-time prekey (kind 2)
+                        in its signed-prekey slot (reject, 5.2, 16.3 step 4)
+  escalation-step-5     an escalation entry with step 5 (reject, section 12)
+  ack-by-issuer         a notification-ack by cora, the issuer, who is a
+                        recipient but not a party (accept; reported as an
+                        answer from a non-party, never counted, 16.3)
+  receipt-level-2       partyb's type 8 receipt of level acknowledged for
+                        version 1 (accept; not an acknowledgement, 16.3)
 The output is reproducible bit for bit (Ed25519 signatures are
 deterministic)."""
 import base64, hashlib, json, os, sys
@@ -75,6 +87,14 @@ def notification(ms, nid, version, issuer, parties, env, flags=0, kind=1):
     body=v1(nid.encode())+u32(version)+u8(kind)+v1(issuer.name.encode())+u16(len(parties))
     for p in sorted(parties, key=lambda p:p.name): body+=v1(p.name.encode())
     body+=u64(T0+3*86400)+u64(T0+2*86400)+u64(0)+u64(0)+u8(flags)+u64(172800)+v4(env)
+    return entry(9, ms, body)
+
+def site(ms, nid, version, issuer, parties, env, valid_from, review_by):
+    """A static site (kind 2): no departure, no ack-by, valid_until is the
+    review-by date."""
+    body=v1(nid.encode())+u32(version)+u8(2)+v1(issuer.name.encode())+u16(len(parties))
+    for p in sorted(parties, key=lambda p:p.name): body+=v1(p.name.encode())
+    body+=u64(0)+u64(0)+u64(valid_from)+u64(review_by)+u8(0)+u64(0)+v4(env)
     return entry(9, ms, body)
 
 def receipt_entry(ms, env_index, ident, rc): return entry(8, ms, u64(env_index)+v1(ident.name.encode())+v4(rc))
@@ -159,9 +179,38 @@ def scenario(**opt):
     ids=[(cora, reg['cora']), (pa, reg['partya'])]
     return log, sorted(idx), ids, locals()
 
+def variant(name):
+    """The crafted bundles listed in the module docstring."""
+    cora=Ident('cora',3,'ocha','cora'); pa=Ident('partya',4,'north','pa'); pb=Ident('partyb',4,'south','pb'); mona=Ident('mona',2,'un','mona')
+    ms=T0*1000
+    h1=sha(envelope(cora, b'n/convoy-9', [cora, mona, pa, pb]))
+    if name == 'signed-slot-one-time':
+        reg = lambda p, ms: member_registered(p, ms, kb=key_bundle(p, spk=prekey(p, kind=2)))
+        log, idx, ids, _ = scenario(reg_partya=reg)
+    elif name == 'escalation-step-5':
+        log, idx, ids, _ = scenario(step=5)
+    elif name == 'ack-by-issuer':
+        # After the scenario's leaves (15 of them): cora "acknowledges"
+        # version 1 as if she were a party.
+        ack = lambda ms: ack_entry(ms + 1000, 'convoy-9', 1, cora, receipt(cora, 2, h1))
+        log, idx, ids, _ = scenario(extra_leaves=[ack], extra_idx=[15])
+    elif name == 'receipt-level-2':
+        # partyb signs a type 8 receipt of level 2 for version 1 (entry 7).
+        rc = lambda ms: receipt_entry(ms + 1000, 7, pb, receipt(pb, 2, h1))
+        log, idx, ids, _ = scenario(extra_leaves=[rc], extra_idx=[6, 15])
+        ids = ids + [(pb, 6)]
+    else:
+        sys.exit(f'unknown variant {name!r}')
+    sys.stdout.buffer.write(bundle(log, idx, ids) + b'\n')
+
+
 def main():
+    if len(sys.argv) > 1:
+        return variant(sys.argv[1])
     # partya's key bundle carries a one-time prekey; cora rotates her key
-    # (key-bundle-published) and signs a status update with the new key.
+    # (key-bundle-published) and signs a status update with the new key;
+    # then notifies a static site with her new key, whose review-by date
+    # falls due (escalation step 4, to cora).
     def pa_reg(p, ms):
         kb = key_bundle(p)[:-2] + u16(1) + prekey(p, kind=2, key_id=500)
         return member_registered(p, ms, kb=kb)
@@ -173,8 +222,18 @@ def main():
     final = lambda ms: status(ms + 1100, nid, 2, cora2, 1, envelope(
         cora2, b'n/' + nid.encode() + b'/status', aud,
         ct=b'application/vnd.parley.status+json'))
-    log, idx, ids, _ = scenario(reg_partya=pa_reg, extra_leaves=[rotate, final],
-                                extra_idx=[15, 16])
+    site_env = envelope(cora2, b'n/site-3', aud,
+                        ct=b'application/vnd.parley.site+json')
+    # Logged at T0 + 1.2 s, due for review at T0 + 2 s, reminded then.
+    review_by = T0 + 2
+    site_v1 = lambda ms: site(ms + 1200, 'site-3', 1, cora2, aud[2:], site_env,
+                              T0, review_by)
+    review_due = lambda ms: escalation(ms + 2000, 'site-3', 1, 'cora', 4,
+                                       review_by)
+    log, idx, ids, _ = scenario(reg_partya=pa_reg,
+                                extra_leaves=[rotate, final, site_v1,
+                                              review_due],
+                                extra_idx=[15, 16, 17, 18])
     sys.stdout.buffer.write(bundle(log, idx, ids + [(cora2, 15)]) + b'\n')
 
 

@@ -351,6 +351,13 @@ ENTRY_TYPES = {
 ROLES = {1: "admin", 2: "mediator", 3: "coordinator", 4: "party",
          5: "observer"}
 
+# Section 12, escalation `step`: 1-3 are a party's acknowledge-by ladder,
+# 4 is a site's review-by falling due (party = the issuer, deadline = the
+# review-by date; section 15.3).
+ESCALATION_STEPS = {1: "reminder", 2: "escalation",
+                    3: "second escalation", 4: "review due"}
+REVIEW_DUE = 4
+
 MAX_NAMES = 1000
 
 
@@ -455,7 +462,7 @@ def parse_entry(data, what):
         e["version"] = r.u32()
         e["party"] = name_of(r.vec(1))
         e["step"] = r.u8()
-        if e["step"] not in (1, 2, 3):
+        if e["step"] not in ESCALATION_STEPS:
             fail(f"{what}: unknown escalation step {e['step']}")
         e["deadline"] = r.u64()
     elif etype == 12:
@@ -914,6 +921,10 @@ def verify_bundle(raw_bytes, known_key=None):
                 fail(f"{what}: reason_envelope must be empty for an "
                      "acknowledgement")
             e["rc"] = rc
+            # Section 16.3: an answer signed by a recipient who is not one
+            # of the version's parties (e.g. the issuer) is reported apart
+            # and never counted as a party's answer.
+            e["from_party"] = e["party"] in v["parties"]
         elif t == 11:
             if (e["id"], e["version"]) not in versions:
                 fail(f"{what}: notification {e['id']} version "
@@ -937,10 +948,6 @@ def verify_bundle(raw_bytes, known_key=None):
 # --------------------------------------------------------------------------
 # Report (section 16.4)
 
-ESCALATION_STEPS = {1: "reminder", 2: "escalation",
-                    3: "second escalation"}
-
-
 def describe(e, result):
     t = e["type"]
     if t == 2:
@@ -954,9 +961,18 @@ def describe(e, result):
         tgt = e["target"]
         about = (f"{tgt['id']} version {tgt['version']}" if tgt["type"] == 9
                  else f"entry {tgt['index']}")
-        return (f"a device of {e['recipient']} signed a "
-                f"{RECEIPT_LEVELS[e['rc']['level']]} receipt for {about} "
-                f"(signed at {iso_s(e['rc']['time'])}, the device's clock)")
+        signed_at = f"(signed at {iso_s(e['rc']['time'])}, the device's clock)"
+        if e["rc"]["level"] == 1:
+            return (f"a device of {e['recipient']} signed a delivered "
+                    f"receipt for {about} {signed_at}")
+        # Section 16.3: a type 8 receipt of level 2 or 3 is never an
+        # acknowledgement or objection of a notification.
+        note = (", through SubmitReceipts: not an acknowledgement of the "
+                "notification (only a notification-ack entry is)"
+                if tgt["type"] == 9 else "")
+        return (f"a device of {e['recipient']} signed a receipt of level "
+                f"{RECEIPT_LEVELS[e['rc']['level']]} for {about} "
+                f"{signed_at}{note}")
     if t == 9:
         kind = "movement" if e["nkind"] == 1 else "site"
         flags = []
@@ -967,11 +983,24 @@ def describe(e, result):
         extra = f" ({', '.join(flags)})" if flags else ""
         return (f"{e['issuer']} notified {', '.join(e['parties'])} of {kind} "
                 f"{e['id']} version {e['version']}{extra}")
+    if t == 10 and not e["from_party"]:
+        return (f"{e['party']}, who is not a party to {e['id']} version "
+                f"{e['version']}, signed an answer of level "
+                f"{RECEIPT_LEVELS[e['rc']['level']]} for it (signed at "
+                f"{iso_s(e['rc']['time'])}, the device's clock): NOT counted "
+                "as a party's answer; the server logs answers from the "
+                "version's parties only")
     if t == 10:
         verb = ("acknowledged receipt of" if e["rc"]["level"] == 2
                 else "objected to")
         return (f"{e['party']} {verb} {e['id']} version {e['version']} "
                 f"(signed at {iso_s(e['rc']['time'])}, the device's clock)")
+    if t == 11 and e["step"] == REVIEW_DUE:
+        v = result["versions"].get((e["id"], e["version"]))
+        kind = "movement" if v is not None and v["nkind"] == 1 else "site"
+        return (f"review due: {e['party']} is asked to review {kind} "
+                f"{e['id']} version {e['version']} "
+                f"(review-by {iso_s(e['deadline'])})")
     if t == 11:
         return (f"{ESCALATION_STEPS.get(e['step'], 'step %d' % e['step'])} "
                 f"for {e['party']} on {e['id']} version {e['version']} "
@@ -1035,6 +1064,17 @@ def report(result, compared, out):
         if v["depart_at"]:
             w(f"  departure {iso_s(v['depart_at'])}\n")
         w(f"  acknowledge by {iso_s(v['ack_by'])}\n")
+        if v["nkind"] == 2 and v["valid_until"]:
+            w(f"  review by {iso_s(v['valid_until'])}\n")
+        reviews = [i for i in result["order"]
+                   if entries[i]["type"] == 11
+                   and entries[i]["step"] == REVIEW_DUE
+                   and entries[i]["id"] == nid
+                   and entries[i]["version"] == ver]
+        if reviews:
+            e = entries[reviews[0]]
+            w(f"  review due: reminder to {e['party']} logged "
+              f"{iso_ms(e['logged_at_ms'])} (entry {reviews[0]})\n")
         w(f"  envelope hash {v['env']['hash'].hex()}\n")
         for party in v["parties"]:
             parts = ["notified"]
@@ -1055,6 +1095,7 @@ def report(result, compared, out):
                 parts.append("no delivery receipt in this bundle")
             answers = [i for i in result["order"]
                        if entries[i]["type"] == 10
+                       and entries[i]["from_party"]
                        and entries[i]["id"] == nid
                        and entries[i]["version"] == ver
                        and entries[i]["party"] == party]
@@ -1068,12 +1109,23 @@ def report(result, compared, out):
             else:
                 parts.append("no acknowledgement in this bundle")
             steps = [entries[i]["step"] for i in result["order"]
-                     if entries[i]["type"] == 11 and entries[i]["id"] == nid
+                     if entries[i]["type"] == 11
+                     and entries[i]["step"] != REVIEW_DUE
+                     and entries[i]["id"] == nid
                      and entries[i]["version"] == ver
                      and entries[i]["party"] == party]
             if steps:
                 parts.append(f"escalation step {max(steps)} logged")
             w(f"  {party}: {'; '.join(parts)}\n")
+        for i in result["order"]:
+            e = entries[i]
+            if e["type"] == 10 and not e["from_party"] and \
+                    e["id"] == nid and e["version"] == ver:
+                level = "objected" if e["rc"]["level"] == 3 else \
+                    "acknowledged"
+                w(f"  answer from a non-party, NOT counted: {e['party']} "
+                  f"signed level {level}, logged "
+                  f"{iso_ms(e['logged_at_ms'])} (entry {i})\n")
     w("\nTimeline (log order):\n")
     for i in result["order"]:
         e = entries[i]

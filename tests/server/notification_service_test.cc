@@ -339,6 +339,69 @@ TEST_F(NotificationServiceTest, AcknowledgementRefusesBadReceipts) {
   EXPECT_EQ(TreeSize(), size);
 }
 
+// A party answers a notification with Acknowledge; a level 2 or 3 receipt
+// through SubmitReceipts would be logged as a type 8 receipt that reads
+// like an answer without being one (PROTOCOL.md 14.2).
+TEST_F(NotificationServiceTest,
+       SubmitReceiptsTakesOnlyDeliveredReceiptsForANotification) {
+  SealedVersion v;
+  v1::NotifyResponse r = NotifyNew("c1", Movement("mv-1", {"pa"}), &v);
+  ASSERT_TRUE(CreateChannel(device("m1"), "ops", {"m1", "pa"}).ok());
+  Sealed message;
+  const uint64_t message_index =
+      SendText(device("m1"), "ops", "hello", &message);
+  const uint64_t size = TreeSize();
+
+  v1::SubmitReceiptsResponse response;
+  for (ReceiptLevel level : {ReceiptLevel::kAcknowledged,
+                             ReceiptLevel::kObjected}) {
+    const std::string receipt = SignedReceipt(
+        "pa", v.sealed.hash, level,
+        level == ReceiptLevel::kObjected ? std::string(32, 'r') : "");
+    grpc::Status st =
+        SubmitReceipt(device("pa"), r.log_index(), receipt, &response);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << Describe(st);
+    EXPECT_THAT(st.error_message(),
+                HasSubstr(absl::StrCat("receipt for log index ",
+                                       r.log_index(),
+                                       ": notification mv-1 version 1")));
+    EXPECT_THAT(st.error_message(), HasSubstr("`parley ack`"));
+  }
+  // In a batch, one refused receipt refuses the call: nothing is logged,
+  // not even the good receipt for the message.
+  {
+    grpc::ClientContext context;
+    Authorize(&context, device("pa"));
+    v1::SubmitReceiptsRequest batch;
+    v1::ReceiptSubmission* good = batch.add_receipts();
+    good->set_envelope_index(message_index);
+    good->set_receipt(DeliveredReceipt(device("pa"), message.hash));
+    v1::ReceiptSubmission* bad = batch.add_receipts();
+    bad->set_envelope_index(r.log_index());
+    bad->set_receipt(
+        SignedReceipt("pa", v.sealed.hash, ReceiptLevel::kAcknowledged));
+    grpc::Status st = channels_->SubmitReceipts(&context, batch, &response);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << Describe(st);
+  }
+  EXPECT_EQ(TreeSize(), size);
+  EXPECT_EQ(PartyOf(MustGet("c1", "mv-1"), "pa")->state(), PS::LOGGED);
+
+  // Delivered receipts for the notification are taken, and a channel
+  // message still takes every level.
+  ASSERT_TRUE(Deliver("pa", r.log_index(), v.sealed.hash).ok());
+  grpc::Status st = SubmitReceipt(
+      device("pa"), message_index,
+      SignedReceipt("pa", message.hash, ReceiptLevel::kAcknowledged),
+      &response);
+  EXPECT_TRUE(st.ok()) << Describe(st);
+  EXPECT_EQ(TreeSize(), size + 2);
+  // The party's answer goes through Acknowledge.
+  ASSERT_TRUE(AckReceipt("pa", "mv-1", 1, v.sealed.hash).ok());
+  EXPECT_EQ(PartyOf(MustGet("c1", "mv-1"), "pa")->state(), PS::ACKNOWLEDGED);
+}
+
 TEST_F(NotificationServiceTest, OverallIsOverdueOncePastAckByWithoutAllAcks) {
   SealedVersion v;
   v1::NotificationMetadata m = Movement("mv-1", {"pa", "pb"});
@@ -785,6 +848,224 @@ TEST_F(NotificationServiceTest, SitesAreCancelledButTakeNoStatus) {
               SealSide("c1", "n/site-1/cancel", "deactivated", audience));
   ASSERT_TRUE(st.ok()) << Describe(st);
   EXPECT_EQ(MustGet("pa", "site-1").overall(), NS::CANCELLED);
+}
+
+// --- Site review-by --------------------------------------------------------
+
+// `m` with its review-by date (valid_until) at `review_by`.
+v1::NotificationMetadata WithReviewBy(v1::NotificationMetadata m,
+                                      absl::Time review_by) {
+  m.set_valid_until(absl::ToUnixSeconds(review_by));
+  return m;
+}
+
+TEST_F(NotificationServiceTest,
+       SiteIsRemindedOnceAtReviewByToTheIssuersCoordinatorsOnly) {
+  v1::NotificationMetadata m = WithReviewBy(Site("site-1", {"pa", "pb"}),
+                                            clock_.Now() + absl::Hours(48));
+  const int64_t review_by = m.valid_until();
+  v1::NotifyResponse r = NotifyNew("c1", m);
+  const uint64_t start = TreeSize();
+  std::map<std::string, std::unique_ptr<DeliveryStream>> streams;
+  for (const std::string name : {"c1", "c2", "m1", "pa", "pb", "x1", "obs"}) {
+    streams[name] = Subscribe(device(name), start - 1, false);
+  }
+  auto run = [&]() {
+    absl::StatusOr<int> n = server_->RunDueDeadlines();
+    EXPECT_TRUE(n.ok()) << n.status();
+    return n.value_or(-1);
+  };
+
+  EXPECT_EQ(run(), 0);
+  clock_.Set(absl::FromUnixSeconds(review_by - 1));
+  EXPECT_EQ(run(), 0);
+  EXPECT_EQ(MustGet("c1", "site-1").overall(), NS::PENDING);
+  EXPECT_EQ(TreeSize(), start);
+
+  clock_.Set(absl::FromUnixSeconds(review_by));
+  EXPECT_EQ(run(), 1);
+  EXPECT_EQ(run(), 0);
+  clock_.Advance(absl::Hours(24));
+  EXPECT_EQ(run(), 0);
+  ASSERT_EQ(TreeSize(), start + 1);
+
+  const LogEntry logged = EntryAt(start);
+  const auto* e = std::get_if<Escalation>(&logged.body);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->id, "site-1");
+  EXPECT_EQ(e->version, 1u);
+  EXPECT_EQ(e->party, "c1");
+  EXPECT_EQ(e->step, EscalationStep::kReviewDue);
+  EXPECT_EQ(e->deadline, review_by);
+  EXPECT_EQ(logged.logged_at_ms, review_by * 1000);
+
+  // The register still reports the site expired; no party's escalation
+  // moves, and a party's own view does not list the reminder.
+  NS s = MustGet("c1", "site-1");
+  EXPECT_EQ(s.overall(), NS::EXPIRED);
+  EXPECT_THAT(s.entry_indexes(), ElementsAre(r.log_index(), start));
+  for (const PS& p : s.parties()) EXPECT_EQ(p.escalation(), 0u) << p.party();
+  EXPECT_THAT(MustGet("m1", "site-1").entry_indexes(),
+              ::testing::Contains(start));
+  EXPECT_THAT(MustGet("pa", "site-1").entry_indexes(),
+              ElementsAre(r.log_index()));
+
+  // Delivered to the coordinators of the issuer's organisation (c1, c2):
+  // not to the mediators, the parties, or anyone outside the audience.
+  v1::NotifyResponse barrier =
+      NotifyNew("c1", Movement("mv-barrier", {"pa", "pb"}));
+  auto escalations = [&](const std::string& name) {
+    std::vector<uint64_t> out;
+    for (const v1::Delivery& d :
+         OfKind(Until(*streams[name], barrier.log_index()),
+                v1::Delivery::ESCALATION)) {
+      out.push_back(d.index());
+    }
+    return out;
+  };
+  EXPECT_THAT(escalations("c1"), ElementsAre(start));
+  EXPECT_THAT(escalations("c2"), ElementsAre(start));
+  for (const std::string name : {"m1", "pa", "pb"}) {
+    EXPECT_THAT(escalations(name), IsEmpty()) << name;
+  }
+  EXPECT_FALSE(streams["x1"]->Next(absl::Milliseconds(300)).has_value());
+  EXPECT_FALSE(streams["obs"]->Next(absl::Milliseconds(10)).has_value());
+}
+
+TEST_F(NotificationServiceTest, OnlyOpenSitesWithAReviewByAreReminded) {
+  const absl::Time t0 = clock_.Now();
+  // Cancelled before its review-by.
+  NotifyNew("c1", WithReviewBy(Site("site-cancelled", {"pa"}),
+                               t0 + absl::Hours(10)));
+  ASSERT_TRUE(Cancel("c1", "site-cancelled",
+                     SealSide("c1", "n/site-cancelled/cancel", "closed",
+                              Audience("c1", {"pa"})))
+                  .ok());
+  // No review-by at all.
+  NotifyNew("c1", Site("site-open-ended", {"pa"}));
+  // A movement past its validity window (valid_until) is not a site.
+  v1::NotificationMetadata mv =
+      Movement("mv-1", {"pa"}, absl::Hours(72), absl::Duration());
+  NotifyNew("c1", mv);
+  const uint64_t size = TreeSize();
+  clock_.Set(absl::FromUnixSeconds(mv.valid_until()) + absl::Hours(24 * 30));
+  SignInAll();  // sessions last 30 days
+  absl::StatusOr<int> n = server_->RunDueDeadlines();
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 0);
+  EXPECT_EQ(TreeSize(), size);
+  EXPECT_EQ(MustGet("c1", "site-cancelled").overall(), NS::CANCELLED);
+  EXPECT_EQ(MustGet("c1", "mv-1").overall(), NS::EXPIRED);
+}
+
+TEST_F(NotificationServiceTest, ReviewReminderIsNeitherRepeatedNorLostByARestart) {
+  const absl::Time t0 = clock_.Now();
+  v1::NotificationMetadata a =
+      WithReviewBy(Site("site-a", {"pa"}), t0 + absl::Hours(10));
+  v1::NotificationMetadata b =
+      WithReviewBy(Site("site-b", {"pb"}), t0 + absl::Hours(20));
+  NotifyNew("c1", a);
+  NotifyNew("c2", b);
+  clock_.Set(absl::FromUnixSeconds(a.valid_until()));
+  absl::StatusOr<int> n = server_->RunDueDeadlines();
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 1);
+  const NS before = MustGet("c1", "site-a");
+
+  // site-b falls due while the server is down.
+  StopServer();
+  clock_.Set(absl::FromUnixSeconds(b.valid_until() + 3600));
+  StartServer();
+  SignInAll();
+  EXPECT_EQ(MustGet("c1", "site-a").SerializeAsString(),
+            before.SerializeAsString());
+  const uint64_t size = TreeSize();
+  n = server_->RunDueDeadlines();
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 1);  // site-b only: site-a's reminder is in the log
+  ASSERT_EQ(TreeSize(), size + 1);
+  const LogEntry entry = EntryAt(size);
+  const auto* e = std::get_if<Escalation>(&entry.body);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->id, "site-b");
+  EXPECT_EQ(e->party, "c2");
+  EXPECT_EQ(e->step, EscalationStep::kReviewDue);
+
+  StopServer();
+  StartServer();
+  SignInAll();
+  n = server_->RunDueDeadlines();
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(*n, 0);
+  EXPECT_EQ(TreeSize(), size + 1);
+}
+
+TEST_F(NotificationServiceTest, AmendedSiteIsRemindedAtItsNewReviewBy) {
+  const absl::Time t0 = clock_.Now();
+  SealedVersion v1;
+  v1::NotificationMetadata m1 =
+      WithReviewBy(Site("site-1", {"pa"}), t0 + absl::Hours(10));
+  NotifyNew("c1", m1, &v1);
+  clock_.Set(absl::FromUnixSeconds(m1.valid_until()));
+  absl::StatusOr<int> n = server_->RunDueDeadlines();
+  ASSERT_TRUE(n.ok()) << n.status();
+  ASSERT_EQ(*n, 1);
+
+  // Reviewed: version 2 with a review-by two days on.
+  clock_.Advance(absl::Hours(1));
+  v1::NotificationMetadata m2 =
+      WithReviewBy(Site("site-1", {"pa"}), clock_.Now() + absl::Hours(48));
+  SealedVersion v2 = SealVersion("c1", m2, 2, v1.sealed.hash);
+  ASSERT_TRUE(Notify("c1", v2, 1).ok());
+  EXPECT_EQ(MustGet("c1", "site-1").overall(), NS::PENDING);
+  n = server_->RunDueDeadlines();
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0);
+  clock_.Set(absl::FromUnixSeconds(m2.valid_until() - 1));
+  n = server_->RunDueDeadlines();
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0);
+  clock_.Set(absl::FromUnixSeconds(m2.valid_until()));
+  const uint64_t size = TreeSize();
+  n = server_->RunDueDeadlines();
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 1);
+  const LogEntry entry = EntryAt(size);
+  const auto* e = std::get_if<Escalation>(&entry.body);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->version, 2u);
+  EXPECT_EQ(e->deadline, m2.valid_until());
+
+  // Version 3, logged after version 2's review-by and keeping that date
+  // (e.g. a deactivation): the amendment is the coordinator's action after
+  // the date, so nothing is reminded; the register still says expired.
+  clock_.Advance(absl::Hours(1));
+  SealedVersion v3 = SealVersion("c1", m2, 3, v2.sealed.hash);
+  ASSERT_TRUE(Notify("c1", v3, 2).ok());
+  clock_.Advance(absl::Hours(24));
+  n = server_->RunDueDeadlines();
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0);
+  EXPECT_EQ(MustGet("c1", "site-1").overall(), NS::EXPIRED);
+
+  // Version 4 sets a review-by; version 5 drops it before that date:
+  // never reminded.
+  v1::NotificationMetadata m4 =
+      WithReviewBy(Site("site-1", {"pa"}), clock_.Now() + absl::Hours(5));
+  ASSERT_TRUE(Notify("c1", SealVersion("c1", m4, 4, v3.sealed.hash), 3).ok());
+  v1::NotificationMetadata m5 = Site("site-1", {"pa"});
+  ASSERT_TRUE(
+      Notify("c1",
+             SealVersion("c1", m5, 5,
+                         EnvelopeHash(MustGet("c1", "site-1").envelope())),
+             4)
+          .ok());
+  clock_.Advance(absl::Hours(24 * 365));
+  SignInAll();  // sessions last 30 days
+  n = server_->RunDueDeadlines();
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0);
+  EXPECT_EQ(MustGet("c1", "site-1").overall(), NS::PENDING);
 }
 
 // A server with its own [deconfliction] policy.
