@@ -208,7 +208,17 @@ absl::StatusOr<VerifiedInclusion> LogClient::Inclusion(
   out.index = response.index();
   out.size = response.tree_size();
   out.leaf = response.leaf();
-  out.leaf_hash = LeafHash(response.leaf());
+  if (out.leaf.empty()) {
+    // Withheld from this member (PROTOCOL.md 11.13): inclusion by hash only.
+    if (response.leaf_hash().size() != 32) {
+      return absl::DataLossError(absl::StrCat(
+          "the server sent neither the entry nor its leaf hash for index ",
+          index));
+    }
+    out.leaf_hash = response.leaf_hash();
+  } else {
+    out.leaf_hash = LeafHash(response.leaf());
+  }
   out.proof = ToVector(response.hashes());
   out.checkpoint = *checkpoint;
   out.tlog_proof = response.tlog_proof();
@@ -222,7 +232,7 @@ absl::StatusOr<VerifiedInclusion> LogClient::Inclusion(
         "inclusion proof for index ", index, " does not verify: ",
         s.message()));
   }
-  if (!out.tlog_proof.empty()) {
+  if (!out.tlog_proof.empty() && !out.leaf.empty()) {
     if (absl::StatusOr<SignedCheckpoint> offline =
             VerifyTlogProof(out.tlog_proof, out.leaf, verifier, verifier.name);
         !offline.ok()) {
@@ -360,7 +370,22 @@ absl::StatusOr<SignedCheckpoint> LogClient::Audit(
             "entry ", next, " is missing (server sent index ", entry.index(),
             ")"));
       }
-      leaf_hashes.push_back(LeafHash(entry.data()));
+      // A withheld entry (PROTOCOL.md 11.13) counts by its leaf hash; a
+      // served one by the hash of its bytes, which must agree.
+      if (entry.data().empty()) {
+        if (entry.leaf_hash().size() != 32) {
+          return absl::DataLossError(absl::StrCat(
+              "entry ", next, " came with neither bytes nor a leaf hash"));
+        }
+        leaf_hashes.push_back(entry.leaf_hash());
+      } else {
+        leaf_hashes.push_back(LeafHash(entry.data()));
+        if (!entry.leaf_hash().empty() &&
+            entry.leaf_hash() != leaf_hashes.back()) {
+          return absl::DataLossError(absl::StrCat(
+              "entry ", next, " does not match the leaf hash sent with it"));
+        }
+      }
       ++next;
       if (next == size) break;
     }

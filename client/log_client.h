@@ -22,7 +22,11 @@
 namespace parley {
 
 // The profile's trust in one log: its verifier key and the newest checkpoint
-// verified consistent with every earlier one. Stored in PROFILE/checkpoint.json.
+// verified consistent with every earlier one. Stored in PROFILE/checkpoint.json:
+// the profile's one record of it, advanced both by `parley log verify` and by
+// every device command that meets a newer checkpoint (Device::NoteCheckpoint).
+// In clear: a signed note is public and verified on every read, and the
+// `parley log` commands read it without the passphrase.
 struct CheckpointTrust {
   std::string verifier_key;
   std::string checkpoint_note;  // empty until the first verify
@@ -34,7 +38,8 @@ absl::Status SaveCheckpointTrust(const Profile& profile, const CheckpointTrust& 
 struct VerifiedInclusion {
   uint64_t index = 0;
   uint64_t size = 0;
-  std::string leaf;       // exact entry bytes
+  std::string leaf;       // exact entry bytes; empty when withheld
+                          // from this member (PROTOCOL.md 11.13)
   std::string leaf_hash;
   std::vector<std::string> proof;
   SignedCheckpoint checkpoint;

@@ -97,9 +97,9 @@ class CheckpointWatcher final
 LogService::LogService(LogStore* log, LogServiceOptions options)
     : log_(log), options_(std::move(options)) {}
 
-absl::Status LogService::Authorize(
+absl::StatusOr<EntryFilter> LogService::Authorize(
     const grpc::CallbackServerContext& context) const {
-  if (!options_.authorize_private_read) return absl::OkStatus();
+  if (!options_.authorize_private_read) return EntryFilter();
   return options_.authorize_private_read(context);
 }
 
@@ -123,7 +123,7 @@ grpc::ServerUnaryReactor* LogService::GetCheckpoint(
 }
 
 absl::Status LogService::InclusionProof(
-    const v1::GetInclusionProofRequest& request,
+    const v1::GetInclusionProofRequest& request, const EntryFilter& filter,
     v1::InclusionProof* response) const {
   uint64_t size = request.tree_size();
   std::optional<SignedCheckpoint> checkpoint;
@@ -159,7 +159,9 @@ absl::Status LogService::InclusionProof(
   response->set_index(request.index());
   response->set_tree_size(size);
   response->set_leaf_hash(LeafHash(*leaf));
-  response->set_leaf(*std::move(leaf));
+  if (!filter || filter(request.index(), *leaf)) {
+    response->set_leaf(*std::move(leaf));
+  }  // Else withheld: the hash proves inclusion, the bytes stay private.
   for (std::string& h : *hashes) response->add_hashes(std::move(h));
   if (checkpoint.has_value()) {
     FillCheckpoint(*checkpoint, response->mutable_checkpoint());
@@ -176,9 +178,9 @@ grpc::ServerUnaryReactor* LogService::GetInclusionProof(
     grpc::CallbackServerContext* context,
     const v1::GetInclusionProofRequest* request,
     v1::InclusionProof* response) {
-  absl::Status s = Authorize(*context);
-  if (s.ok()) s = InclusionProof(*request, response);
-  return FinishWith(context, s);
+  absl::StatusOr<EntryFilter> filter = Authorize(*context);
+  if (!filter.ok()) return FinishWith(context, filter.status());
+  return FinishWith(context, InclusionProof(*request, *filter, response));
 }
 
 absl::Status LogService::ConsistencyProof(
@@ -220,6 +222,7 @@ grpc::ServerUnaryReactor* LogService::GetConsistencyProof(
 }
 
 absl::Status LogService::Entries(const v1::GetEntriesRequest& request,
+                                 const EntryFilter& filter,
                                  v1::GetEntriesResponse* response) const {
   uint64_t size = log_->Size();
   uint64_t end = request.end() == 0 ? size : request.end();
@@ -229,8 +232,10 @@ absl::Status LogService::Entries(const v1::GetEntriesRequest& request,
   uint64_t index = request.start();
   for (std::string& data : *entries) {
     v1::LogEntry* e = response->add_entries();
-    e->set_index(index++);
-    e->set_data(std::move(data));
+    e->set_index(index);
+    e->set_leaf_hash(LeafHash(data));
+    if (!filter || filter(index, data)) e->set_data(std::move(data));
+    ++index;
   }
   response->set_next_index(index);
   response->set_tree_size(std::max(size, log_->Size()));
@@ -240,9 +245,9 @@ absl::Status LogService::Entries(const v1::GetEntriesRequest& request,
 grpc::ServerUnaryReactor* LogService::GetEntries(
     grpc::CallbackServerContext* context,
     const v1::GetEntriesRequest* request, v1::GetEntriesResponse* response) {
-  absl::Status s = Authorize(*context);
-  if (s.ok()) s = Entries(*request, response);
-  return FinishWith(context, s);
+  absl::StatusOr<EntryFilter> filter = Authorize(*context);
+  if (!filter.ok()) return FinishWith(context, filter.status());
+  return FinishWith(context, Entries(*request, *filter, response));
 }
 
 grpc::ServerWriteReactor<v1::Checkpoint>* LogService::WatchCheckpoints(

@@ -2,9 +2,12 @@
 #define PARLEY_SERVER_LOG_SERVICE_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "parley/v1/log.grpc.pb.h"
@@ -12,16 +15,18 @@
 
 namespace parley {
 
+// Which entries the caller may read in full (index, entry bytes); null for
+// every entry. For the others the service sends the leaf hash only.
+using EntryFilter = std::function<bool(uint64_t index, std::string_view entry)>;
+
 struct LogServiceOptions {
   // Decides whether the caller may read entries and proofs (GetEntries,
-  // GetInclusionProof; consistency proofs are public): the log holds metadata, so
-  // these are for enrolled identities only. Checkpoints are always public.
-  // Returns OK to allow, or the status to send (e.g. PermissionDenied).
-  //
-  // ACCESS-CONTROL HOOK: enrolment and sessions do not exist yet, so the
-  // default (unset) allows every caller. The server wires its
-  // enrolled-identity check here once authentication lands.
-  std::function<absl::Status(const grpc::CallbackServerContext&)>
+  // GetInclusionProof; consistency proofs and checkpoints are public), and
+  // which entries in full: the log holds metadata. Returns the filter to
+  // apply, or the status to send (e.g. Unauthenticated). Unset: everyone
+  // reads everything (tests of the log alone).
+  std::function<absl::StatusOr<EntryFilter>(
+      const grpc::CallbackServerContext&)>
       authorize_private_read;
   // Upper bound on the entry bytes of one GetEntries page.
   size_t max_page_bytes = 1 << 20;
@@ -68,13 +73,16 @@ class LogService final : public v1::Log::CallbackService {
       const v1::WatchCheckpointsRequest* request) override;
 
  private:
-  absl::Status Authorize(const grpc::CallbackServerContext& context) const;
+  absl::StatusOr<EntryFilter> Authorize(
+      const grpc::CallbackServerContext& context) const;
   void FillCheckpoint(const SignedCheckpoint& cp, v1::Checkpoint* out) const;
   absl::Status InclusionProof(const v1::GetInclusionProofRequest& request,
+                              const EntryFilter& filter,
                               v1::InclusionProof* response) const;
   absl::Status ConsistencyProof(const v1::GetConsistencyProofRequest& request,
                                 v1::ConsistencyProof* response) const;
   absl::Status Entries(const v1::GetEntriesRequest& request,
+                       const EntryFilter& filter,
                        v1::GetEntriesResponse* response) const;
 
   LogStore* const log_;

@@ -27,6 +27,7 @@
 #include "server/notification_service.h"
 #include "server/rate_limit.h"
 #include "server/service_core.h"
+#include "server/log_visibility.h"
 #include "server/work_pool.h"
 #include "spdlog/spdlog.h"
 #include "storage/log_store.h"
@@ -151,11 +152,21 @@ class ParleyServerImpl final : public ParleyServer {
         std::make_unique<InfoService>(server->log_.get(), ParleydVersion());
     LogServiceOptions log_service_options;
     Authenticator* auth = server->auth_.get();
+    Ledger* entries_ledger = server->ledger_.get();
     log_service_options.authorize_private_read =
-        [auth](const grpc::CallbackServerContext& context) {
-          // Entries and proofs carry metadata: enrolled members only.
-          return auth->Resolve(context, "parley.v1.Log/GetEntries").status();
-        };
+        [auth, entries_ledger](const grpc::CallbackServerContext& context)
+        -> absl::StatusOr<EntryFilter> {
+      // Entries and proofs carry metadata: enrolled members only, and each
+      // reads in full only what concerns it (server/log_visibility.h).
+      absl::StatusOr<Caller> caller =
+          auth->Resolve(context, "parley.v1.Log/GetEntries");
+      if (!caller.ok()) return caller.status();
+      return EntryFilter(
+          [entries_ledger, caller = *std::move(caller)](
+              uint64_t index, std::string_view entry) {
+            return MayReadEntry(*entries_ledger, caller, index, entry);
+          });
+    };
     server->log_service_ = std::make_unique<LogService>(
         server->log_.get(), std::move(log_service_options));
     server->identity_ =
