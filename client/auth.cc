@@ -1,5 +1,9 @@
 #include "client/auth.h"
 
+#include <algorithm>
+#include <optional>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "crypto/statements.h"
 #include "parley/v1/identity.grpc.pb.h"
@@ -10,6 +14,35 @@ namespace {
 // Tokens are renewed this long before they expire, so a call never starts
 // with a token that dies in flight.
 constexpr absl::Duration kRenewMargin = absl::Seconds(60);
+
+// How long one call keeps waiting, over its retries, while the server's rate
+// limit refuses it. A batch of thousands of calls then goes at the server's
+// pace instead of failing.
+constexpr absl::Duration kRateLimitPatience = absl::Seconds(30);
+
+// The wait the server's rate limiter asked for: it refuses with
+// RESOURCE_EXHAUSTED and the trailing metadata "retry-after-ms"
+// (server/service_core.cc). nullopt for any other answer, including other
+// RESOURCE_EXHAUSTED refusals (too many open streams, a message too large),
+// which waiting does not cure.
+std::optional<absl::Duration> RateLimitRetryAfter(
+    const grpc::Status& status, const grpc::ClientContext& context) {
+  if (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) {
+    return std::nullopt;
+  }
+  const auto& trailers = context.GetServerTrailingMetadata();
+  auto it = trailers.find("retry-after-ms");
+  if (it == trailers.end()) return std::nullopt;
+  int64_t ms = 0;
+  if (!absl::SimpleAtoi(std::string(it->second.data(), it->second.size()),
+                        &ms) ||
+      ms < 0) {
+    return std::nullopt;
+  }
+  // At least a millisecond, at most a few seconds per wait.
+  return std::clamp(absl::Milliseconds(ms), absl::Milliseconds(1),
+                    absl::Seconds(5));
+}
 
 }  // namespace
 
@@ -75,14 +108,26 @@ v1::Member Authenticator::member() const {
 
 absl::Status Authenticator::Call(
     const std::function<grpc::Status(grpc::ClientContext*)>& rpc) {
-  for (int attempt = 0;; ++attempt) {
+  bool reauthenticated = false;
+  absl::Duration waited;
+  for (;;) {
     grpc::ClientContext context;
     SetDeadline(&context, session_.timeout());
     if (absl::Status s = Authorize(&context); !s.ok()) return s;
     grpc::Status status = rpc(&context);
     if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED &&
-        attempt == 0) {
+        !reauthenticated) {
+      reauthenticated = true;
       Invalidate();
+      continue;
+    }
+    // The rate limiter refused the call before doing anything: the same
+    // request is safe to send again once the bucket has refilled.
+    if (std::optional<absl::Duration> wait =
+            RateLimitRetryAfter(status, context);
+        wait.has_value() && waited + *wait <= kRateLimitPatience) {
+      absl::SleepFor(*wait);
+      waited += *wait;
       continue;
     }
     return FromRpcStatus(status, session_.pin().address);

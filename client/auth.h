@@ -34,7 +34,12 @@ class Authenticator {
   // Runs `rpc` with a context that carries a token (authenticating first if
   // there is none, or it is about to expire) and the session's deadline. If
   // the server answers UNAUTHENTICATED, authenticates again once and
-  // retries. Returns the RPC's status mapped by FromRpcStatus.
+  // retries. While the server's rate limit refuses the call
+  // (RESOURCE_EXHAUSTED with "retry-after-ms"), waits as long as it asks and
+  // sends it again, up to 30 s in all; the limiter refuses before the
+  // server does anything, so no retry can apply a request twice. `rpc` may
+  // therefore run several times. Returns the RPC's status mapped by
+  // FromRpcStatus.
   absl::Status Call(
       const std::function<grpc::Status(grpc::ClientContext*)>& rpc);
 

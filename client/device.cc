@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "client/did_you_mean.h"
+#include "client/log_client.h"
 #include "client/payloads.h"
 #include "client/sealed_file.h"
 #include "crypto/envelope.h"
@@ -252,23 +253,21 @@ absl::Status Device::FlushReceipts() {
 // ---------------------------------------------------------------------------
 // Log verification
 
-absl::Status Device::NoteCheckpoint(const SignedCheckpoint& checkpoint) {
-  const uint64_t trusted = state_.trusted_size();
-  if (trusted == 0) {
-    return state_.SetTrustedCheckpoint(checkpoint.size, checkpoint.root_hash);
-  }
-  if (checkpoint.size == trusted) {
-    if (checkpoint.root_hash != state_.trusted_root()) {
+absl::Status Device::CheckConsistent(const SignedCheckpoint& trusted,
+                                     const SignedCheckpoint& offered) {
+  if (offered.size == trusted.size) {
+    if (offered.root_hash != trusted.root_hash) {
       return absl::DataLossError(absl::StrCat(
-          "the log presented two different roots for size ", trusted,
+          "the log presented two different roots for size ", trusted.size,
           ": the server forked or rewrote its log"));
     }
     return absl::OkStatus();
   }
-  const bool grows = checkpoint.size > trusted;
+  if (trusted.size == 0 || offered.size == 0) return absl::OkStatus();
+  const bool grows = offered.size > trusted.size;
   v1::GetConsistencyProofRequest request;
-  request.set_size1(grows ? trusted : checkpoint.size);
-  request.set_size2(grows ? checkpoint.size : trusted);
+  request.set_size1(grows ? trusted.size : offered.size);
+  request.set_size2(grows ? offered.size : trusted.size);
   v1::ConsistencyProof proof;
   auto api = v1::Log::NewStub(session_->channel());
   absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
@@ -277,19 +276,76 @@ absl::Status Device::NoteCheckpoint(const SignedCheckpoint& checkpoint) {
   if (!s.ok()) return s;
   std::vector<std::string> hashes(proof.hashes().begin(),
                                   proof.hashes().end());
-  const std::string& root1 = grows ? state_.trusted_root() : checkpoint.root_hash;
-  const std::string& root2 = grows ? checkpoint.root_hash : state_.trusted_root();
+  const std::string& root1 = grows ? trusted.root_hash : offered.root_hash;
+  const std::string& root2 = grows ? offered.root_hash : trusted.root_hash;
   if (absl::Status v = VerifyConsistency(request.size1(), request.size2(),
                                          root1, root2, hashes);
       !v.ok()) {
     return absl::DataLossError(absl::StrCat(
-        "the log checkpoint of size ", checkpoint.size,
-        " is not consistent with the one this device trusted (size ", trusted,
-        "): ", v.message()));
+        "the log checkpoint of size ", offered.size,
+        " is not consistent with the one this profile trusted (size ",
+        trusted.size, "): ", v.message()));
   }
-  if (grows) {
-    return state_.SetTrustedCheckpoint(checkpoint.size, checkpoint.root_hash);
+  return absl::OkStatus();
+}
+
+absl::Status Device::NoteCheckpoint(const SignedCheckpoint& checkpoint,
+                                    const std::string& note) {
+  absl::StatusOr<Profile> profile = Profile::Open(profile_dir_);
+  if (!profile.ok()) return profile.status();
+  // Read each time: `parley log verify` may have advanced it meanwhile.
+  absl::StatusOr<std::optional<CheckpointTrust>> record =
+      LoadCheckpointTrust(*profile);
+  if (!record.ok()) return record.status();
+  const std::string path = absl::StrCat(profile_dir_, "/checkpoint.json");
+  // Every checkpoint trusted so far: the record's, and the one an older
+  // client kept in state.bin (until it is migrated below).
+  std::vector<SignedCheckpoint> trusted;
+  if (record->has_value()) {
+    if ((*record)->verifier_key != identity_.verifier_key) {
+      return absl::DataLossError(absl::StrCat(
+          path, " trusts the log key ", (*record)->verifier_key,
+          " but this device was enrolled with ", identity_.verifier_key,
+          "; it belongs to another log: remove it to trust this server's "
+          "log afresh"));
+    }
+    if (!(*record)->checkpoint_note.empty()) {
+      absl::StatusOr<SignedCheckpoint> recorded = VerifyCheckpointNote(
+          (*record)->checkpoint_note, trust_.verifier, trust_.origin);
+      if (!recorded.ok()) {
+        return absl::DataLossError(absl::StrCat(
+            "the trusted checkpoint in ", path, " no longer verifies: ",
+            recorded.status().message()));
+      }
+      trusted.push_back(*std::move(recorded));
+    }
   }
+  const bool legacy = state_.trusted_size() > 0;
+  if (legacy) {
+    SignedCheckpoint old;
+    old.size = state_.trusted_size();
+    old.root_hash = state_.trusted_root();
+    trusted.push_back(std::move(old));
+  }
+  uint64_t newest = 0;
+  for (const SignedCheckpoint& t : trusted) {
+    if (absl::Status s = CheckConsistent(t, checkpoint); !s.ok()) return s;
+    newest = std::max(newest, t.size);
+  }
+  // Only forward: a smaller checkpoint is checked, never recorded.
+  if (checkpoint.size < newest) return absl::OkStatus();
+  const bool recorded_newest = record->has_value() &&
+                               !(*record)->checkpoint_note.empty() &&
+                               trusted.front().size == checkpoint.size;
+  if (!recorded_newest) {
+    if (absl::Status s = SaveCheckpointTrust(
+            *profile, CheckpointTrust{identity_.verifier_key, note});
+        !s.ok()) {
+      return s;
+    }
+  }
+  // The record now covers what state.bin held (checked consistent above).
+  if (legacy) return state_.SetTrustedCheckpoint(0, "");
   return absl::OkStatus();
 }
 
@@ -326,7 +382,10 @@ absl::StatusOr<std::string> Device::FetchEntry(uint64_t index) {
                                             ", got a proof for ",
                                             proof.index()));
   }
-  if (absl::Status n = NoteCheckpoint(*checkpoint); !n.ok()) return n;
+  if (absl::Status n = NoteCheckpoint(*checkpoint, proof.checkpoint().note());
+      !n.ok()) {
+    return n;
+  }
   return proof.leaf();
 }
 
@@ -348,10 +407,7 @@ absl::StatusOr<v1::KeyBundleRecord> Device::FetchVerifiedBundle(
                                             ", got ",
                                             record.member().name()));
   }
-  if (record.member().revoked()) {
-    return absl::PermissionDeniedError(
-        absl::StrCat(name, " has been revoked"));
-  }
+  if (record.member().revoked()) return MemberRevokedError(name);
   auto log = v1::Log::NewStub(session_->channel());
   v1::GetInclusionProofRequest proof_request;
   proof_request.set_index(record.member().registration_index());
@@ -383,7 +439,10 @@ absl::StatusOr<v1::KeyBundleRecord> Device::FetchVerifiedBundle(
       VerifyCheckpointNote(proof.checkpoint().note(), trust_.verifier,
                            trust_.origin);
   if (checkpoint.ok()) {
-    if (absl::Status n = NoteCheckpoint(*checkpoint); !n.ok()) return n;
+    if (absl::Status n = NoteCheckpoint(*checkpoint, proof.checkpoint().note());
+        !n.ok()) {
+      return n;
+    }
   }
   if (name == identity_.name) {
     if (verified->identity_public_key != identity_.identity_key) {
@@ -467,14 +526,13 @@ absl::StatusOr<std::string> Device::MemberNameForKey(const std::string& key) {
 }
 
 absl::StatusOr<std::vector<DirectoryEntry>> Device::ListDirectory() {
-  auto api = v1::Directory::NewStub(session_->channel());
-  v1::ListMembersResponse response;
-  absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return api->ListMembers(c, v1::ListMembersRequest(), &response);
-  });
-  if (!s.ok()) return s;
+  absl::StatusOr<std::vector<v1::Member>> members = ListMembers();
+  if (!members.ok()) return members.status();
+  // Sealing that follows (notify checks its parties here first) uses this
+  // answer rather than asking again.
+  recent_members_.emplace(clock_.Now(), *members);
   std::vector<DirectoryEntry> out;
-  for (const v1::Member& m : response.members()) {
+  for (const v1::Member& m : *members) {
     DirectoryEntry e;
     e.member = m;
     absl::StatusOr<std::string> fp = IdentityFingerprint(m.identity_key());

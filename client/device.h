@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -119,6 +120,9 @@ struct SyncEvent {
   uint32_t version = 0;      // kNotification
   std::string member;        // kNotification: issuer, party, poster
   std::string error;         // kNotification: could not open or verify
+  // kNotification, escalation entries: "reminder", "escalation",
+  // "second-escalation" or "review-due" (EscalationName).
+  std::string step;
 };
 
 struct SyncOptions {
@@ -298,6 +302,7 @@ class Device {
     std::string member;  // party, poster or canceller
     std::string text;    // what happened, for people
     std::string error;   // could not open or verify
+    std::string step;    // escalation entries: as SyncEvent::step
   };
   struct NotificationVersionView {
     uint32_t version = 0;
@@ -324,6 +329,44 @@ class Device {
   // (NotifyResult::queued). Unavailable, saying why, when the cache lacks
   // them or with Options::require_online.
   absl::StatusOr<NotifyResult> Notify(const NotificationContent& content);
+  // One notification of NotifyBatch.
+  struct BatchNotification {
+    NotificationContent content;
+    // The id was derived from the notification's source (a line of a file,
+    // DeriveNotificationId), so the same source always names the same
+    // notification: the server's "already exists" for a version 1 this
+    // device's member issued is then answered as a duplicate (an earlier
+    // run logged it), not as an error.
+    bool derived_id = false;
+  };
+  struct BatchOptions {
+    // Notify calls in flight at once.
+    int max_in_flight = 8;
+    // Called on this thread with each item's index and result, as each
+    // group of items is answered.
+    std::function<void(size_t, const absl::StatusOr<NotifyResult>&)> on_result;
+  };
+  // `notify --from-file`: Notify for every item, in bulk. The directory is
+  // listed once and each audience member's key bundle verified once for the
+  // whole batch (a member first named by a later item is verified then;
+  // if the server says the audience changed meanwhile, both are fetched
+  // again and the item sealed again, once). New notifications (version 1)
+  // are sealed and recorded in the outbox a group at a time (one state
+  // write per group, not per item) and sent with up to max_in_flight calls
+  // in flight; calls the server's rate limit refuses wait and go again
+  // (Authenticator::Call), so a long batch runs at the server's pace.
+  // Amendments, and notifications with work already queued under the same
+  // id, go one at a time through Notify, in their place. Returns one result
+  // per item, in order, each as Notify's: queued when the server cannot be
+  // reached, the server's refusal otherwise.
+  std::vector<absl::StatusOr<NotifyResult>> NotifyBatch(
+      const std::vector<BatchNotification>& items,
+      const BatchOptions& options);
+  // A notification id derived from `source` and this device's identity
+  // secret: `prefix` and 16 hex digits, the same for the same source on
+  // every run, unlinkable to the source by anyone without the keystore.
+  std::string DeriveNotificationId(std::string_view prefix,
+                                   std::string_view source) const;
   // Also remembers the states for this Device's lifetime: ShowNotification
   // of a listed id then uses the listed state, and its first call fetches
   // the entries of every listed notification in one batch (`notifications
@@ -333,6 +376,12 @@ class Device {
   // entries come from the verified-entry cache (LocalState::VerifiedEntry)
   // or are fetched in parallel and verified against one checkpoint.
   absl::StatusOr<NotificationView> ShowNotification(const std::string& id);
+  // Called on the calling thread while log entries are fetched and proven
+  // (ShowNotification, ExportProofBundle) with how many of the entries
+  // being fetched are done, and the total; for a progress bar.
+  void set_entry_progress(std::function<void(uint64_t, uint64_t)> progress) {
+    entry_progress_ = std::move(progress);
+  }
   // Parties: acknowledged receipt of the current version, or (with a
   // non-empty `objection`) objected, the reason sealed to the issuer side.
   // Signed, then submitted through the outbox (kind "ack"). When the
@@ -377,6 +426,26 @@ class Device {
       const absl::Status& offline_cause = absl::OkStatus());
   absl::StatusOr<KeyBundle> CachedVerifiedBundle(
       const std::string& name, const absl::Status& offline_cause);
+  // Validates and seals `content` into a "notify" outbox item, not yet
+  // queued; fills result->version and, for an amendment, result->changes.
+  // `*online`: ask the server (the current version of an amendment, the
+  // directory, key bundles); set false, with *offline_cause, when it cannot
+  // be reached and the cached directory and bundles were used instead.
+  absl::StatusOr<OutboxItem> SealNotification(
+      const NotificationContent& content, bool* online,
+      absl::Status* offline_cause, NotifyResult* result);
+  // `result` completed with the server's answer to a "notify" item.
+  absl::StatusOr<NotifyResult> NotifyAnswered(const OutboxAnswer& answer,
+                                              NotifyResult result);
+  // For a derived id (BatchNotification::derived_id) the server refused
+  // with AlreadyExists: the notification as logged, as a duplicate, when
+  // this device's member issued it; else `refused`.
+  absl::StatusOr<NotifyResult> LoggedBefore(const std::string& id,
+                                            const absl::Status& refused);
+  // Seals, queues and sends `indexes` of `items` together (NotifyBatch).
+  void NotifyGroup(const std::vector<BatchNotification>& items,
+                   const std::vector<size_t>& indexes, int max_in_flight,
+                   std::vector<absl::StatusOr<NotifyResult>>* results);
   absl::StatusOr<std::string> SealNotificationEnvelope(
       const std::string& channel, const std::vector<std::string>& audience,
       const std::string& content_type, const std::string& payload,
@@ -400,6 +469,19 @@ class Device {
   // with the trusted one), then cached.
   absl::StatusOr<std::map<uint64_t, std::string>> FetchVerifiedEntries(
       const std::vector<uint64_t>& indexes);
+  // One entry proven in the tree of a checkpoint.
+  struct ProvenEntry {
+    std::string leaf;        // exact entry bytes
+    std::string tlog_proof;  // the server's c2sp.org/tlog-proof@v1 text
+  };
+  // Inclusion proofs of `indexes` (distinct) in the tree of `checkpoint`,
+  // which this device verified, fetched kProofFetchThreads at a time and
+  // each checked against the checkpoint's root. With a non-empty
+  // `checkpoint_note`, each proof must also carry exactly that note and a
+  // tlog-proof (for bundles). DataLoss names the first entry that fails.
+  absl::StatusOr<std::map<uint64_t, ProvenEntry>> ProveEntries(
+      const std::vector<uint64_t>& indexes, const SignedCheckpoint& checkpoint,
+      const std::string& checkpoint_note);
   absl::StatusOr<NotificationView> ShowState(
       const v1::NotificationState& state);
   absl::StatusOr<OpenedEnvelope> OpenSigned(const std::string& envelope,
@@ -446,7 +528,18 @@ class Device {
                                             uint64_t relay_of, bool* online,
                                             ChainState* chain_after);
   absl::StatusOr<std::string> FetchEntry(uint64_t index);
-  absl::Status NoteCheckpoint(const SignedCheckpoint& checkpoint);
+  // Checks `checkpoint` (verified under the pinned key; `note` its signed
+  // text) against every checkpoint this profile trusts and, if it is the
+  // newest, records it. The one record is PROFILE/checkpoint.json
+  // (client/log_client.h, shared with `parley log verify`); what an older
+  // client kept in state.bin is checked too and, once the record covers it,
+  // dropped. DataLoss when the log forked or the record is not this log's.
+  absl::Status NoteCheckpoint(const SignedCheckpoint& checkpoint,
+                              const std::string& note);
+  // OK if `offered` and `trusted` are the same tree or one extends the
+  // other (a consistency proof from the server); DataLoss otherwise.
+  absl::Status CheckConsistent(const SignedCheckpoint& trusted,
+                               const SignedCheckpoint& offered);
   // Opens one envelope entry into a StoredMessage (error filled on failure).
   StoredMessage OpenEntry(uint64_t index, int64_t logged_at_ms,
                           const EnvelopeEntry& entry);
@@ -471,14 +564,18 @@ class Device {
   // Why the server refused outbox items for good, by id (this run).
   std::map<std::string, absl::Status> refusals_;
   std::optional<std::map<uint64_t, KnownVersion>> known_versions_;
-  // Bundles RecipientsFor verified, with when (reused for a minute).
+  // Bundles RecipientsFor verified, with when (reused for a minute), and
+  // the directory MembersForSealing or ListDirectory listed.
   std::map<std::string, std::pair<absl::Time, KeyBundle>> recent_bundles_;
   std::optional<std::pair<absl::Time, std::vector<v1::Member>>>
       recent_members_;
+  // While true (NotifyBatch), the two above do not expire.
+  bool hold_sealing_material_ = false;
   // ListNotifications' answer (see there); prefetched_: its entries were
   // fetched.
   std::map<std::string, v1::NotificationState> listed_;
   bool prefetched_ = false;
+  std::function<void(uint64_t, uint64_t)> entry_progress_;
   // The checkpoint FetchVerifiedEntries proves against, for this Device.
   std::optional<SignedCheckpoint> proof_checkpoint_;
   std::string proof_checkpoint_note_;

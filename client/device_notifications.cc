@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "client/device.h"
+#include "client/notification_json.h"
 #include "client/proof_bundle.h"
 #include "crypto/encoding.h"
 #include "crypto/envelope.h"
@@ -105,7 +106,8 @@ absl::StatusOr<std::vector<v1::Member>> Device::MembersForSealing(
     bool* online, absl::Status* offline_cause) {
   if (*online) {
     if (recent_members_.has_value() &&
-        clock_.Now() - recent_members_->first < kRecentBundleLifetime) {
+        (hold_sealing_material_ ||
+         clock_.Now() - recent_members_->first < kRecentBundleLifetime)) {
       return recent_members_->second;
     }
     absl::StatusOr<std::vector<v1::Member>> members = ListMembers();
@@ -159,7 +161,8 @@ absl::StatusOr<std::vector<EnvelopeRecipient>> Device::RecipientsFor(
     // audience).
     auto recent = recent_bundles_.find(name);
     if (recent != recent_bundles_.end() &&
-        clock_.Now() - recent->second.first < kRecentBundleLifetime) {
+        (hold_sealing_material_ ||
+         clock_.Now() - recent->second.first < kRecentBundleLifetime)) {
       recipients.push_back(EnvelopeRecipient{
           recent->second.second.identity_public_key,
           recent->second.second.signed_prekey, std::nullopt});
@@ -329,9 +332,21 @@ Device::NotificationEvent Device::DescribeNotificationEntry(
         e.error = std::string(reason.status().message());
       }
     }
+  } else if (const auto* x = std::get_if<Escalation>(&entry.body);
+             x != nullptr && x->step == EscalationStep::kReviewDue) {
+    e.version = x->version;
+    e.member = x->party;
+    e.step = EscalationName(static_cast<uint32_t>(x->step));
+    e.text = absl::StrCat(
+        "REVIEW DUE: site ", x->id, " version ", x->version,
+        " reached its review-by date (", FormatUnix(x->deadline), "); ",
+        x->party,
+        " is asked to review it: amend it with a new review-by date, "
+        "deactivate it, or cancel it");
   } else if (const auto* x = std::get_if<Escalation>(&entry.body)) {
     e.version = x->version;
     e.member = x->party;
+    e.step = EscalationName(static_cast<uint32_t>(x->step));
     const char* step = x->step == EscalationStep::kReminder ? "REMINDER"
                        : x->step == EscalationStep::kEscalation
                            ? "ESCALATION"
@@ -382,6 +397,41 @@ Device::NotificationEvent Device::DescribeNotificationEntry(
 
 absl::StatusOr<Device::NotifyResult> Device::Notify(
     const NotificationContent& content) {
+  bool online = true;
+  absl::Status offline_cause;
+  NotifyResult result;
+  absl::StatusOr<OutboxItem> item =
+      SealNotification(content, &online, &offline_cause, &result);
+  if (!item.ok()) return item.status();
+  absl::StatusOr<SubmitResult> submitted = SubmitQueued(*std::move(item));
+  if (!submitted.ok()) return submitted.status();
+  if (submitted->queued) {
+    result.queued = true;
+    result.outbox_id = submitted->id;
+    result.queued_reason = submitted->reason;
+    return result;
+  }
+  return NotifyAnswered(submitted->answer, std::move(result));
+}
+
+absl::StatusOr<Device::NotifyResult> Device::NotifyAnswered(
+    const OutboxAnswer& answer, NotifyResult result) {
+  v1::NotifyResponse response;
+  if (!response.ParseFromString(answer.response)) {
+    return absl::DataLossError("the server's answer to Notify is malformed");
+  }
+  result.log_index = response.log_index();
+  result.version = response.version();
+  result.duplicate = response.duplicate();
+  result.late = response.late();
+  result.lead_time_seconds = response.lead_time_seconds();
+  result.required_lead_time_seconds = response.required_lead_time_seconds();
+  return result;
+}
+
+absl::StatusOr<OutboxItem> Device::SealNotification(
+    const NotificationContent& content, bool* online,
+    absl::Status* offline_cause, NotifyResult* result) {
   if (std::vector<std::string> problems = ValidateContent(content);
       !problems.empty()) {
     return absl::InvalidArgumentError(absl::StrJoin(problems, "; "));
@@ -390,7 +440,6 @@ absl::StatusOr<Device::NotifyResult> Device::Notify(
   const uint32_t version = ContentVersion(content);
   const uint32_t supersedes =
       std::visit([](const auto& c) { return c.supersedes; }, content);
-  NotifyResult result;
   std::string previous_hash(kEnvelopeHashSize, '\0');
   if (version > 1) {
     absl::StatusOr<v1::NotificationState> current =
@@ -406,21 +455,19 @@ absl::StatusOr<Device::NotifyResult> Device::Notify(
         current->envelope(), current->issuer(), Channel(meta.id));
     if (old.ok()) {
       absl::StatusOr<NotificationContent> before = ParseContent(old->payload);
-      if (before.ok()) result.changes = DiffContent(*before, content);
+      if (before.ok()) result->changes = DiffContent(*before, content);
     }
   }
-  bool online = true;
-  absl::Status offline_cause;
   absl::StatusOr<std::vector<v1::Member>> members =
-      MembersForSealing(&online, &offline_cause);
+      MembersForSealing(online, offline_cause);
   if (!members.ok()) return members.status();
   const std::vector<std::string> audience =
       AudienceOf(*members, meta.parties, identity_.organisation, true);
   std::string client_message_id;
   absl::StatusOr<std::string> envelope = SealNotificationEnvelope(
       Channel(meta.id), audience, std::string(ContentTypeOf(content)),
-      SerializeContent(content), version - 1, previous_hash, online,
-      offline_cause, &client_message_id);
+      SerializeContent(content), version - 1, previous_hash, *online,
+      *offline_cause, &client_message_id);
   if (!envelope.ok()) return envelope.status();
 
   v1::NotifyRequest request;
@@ -444,26 +491,8 @@ absl::StatusOr<Device::NotifyResult> Device::Notify(
   item.description = absl::StrCat(
       "notify ", meta.movement ? "movement " : "site ", meta.id, " version ",
       version, " to ", absl::StrJoin(meta.parties, ", "));
-  absl::StatusOr<SubmitResult> submitted = SubmitQueued(std::move(item));
-  if (!submitted.ok()) return submitted.status();
-  result.version = version;
-  if (submitted->queued) {
-    result.queued = true;
-    result.outbox_id = submitted->id;
-    result.queued_reason = submitted->reason;
-    return result;
-  }
-  v1::NotifyResponse response;
-  if (!response.ParseFromString(submitted->answer.response)) {
-    return absl::DataLossError("the server's answer to Notify is malformed");
-  }
-  result.log_index = response.log_index();
-  result.version = response.version();
-  result.duplicate = response.duplicate();
-  result.late = response.late();
-  result.lead_time_seconds = response.lead_time_seconds();
-  result.required_lead_time_seconds = response.required_lead_time_seconds();
-  return result;
+  result->version = version;
+  return item;
 }
 
 absl::StatusOr<uint64_t> Device::CancelNotification(const std::string& id,
@@ -651,7 +680,10 @@ absl::StatusOr<std::map<uint64_t, std::string>> Device::FetchVerifiedEntries(
           "the server's checkpoint does not verify under the pinned key: ",
           verified.status().message()));
     }
-    if (absl::Status n = NoteCheckpoint(*verified); !n.ok()) return n;
+    if (absl::Status n = NoteCheckpoint(*verified, checkpoint.note());
+        !n.ok()) {
+      return n;
+    }
     proof_checkpoint_ = *std::move(verified);
     proof_checkpoint_note_ = checkpoint.note();
   }
@@ -660,16 +692,35 @@ absl::StatusOr<std::map<uint64_t, std::string>> Device::FetchVerifiedEntries(
         "log entry ", highest, " is beyond the log's size ",
         proof_checkpoint_->size));
   }
-  const SignedCheckpoint checkpoint = *proof_checkpoint_;
+  absl::StatusOr<std::map<uint64_t, ProvenEntry>> proven =
+      ProveEntries(missing, *proof_checkpoint_, "");
+  if (!proven.ok()) return proven.status();
+  std::vector<std::pair<uint64_t, std::string>> verified;
+  for (auto& [index, entry] : *proven) {
+    verified.emplace_back(index, entry.leaf);
+    out[index] = std::move(entry.leaf);
+  }
+  if (absl::Status s = state_.AddVerifiedEntries(verified); !s.ok()) return s;
+  return out;
+}
 
+absl::StatusOr<std::map<uint64_t, Device::ProvenEntry>> Device::ProveEntries(
+    const std::vector<uint64_t>& indexes, const SignedCheckpoint& checkpoint,
+    const std::string& checkpoint_note) {
   // Proofs in parallel (one HTTP/2 connection, several calls in flight);
   // each checked against the checkpoint's root.
-  std::vector<std::string> leaves(missing.size());
-  std::vector<absl::Status> errors(missing.size());
+  auto log = v1::Log::NewStub(session_->channel());
+  std::vector<ProvenEntry> proven(indexes.size());
+  std::vector<absl::Status> errors(indexes.size());
   std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t i = next++; i < missing.size(); i = next++) {
-      const uint64_t index = missing[i];
+  std::atomic<size_t> finished{0};
+  // `reporter`: the calling thread, the only one that reports progress.
+  auto worker = [&](bool reporter) {
+    for (size_t i = next++; i < indexes.size(); i = next++) {
+      if (reporter && entry_progress_) {
+        entry_progress_(finished.load(), indexes.size());
+      }
+      const uint64_t index = indexes[i];
       v1::GetInclusionProofRequest request;
       request.set_index(index);
       request.set_tree_size(checkpoint.size);
@@ -681,12 +732,20 @@ absl::StatusOr<std::map<uint64_t, std::string>> Device::FetchVerifiedEntries(
         errors[i] = s;
         continue;
       }
-      if (proof.index() != index || proof.tree_size() != checkpoint.size ||
-          proof.leaf().empty()) {
+      if (proof.index() != index || proof.tree_size() != checkpoint.size) {
         errors[i] = absl::DataLossError(absl::StrCat(
             "asked for a proof of log entry ", index, " in the tree of size ",
             checkpoint.size, ", got one of entry ", proof.index(),
             " in size ", proof.tree_size()));
+        continue;
+      }
+      if (proof.leaf().empty()) {
+        // Every entry asked for here is one the server listed as this
+        // member's to read.
+        errors[i] = absl::DataLossError(absl::StrCat(
+            "the server withheld the bytes of log entry ", index,
+            " from this member, although it listed the entry as one of "
+            "this member's"));
         continue;
       }
       std::vector<std::string> hashes(proof.hashes().begin(),
@@ -700,22 +759,31 @@ absl::StatusOr<std::map<uint64_t, std::string>> Device::FetchVerifiedEntries(
             v.message()));
         continue;
       }
-      leaves[i] = proof.leaf();
+      if (!checkpoint_note.empty() &&
+          (proof.checkpoint().note() != checkpoint_note ||
+           proof.tlog_proof().empty())) {
+        errors[i] = absl::DataLossError(absl::StrCat(
+            "the server proved entry ", index,
+            " against another checkpoint than the one asked for"));
+        continue;
+      }
+      proven[i] = ProvenEntry{proof.leaf(), proof.tlog_proof()};
+      ++finished;
     }
   };
-  const size_t threads =
-      std::min<size_t>(kProofFetchThreads, missing.size());
+  const size_t threads = std::min<size_t>(kProofFetchThreads, indexes.size());
   std::vector<std::thread> pool;
-  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker, false);
+  worker(true);
   for (std::thread& t : pool) t.join();
-  std::vector<std::pair<uint64_t, std::string>> verified;
-  for (size_t i = 0; i < missing.size(); ++i) {
-    if (!errors[i].ok()) return errors[i];
-    verified.emplace_back(missing[i], leaves[i]);
-    out[missing[i]] = leaves[i];
+  if (entry_progress_ && !indexes.empty()) {
+    entry_progress_(finished.load(), indexes.size());
   }
-  if (absl::Status s = state_.AddVerifiedEntries(verified); !s.ok()) return s;
+  std::map<uint64_t, ProvenEntry> out;
+  for (size_t i = 0; i < indexes.size(); ++i) {
+    if (!errors[i].ok()) return errors[i];
+    out[indexes[i]] = std::move(proven[i]);
+  }
   return out;
 }
 
@@ -872,6 +940,7 @@ absl::Status Device::HandleNotificationDelivery(
   event.version = described.version;
   event.member = described.member;
   event.error = described.error;
+  event.step = described.step;
   std::visit(
       [&](const auto& body) {
         if constexpr (requires { body.id; }) {
@@ -1031,42 +1100,32 @@ absl::StatusOr<std::string> Device::ExportProofBundle(const std::string& id) {
         "the server's checkpoint does not verify under the pinned key: ",
         signed_checkpoint.status().message()));
   }
-  if (absl::Status n = NoteCheckpoint(*signed_checkpoint); !n.ok()) return n;
+  if (absl::Status n = NoteCheckpoint(*signed_checkpoint, checkpoint.note());
+      !n.ok()) {
+    return n;
+  }
   const uint64_t size = signed_checkpoint->size;
 
-  std::vector<ProofBundleEntry> entries;
-  std::set<uint64_t> fetched;
-  auto fetch = [&](uint64_t index) -> absl::StatusOr<LogEntry> {
-    v1::GetInclusionProofRequest request;
-    request.set_index(index);
-    request.set_tree_size(size);
-    v1::InclusionProof proof;
-    if (absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-          return log->GetInclusionProof(c, request, &proof);
-        });
-        !s.ok()) {
-      return s;
+  // Every entry is proven against this one checkpoint, in parallel, as
+  // `notification show` proves its entries (ProveEntries); the leaves join
+  // the verified-entry cache.
+  std::map<uint64_t, ProvenEntry> proven;
+  auto prove = [&](const std::set<uint64_t>& wanted) -> absl::Status {
+    std::vector<uint64_t> missing;
+    for (uint64_t index : wanted) {
+      if (!proven.contains(index)) missing.push_back(index);
     }
-    absl::StatusOr<SignedCheckpoint> at =
-        VerifyEntryInclusion(proof.leaf(), proof, trust_);
-    if (!at.ok()) return at.status();
-    if (proof.index() != index || proof.checkpoint().note() != checkpoint.note() ||
-        proof.tlog_proof().empty()) {
-      return absl::DataLossError(absl::StrCat(
-          "the server proved entry ", index,
-          " against another checkpoint than the one asked for"));
-    }
-    absl::StatusOr<LogEntry> entry = DecodeLogEntry(proof.leaf());
-    if (!entry.ok()) return entry.status();
-    if (fetched.insert(index).second) {
-      entries.push_back({index, proof.leaf(), proof.tlog_proof()});
-    }
-    return entry;
+    absl::StatusOr<std::map<uint64_t, ProvenEntry>> got =
+        ProveEntries(missing, *signed_checkpoint, checkpoint.note());
+    if (!got.ok()) return got.status();
+    proven.merge(*got);
+    return absl::OkStatus();
   };
+  if (absl::Status s = prove(indexes); !s.ok()) return s;
 
   std::set<std::string> signers;
   for (uint64_t index : indexes) {
-    absl::StatusOr<LogEntry> entry = fetch(index);
+    absl::StatusOr<LogEntry> entry = DecodeLogEntry(proven.at(index).leaf);
     if (!entry.ok()) return entry.status();
     if (const auto* v = std::get_if<NotificationVersion>(&entry->body)) {
       signers.insert(v->issuer);
@@ -1083,15 +1142,33 @@ absl::StatusOr<std::string> Device::ExportProofBundle(const std::string& id) {
   }
   absl::StatusOr<std::vector<v1::Member>> members = ListMembers();
   if (!members.ok()) return members.status();
+  std::set<uint64_t> registrations;
   for (const v1::Member& m : *members) {
     if (!signers.contains(m.name())) continue;
     for (uint64_t index : {m.enrolled_index(), m.registration_index()}) {
-      if (index >= size || fetched.contains(index)) continue;
-      if (absl::StatusOr<LogEntry> e = fetch(index); !e.ok()) {
-        return e.status();
-      }
+      if (index < size) registrations.insert(index);
     }
   }
+  if (absl::Status s = prove(registrations); !s.ok()) return s;
+
+  // A leaf the cache holds already must be the bytes proven now; the rest
+  // are cached, so `notification show` need not fetch them again.
+  std::vector<ProofBundleEntry> entries;
+  std::vector<std::pair<uint64_t, std::string>> to_cache;
+  for (auto& [index, e] : proven) {
+    absl::StatusOr<std::optional<std::string>> cached =
+        state_.VerifiedEntry(index);
+    if (!cached.ok()) return cached.status();
+    if (!cached->has_value()) {
+      to_cache.emplace_back(index, e.leaf);
+    } else if (**cached != e.leaf) {
+      return absl::DataLossError(absl::StrCat(
+          "the server proved other bytes for log entry ", index,
+          " than it proved to this device before: the log was rewritten"));
+    }
+    entries.push_back({index, std::move(e.leaf), std::move(e.tlog_proof)});
+  }
+  if (absl::Status s = state_.AddVerifiedEntries(to_cache); !s.ok()) return s;
   absl::StatusOr<std::vector<ProofBundleIdentity>> identities =
       IdentitiesFromEntries(entries);
   if (!identities.ok()) return identities.status();

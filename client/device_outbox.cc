@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <set>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/device.h"
 #include "crypto/encoding.h"
@@ -297,8 +296,7 @@ absl::StatusOr<OutboxItem> Device::SealForChannel(
     } else if (*online) {
       absl::StatusOr<v1::KeyBundleRecord> record =
           FetchVerifiedBundle(member, &bundle);
-      if (absl::IsPermissionDenied(record.status()) &&
-          absl::EndsWith(record.status().message(), "has been revoked")) {
+      if (IsMemberRevoked(record.status())) {
         continue;  // the server expects only unrevoked members
       }
       if (!record.ok()) {

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "storage/log_entry.h"
 #include "storage/merkle.h"
@@ -116,6 +117,18 @@ absl::StatusOr<KeyBundle> VerifyKeyBundleRecord(
                                                s.message()));
   }
   return bundle;
+}
+
+absl::Status MemberRevokedError(std::string_view name) {
+  absl::Status s = absl::PermissionDeniedError(
+      absl::StrCat(std::string(name), " has been revoked"));
+  s.SetPayload(kMemberRevokedPayload, absl::Cord(std::string(name)));
+  return s;
+}
+
+bool IsMemberRevoked(const absl::Status& status) {
+  return absl::IsPermissionDenied(status) &&
+         status.GetPayload(kMemberRevokedPayload).has_value();
 }
 
 absl::StatusOr<std::string> NormalizeIdentityFingerprint(

@@ -56,6 +56,15 @@ absl::StatusOr<KeyBundle> VerifyKeyBundleRecord(
     const v1::KeyBundleRecord& record, const v1::InclusionProof& proof,
     const LogTrust& trust, std::optional<absl::Time> usable_at);
 
+// The directory answered that `name` has been revoked: PermissionDenied
+// saying so, carrying kMemberRevokedPayload so that callers can tell it from
+// other refusals without reading the message (a channel's sender skips
+// revoked members; everyone else reports it).
+absl::Status MemberRevokedError(std::string_view name);
+bool IsMemberRevoked(const absl::Status& status);
+// Type URL of that payload.
+inline constexpr char kMemberRevokedPayload[] = "parley.dev/member-revoked";
+
 // Normalises a fingerprint as typed (spaces, dashes optional) to the
 // canonical "12345 67890 ..." form. InvalidArgument unless 60 digits.
 absl::StatusOr<std::string> NormalizeIdentityFingerprint(

@@ -837,6 +837,30 @@ absl::Status LocalState::AddToOutbox(const OutboxItem& item,
   return SaveState();
 }
 
+absl::Status LocalState::AddToOutbox(const std::vector<OutboxItem>& items) {
+  if (items.empty()) return absl::OkStatus();
+  outbox_.insert(outbox_.end(), items.begin(), items.end());
+  return SaveState();
+}
+
+absl::Status LocalState::ChangeOutbox(const std::set<std::string>& remove,
+                                      const std::vector<OutboxItem>& update) {
+  bool changed = false;
+  for (OutboxItem& p : outbox_) {
+    for (const OutboxItem& u : update) {
+      if (p.id == u.id) {
+        p = u;
+        changed = true;
+      }
+    }
+  }
+  const size_t before = outbox_.size();
+  std::erase_if(outbox_,
+                [&](const OutboxItem& p) { return remove.contains(p.id); });
+  if (!changed && outbox_.size() == before) return absl::OkStatus();
+  return SaveState();
+}
+
 absl::Status LocalState::UpdateOutboxItem(const std::string& id,
                                           const OutboxItem& item) {
   for (OutboxItem& p : outbox_) {

@@ -11,7 +11,8 @@
 //   contacts.bin    members' identity keys as first seen (TOFU) and which of
 //                   them were verified out of band
 //   state.bin       the delivery cursor, this device's chain per channel,
-//                   the last checkpoint it trusted, receipts not yet
+//                   (older clients: the last checkpoint it trusted, now in
+//                   checkpoint.json, client/log_client.h), receipts not yet
 //                   submitted, work not yet accepted by the server (the
 //                   outbox), and what offline sealing needs: the members of
 //                   each channel and their verified key bundles
@@ -203,7 +204,9 @@ class LocalState {
   ChainState Chain(const std::string& channel) const;
   absl::Status SetChain(const std::string& channel, const ChainState& chain);
 
-  // The largest checkpoint this device verified (size 0: none).
+  // The largest checkpoint an older client verified (size 0: none). Kept
+  // only until Device::NoteCheckpoint migrates it into the profile's one
+  // record, checkpoint.json (it then sets size 0).
   uint64_t trusted_size() const { return trusted_size_; }
   const std::string& trusted_root() const { return trusted_root_; }
   absl::Status SetTrustedCheckpoint(uint64_t size, const std::string& root);
@@ -222,9 +225,17 @@ class LocalState {
   absl::Status AddToOutbox(const OutboxItem& item,
                            const std::optional<ChainState>& chain_after =
                                std::nullopt);
+  // Appends `items`, in order, in one atomic write (a batch of work sealed
+  // together: one write instead of one per item).
+  absl::Status AddToOutbox(const std::vector<OutboxItem>& items);
   // Replaces the item with id `id` in place (NotFound if there is none).
   absl::Status UpdateOutboxItem(const std::string& id, const OutboxItem& item);
   absl::Status RemoveFromOutbox(const std::string& id);
+  // In one atomic write: removes the items whose ids are in `remove` and
+  // replaces in place each queued item with the id of one in `update`
+  // (ids not queued are ignored).
+  absl::Status ChangeOutbox(const std::set<std::string>& remove,
+                            const std::vector<OutboxItem>& update);
 
   // What sealing offline needs, refreshed whenever the server answers.
   std::optional<std::vector<std::string>> CachedChannelMembers(

@@ -1,13 +1,11 @@
 // parley log checkpoint | proof | consistency | verify | audit
 
-#include <unistd.h>
-
-#include <cstdio>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "client/cli.h"
 #include "client/log_client.h"
+#include "client/progress_bar.h"
 #include "crypto/encoding.h"
 
 namespace parley::cli {
@@ -26,20 +24,6 @@ nlohmann::json HashList(const std::vector<std::string>& hashes) {
   nlohmann::json out = nlohmann::json::array();
   for (const std::string& h : hashes) out.push_back(Base64Encode(h));
   return out;
-}
-
-// A progress bar on stderr, only on a terminal.
-void Progress(uint64_t done, uint64_t total) {
-  static const bool tty = ::isatty(STDERR_FILENO);
-  if (!tty || total == 0) return;
-  int width = 40;
-  int filled = static_cast<int>(width * done / total);
-  std::fprintf(stderr, "\r[%s%s] %llu/%llu entries", std::string(filled, '#').c_str(),
-               std::string(width - filled, '.').c_str(),
-               static_cast<unsigned long long>(done),
-               static_cast<unsigned long long>(total));
-  if (done == total) std::fprintf(stderr, "\n");
-  std::fflush(stderr);
 }
 
 // Runs `body` with a LogClient on a plain session (public calls).
@@ -132,13 +116,18 @@ void AddLogCommand(CLI::App& app, GlobalOptions& options, Handler* run) {
                      {"size", p->size},
                      {"leaf", Base64Encode(p->leaf)},
                      {"leaf_hash", Base64Encode(p->leaf_hash)},
+                     {"withheld", p->leaf.empty()},
                      {"proof", HashList(p->proof)},
                      {"tlog_proof", p->tlog_proof}});
         } else {
           std::cout << "entry " << p->index << " is in the tree of size "
                     << p->size << " (proof of " << p->proof.size()
-                    << " hashes verified)\n\n"
-                    << p->tlog_proof;
+                    << " hashes verified)\n";
+          if (p->leaf.empty()) {
+            std::cout << "its bytes are withheld from you: it neither "
+                         "concerns you nor is part of the directory\n";
+          }
+          std::cout << "\n" << p->tlog_proof;
         }
         return kExitOk;
       });
@@ -231,8 +220,11 @@ void AddLogCommand(CLI::App& app, GlobalOptions& options, Handler* run) {
         absl::StatusOr<NoteVerifier> verifier =
             log.TrustedVerifier(opts->verifier_key);
         if (!verifier.ok()) return ReportError(options, verifier.status());
-        absl::StatusOr<SignedCheckpoint> cp =
-            log.Audit(*verifier, opts->from, Progress);
+        ProgressBar bar("entries");
+        absl::StatusOr<SignedCheckpoint> cp = log.Audit(
+            *verifier, opts->from,
+            [&bar](uint64_t done, uint64_t total) { bar.Update(done, total); });
+        bar.Finish();
         if (!cp.ok()) return ReportError(options, cp.status());
         if (options.json) {
           PrintJson({{"audited", true},

@@ -79,8 +79,9 @@ std::string PartyStateWords(v1::PartyState::State s) {
 
 std::string EscalationName(uint32_t step) {
   constexpr const char* kNames[] = {"none", "reminder", "escalation",
-                                    "second-escalation"};
-  return kNames[std::min<uint32_t>(step, 3)];
+                                    "second-escalation", "review-due"};
+  if (step >= std::size(kNames)) return absl::StrCat("step-", step);
+  return kNames[step];
 }
 
 bool IsMovementStatusUpdate(const std::string& status) {
@@ -101,6 +102,11 @@ std::string MovementStatusChoices() {
   return out;
 }
 
+bool SiteReviewDue(const v1::NotificationState& n) {
+  return n.metadata().kind() == v1::SITE &&
+         n.overall() == v1::NotificationState::EXPIRED;
+}
+
 nlohmann::json NotificationStateJson(const v1::NotificationState& n) {
   nlohmann::json parties = nlohmann::json::array();
   for (const v1::PartyState& p : n.parties()) parties.push_back(PartyJson(p));
@@ -111,6 +117,7 @@ nlohmann::json NotificationStateJson(const v1::NotificationState& n) {
           {"issuer", n.issuer()},
           {"organisation", n.organisation()},
           {"overall", OverallStateName(n.overall())},
+          {"review_due", SiteReviewDue(n)},
           {"late", n.late()},
           {"emergency", m.emergency()},
           {"depart_at", TimeJson(m.depart_at())},
@@ -143,6 +150,7 @@ nlohmann::json NotificationViewJson(const Device::NotificationView& view) {
                         {"version", e.version},
                         {"member", e.member},
                         {"text", e.text}};
+    if (!e.step.empty()) x["step"] = e.step;
     if (!e.error.empty()) x["error"] = e.error;
     events.push_back(x);
   }

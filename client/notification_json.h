@@ -18,7 +18,8 @@ namespace parley {
 // Machine names ("partially-acknowledged", "acknowledged-receipt", ...).
 std::string OverallStateName(v1::NotificationState::Overall overall);
 std::string PartyStateName(v1::PartyState::State state);
-// "none", "reminder", "escalation", "second-escalation".
+// EscalationStep names: "none" (0), "reminder", "escalation",
+// "second-escalation", "review-due" (4); "step-N" for an unknown N.
 std::string EscalationName(uint32_t step);
 
 // For people: "partially acknowledged receipt", "acknowledged receipt by
@@ -32,8 +33,13 @@ bool IsMovementOutcome(const std::string& status);  // facilitated, ...
 // "departed, at-checkpoint, ..., impeded or denied", for error messages.
 std::string MovementStatusChoices();
 
+// A static site past its review-by date: the server calls it expired; for
+// the coordinator it is a reminder to review it (amend or deactivate).
+bool SiteReviewDue(const v1::NotificationState& state);
+
 // The server's state of one notification: id, kind, version, issuer,
-// overall, times (RFC 3339 or null) and one object per party.
+// overall, review_due (SiteReviewDue), times (RFC 3339 or null) and one
+// object per party.
 nlohmann::json NotificationStateJson(const v1::NotificationState& state);
 // The state plus "versions" (opened content or the error) and "events".
 nlohmann::json NotificationViewJson(const Device::NotificationView& view);

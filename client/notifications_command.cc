@@ -8,64 +8,19 @@
 #include "client/cli.h"
 #include "client/notification_export.h"
 #include "client/notification_json.h"
+#include "client/progress_bar.h"
 #include "crypto/encoding.h"
 
 namespace parley::cli {
 namespace {
 
-// A static site past its review-by date: the server calls it expired; for
-// the coordinator it is a reminder to review it (amend or deactivate).
-bool ReviewDue(const v1::NotificationState& n) {
-  return n.metadata().kind() == v1::SITE &&
-         n.overall() == v1::NotificationState::EXPIRED;
-}
-
 std::string OverallText(const v1::NotificationState& n) {
-  if (ReviewDue(n)) return "review due (review-by date passed)";
+  if (SiteReviewDue(n)) return "review due (review-by date passed)";
   return OverallStateWords(n.overall());
 }
 
 std::string Time(int64_t t) {
   return t == 0 ? "" : FormatRfc3339Utc(absl::FromUnixSeconds(t));
-}
-
-nlohmann::json TimeJson(int64_t t) {
-  return t == 0 ? nlohmann::json(nullptr) : nlohmann::json(Time(t));
-}
-
-
-nlohmann::json PartyJson(const v1::PartyState& p) {
-  return {{"party", p.party()},
-          {"state", PartyStateName(p.state())},
-          {"logged_at", TimeJson(p.logged_at())},
-          {"delivered_at", TimeJson(p.delivered_at())},
-          {"acknowledged_receipt_at", TimeJson(p.acknowledged_at())},
-          {"objected_at", TimeJson(p.objected_at())},
-          {"escalation", EscalationName(p.escalation())},
-          {"delivered_index", p.delivered_index()},
-          {"answer_index", p.acknowledged_index()}};
-}
-
-nlohmann::json StateJson(const v1::NotificationState& n) {
-  nlohmann::json parties = nlohmann::json::array();
-  for (const v1::PartyState& p : n.parties()) parties.push_back(PartyJson(p));
-  const v1::NotificationMetadata& m = n.metadata();
-  return {{"id", m.id()},
-          {"kind", m.kind() == v1::MOVEMENT ? "movement" : "site"},
-          {"version", n.version()},
-          {"issuer", n.issuer()},
-          {"organisation", n.organisation()},
-          {"overall", OverallStateName(n.overall())},
-          {"review_due", ReviewDue(n)},
-          {"late", n.late()},
-          {"emergency", m.emergency()},
-          {"depart_at", TimeJson(m.depart_at())},
-          {"ack_by", TimeJson(m.ack_by())},
-          {"valid_from", TimeJson(m.valid_from())},
-          {"valid_until", TimeJson(m.valid_until())},
-          {"log_index", n.log_index()},
-          {"entry_indexes", n.entry_indexes()},
-          {"parties", parties}};
 }
 
 std::string PartiesSummary(const v1::NotificationState& n) {
@@ -89,7 +44,7 @@ int List(const GlobalOptions& options) {
   if (!list.ok()) return ReportError(options, list.status());
   if (options.json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& n : *list) out.push_back(StateJson(n));
+    for (const auto& n : *list) out.push_back(NotificationStateJson(n));
     PrintJson({{"notifications", out}});
     return kExitOk;
   }
@@ -144,6 +99,16 @@ nlohmann::json ChangesJson(const std::vector<FieldChange>& changes) {
   return out;
 }
 
+// The review-due reminder the server logged for the current version of a
+// site (PROTOCOL.md 15.3), if this member's view holds it.
+const Device::NotificationEvent* ReviewReminder(
+    const Device::NotificationView& view) {
+  for (const auto& e : view.events) {
+    if (e.step == "review-due" && e.version == view.state.version()) return &e;
+  }
+  return nullptr;
+}
+
 int Show(const GlobalOptions& options, const std::string& id) {
   absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
   if (!device.ok()) return ReportError(options, device.status());
@@ -152,35 +117,17 @@ int Show(const GlobalOptions& options, const std::string& id) {
   PrintWarnings(options, **device);
   if (!view.ok()) return ReportError(options, view.status());
   const VersionChanges changed = ChangesOfCurrent(*view);
+  const Device::NotificationEvent* reminder = ReviewReminder(*view);
   if (options.json) {
-    nlohmann::json j = StateJson(view->state);
+    nlohmann::json j = NotificationViewJson(*view);
+    j["review_reminder"] =
+        reminder == nullptr
+            ? nlohmann::json(nullptr)
+            : nlohmann::json({{"index", reminder->index},
+                              {"logged_at_ms", reminder->logged_at_ms}});
     j["changed_from_version"] =
         changed.from == 0 ? nlohmann::json(nullptr) : nlohmann::json(changed.from);
     j["changes"] = ChangesJson(changed.changes);
-    nlohmann::json versions = nlohmann::json::array();
-    for (const auto& v : view->versions) {
-      nlohmann::json x = {{"version", v.version},
-                          {"log_index", v.log_index},
-                          {"logged_at_ms", v.logged_at_ms},
-                          {"late", v.late},
-                          {"envelope_hash", HexEncode(v.envelope_hash)}};
-      if (v.content.has_value()) x["content"] = ContentToJson(*v.content);
-      if (!v.error.empty()) x["error"] = v.error;
-      versions.push_back(x);
-    }
-    nlohmann::json events = nlohmann::json::array();
-    for (const auto& e : view->events) {
-      nlohmann::json x = {{"index", e.index},
-                          {"logged_at_ms", e.logged_at_ms},
-                          {"kind", e.kind},
-                          {"version", e.version},
-                          {"member", e.member},
-                          {"text", e.text}};
-      if (!e.error.empty()) x["error"] = e.error;
-      events.push_back(x);
-    }
-    j["versions"] = versions;
-    j["events"] = events;
     PrintJson(j);
     return kExitOk;
   }
@@ -189,6 +136,11 @@ int Show(const GlobalOptions& options, const std::string& id) {
             << (n.metadata().kind() == v1::MOVEMENT ? "movement" : "site")
             << ") by " << n.issuer() << ", " << n.organisation() << "\n"
             << "overall: " << OverallText(n) << "\n";
+  if (reminder != nullptr) {
+    std::cout << "review reminder logged "
+              << FormatRfc3339Utc(absl::FromUnixMillis(reminder->logged_at_ms))
+              << " (entry #" << reminder->index << ")\n";
+  }
   if (n.late()) {
     std::cout << "LATE: notified below the required lead time — logged and "
                  "flagged\n";
@@ -244,11 +196,23 @@ int Export(const GlobalOptions& options, const std::string& format,
   absl::StatusOr<std::vector<v1::NotificationState>> list =
       (*device)->ListNotifications();
   if (!list.ok()) return ReportError(options, list.status());
+  // On a terminal: the log entries being proven (the first notification
+  // fetches those of all), then the notifications opened.
+  ProgressBar bar("notifications");
+  size_t opened = 0;
+  (*device)->set_entry_progress([&](uint64_t done, uint64_t total) {
+    bar.Update(opened, list->size(),
+               absl::StrCat("log entries proven: ", done, "/", total));
+  });
   std::vector<ExportNotification> reg;
   for (const v1::NotificationState& n : *list) {
     absl::StatusOr<Device::NotificationView> view =
         (*device)->ShowNotification(n.metadata().id());
-    if (!view.ok()) return ReportError(options, view.status());
+    bar.Update(++opened, list->size());
+    if (!view.ok()) {
+      bar.Finish();
+      return ReportError(options, view.status());
+    }
     ExportNotification e;
     e.issuer = n.issuer();
     e.organisation = n.organisation();
@@ -279,6 +243,8 @@ int Export(const GlobalOptions& options, const std::string& format,
     }
     if (!e.versions.empty()) reg.push_back(std::move(e));
   }
+  bar.Finish();
+  (*device)->set_entry_progress(nullptr);
   PrintWarnings(options, **device);
   std::string text;
   if (format == "csv") {

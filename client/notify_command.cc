@@ -10,10 +10,12 @@
 #include <sstream>
 #include <variant>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "client/cli.h"
 #include "client/notify_flags.h"
+#include "client/progress_bar.h"
 #include "crypto/encoding.h"
 #include "crypto/random.h"
 #include "parley/v1/notifications.pb.h"
@@ -198,6 +200,11 @@ std::string Hours(int64_t seconds) {
 }
 
 std::string LateText(const Device::NotifyResult& r) {
+  if (r.required_lead_time_seconds == 0) {
+    // Logged by an earlier run: the server's state says late, not by how
+    // much.
+    return "LATE: below the required lead time — logged and flagged";
+  }
   return absl::StrCat("LATE: lead time ", Hours(r.lead_time_seconds),
                       " is below the required ",
                       Hours(r.required_lead_time_seconds),
@@ -386,11 +393,17 @@ struct LineOutcome {
 };
 
 // Parses line `text` into content: JSON object with "to" allowed for
-// "recipients"; missing id/version/supersedes/organisation/submitted_at
-// filled in. InvalidArgument naming the field otherwise.
+// "recipients"; missing version/supersedes/organisation/submitted_at
+// filled in. A missing id is derived from the line's text and `occurrence`
+// (how many identical lines came before it in the file), so running the
+// same file again names the same notifications (*derived_id set).
+// InvalidArgument naming the field otherwise.
 absl::StatusOr<NotificationContent> ContentOfLine(const std::string& text,
-                                                  const ProfileIdentity& me,
-                                                  std::string* id) {
+                                                  size_t occurrence,
+                                                  const Device& device,
+                                                  std::string* id,
+                                                  bool* derived_id) {
+  const ProfileIdentity& me = device.identity();
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
@@ -429,7 +442,11 @@ absl::StatusOr<NotificationContent> ContentOfLine(const std::string& text,
   }
   const bool movement = j["schema"].is_string() &&
                         j["schema"].get<std::string>() == kMovementSchema;
-  if (!j.contains("id")) j["id"] = NewId(movement ? "mv-" : "site-");
+  if (!j.contains("id")) {
+    j["id"] = device.DeriveNotificationId(
+        movement ? "mv-" : "site-", absl::StrCat(occurrence, "\n", text));
+    *derived_id = true;
+  }
   if (!j.contains("version")) j["version"] = 1;
   if (!j.contains("supersedes")) j["supersedes"] = 0;
   if (!j.contains("organisation")) {
@@ -449,37 +466,11 @@ absl::StatusOr<NotificationContent> ContentOfLine(const std::string& text,
   return content;
 }
 
-// Device::Notify, waiting and trying again while the server's rate limit
-// refuses the calls that come before submission (directory, key bundles,
-// proofs): nothing was sealed or queued then, so a retry cannot duplicate.
-// A refusal of the Notify call itself is queued in the outbox instead.
-absl::StatusOr<Device::NotifyResult> NotifyPaced(
-    Device& device, const NotificationContent& content) {
-  absl::Duration wait = absl::Milliseconds(250);
-  for (int attempt = 0;; ++attempt) {
-    absl::StatusOr<Device::NotifyResult> r = device.Notify(content);
-    if (r.ok() || !absl::IsResourceExhausted(r.status()) || attempt >= 10) {
-      return r;
-    }
-    absl::SleepFor(wait);
-    wait = std::min(wait * 2, absl::Seconds(4));
-  }
-}
-
-// The progress bar, redrawn in place on a terminal only.
-void DrawBar(size_t done, size_t total, size_t accepted, size_t refused) {
-  constexpr size_t kWidth = 30;
-  const size_t filled = total == 0 ? kWidth : kWidth * done / total;
-  std::cerr << "\r[" << std::string(filled, '#')
-            << std::string(kWidth - filled, '.') << "] " << done << "/"
-            << total << "  " << accepted << " accepted, " << refused
-            << " refused" << std::flush;
-}
-
 // JSON lines, one notification content each; every line is tried, bad
 // lines do not stop good ones. Exit 0 if every line was accepted, 1 if any
 // was refused (the summary says which and why), 10 if none was refused but
-// some were queued; 2 if the file cannot be read.
+// some were queued; 2 if the file cannot be read. Lines are checked first,
+// then the good ones are notified together (Device::NotifyBatch).
 int FromFile(const GlobalOptions& options, const std::string& path) {
   absl::StatusOr<std::string> text = ReadText("from-file", path);
   if (!text.ok()) return ReportError(options, text.status());
@@ -502,19 +493,32 @@ int FromFile(const GlobalOptions& options, const std::string& path) {
   }
   absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
   if (!device.ok()) return ReportError(options, device.status());
-  const ProfileIdentity& me = (*device)->identity();
-  const bool bar = ::isatty(STDERR_FILENO) == 1;
+  ProgressBar bar("lines");
   nlohmann::json accepted = nlohmann::json::array();
   nlohmann::json queued = nlohmann::json::array();
   std::vector<LineOutcome> refused;
   std::map<std::string, NotificationContent> queued_content;  // by outbox id
-  PartyDirectory directory;
   size_t late = 0;
-  for (size_t i = 0; i < lines.size(); ++i) {
+  size_t done = 0;
+  auto draw = [&] {
+    bar.Update(done, lines.size(),
+               absl::StrCat(accepted.size(), " accepted, ", refused.size(),
+                            " refused"));
+  };
+
+  // Every line parsed and its parties checked (the directory listed once)
+  // before anything is sealed.
+  std::vector<LineOutcome> outcomes;  // of the lines in `batch`, in order
+  std::vector<Device::BatchNotification> batch;
+  std::map<std::string, size_t> seen;  // line text: how often so far
+  PartyDirectory directory;
+  for (const auto& [number, line] : lines) {
     LineOutcome outcome;
-    outcome.line = lines[i].first;
-    absl::StatusOr<NotificationContent> content =
-        ContentOfLine(lines[i].second, me, &outcome.id);
+    outcome.line = number;
+    Device::BatchNotification item;
+    const std::string trimmed(absl::StripAsciiWhitespace(line));
+    absl::StatusOr<NotificationContent> content = ContentOfLine(
+        trimmed, seen[trimmed]++, **device, &outcome.id, &item.derived_id);
     if (!content.ok()) {
       outcome.problem = content.status();
     } else if (absl::Status s = CheckPartiesOnline(
@@ -522,30 +526,50 @@ int FromFile(const GlobalOptions& options, const std::string& path) {
                    &directory);
                !s.ok()) {
       outcome.problem = s;
-    } else {
-      absl::StatusOr<Device::NotifyResult> r = NotifyPaced(**device, *content);
-      if (!r.ok()) {
-        outcome.problem = r.status();
-      } else if (r->queued) {
-        queued.push_back({{"line", outcome.line},
-                          {"id", outcome.id},
-                          {"outbox_id", r->outbox_id},
-                          {"reason", r->queued_reason}});
-        queued_content.emplace(r->outbox_id, *content);
-      } else {
-        if (r->late) ++late;
-        nlohmann::json j = ResultJson(outcome.id, *content, *r);
-        j["line"] = outcome.line;
-        accepted.push_back(std::move(j));
-      }
     }
-    if (!outcome.problem.ok()) refused.push_back(std::move(outcome));
-    if (bar) DrawBar(i + 1, lines.size(), accepted.size(), refused.size());
+    if (!outcome.problem.ok()) {
+      refused.push_back(std::move(outcome));
+      ++done;
+      draw();
+      continue;
+    }
+    item.content = *std::move(content);
+    batch.push_back(std::move(item));
+    outcomes.push_back(std::move(outcome));
   }
-  if (bar) std::cerr << std::endl;
-  // Work queued on a transient refusal (the rate limit, a dropped
-  // connection) was sent by later lines' flushes, or is sent now; what the
-  // server accepted counts as accepted. The rest stays in the outbox.
+
+  Device::BatchOptions batch_options;
+  batch_options.on_result =
+      [&](size_t i, const absl::StatusOr<Device::NotifyResult>& r) {
+        LineOutcome& outcome = outcomes[i];
+        const NotificationContent& content = batch[i].content;
+        if (!r.ok()) {
+          outcome.problem = r.status();
+          refused.push_back(outcome);
+        } else if (r->queued) {
+          queued.push_back({{"line", outcome.line},
+                            {"id", outcome.id},
+                            {"outbox_id", r->outbox_id},
+                            {"reason", r->queued_reason}});
+          queued_content.emplace(r->outbox_id, content);
+        } else {
+          if (r->late) ++late;
+          nlohmann::json j = ResultJson(outcome.id, content, *r);
+          j["line"] = outcome.line;
+          accepted.push_back(std::move(j));
+        }
+        ++done;
+        draw();
+      };
+  (*device)->NotifyBatch(batch, batch_options);
+  bar.Finish();
+  std::sort(refused.begin(), refused.end(),
+            [](const LineOutcome& a, const LineOutcome& b) {
+              return a.line < b.line;
+            });
+  // Work queued on a transient refusal (a dropped connection) is sent now
+  // if the server is back; what the server accepted counts as accepted.
+  // The rest stays in the outbox.
   if (!queued.empty()) {
     if (absl::Status f = (*device)->FlushOutboxWithRetries(6, absl::Seconds(30));
         !f.ok()) {
@@ -579,15 +603,19 @@ int FromFile(const GlobalOptions& options, const std::string& path) {
       accepted.push_back(std::move(j));
     }
     queued = std::move(still);
-    std::sort(accepted.begin(), accepted.end(),
-              [](const nlohmann::json& a, const nlohmann::json& b) {
-                return a["line"].get<size_t>() < b["line"].get<size_t>();
-              });
   }
+  std::sort(accepted.begin(), accepted.end(),
+            [](const nlohmann::json& a, const nlohmann::json& b) {
+              return a["line"].get<size_t>() < b["line"].get<size_t>();
+            });
   PrintWarnings(options, **device);
   const int code = !refused.empty() ? kExitError
                    : !queued.empty() ? kExitQueued
                                      : kExitOk;
+  size_t already = 0;
+  for (const nlohmann::json& a : accepted) {
+    if (a["duplicate"].get<bool>()) ++already;
+  }
   if (options.json) {
     nlohmann::json refusals = nlohmann::json::array();
     for (const LineOutcome& r : refused) {
@@ -600,6 +628,7 @@ int FromFile(const GlobalOptions& options, const std::string& path) {
     PrintJson({{"file", path},
                {"lines", lines.size()},
                {"accepted", accepted.size()},
+               {"already_logged", already},
                {"refused", refused.size()},
                {"queued", queued.size()},
                {"late", late},
@@ -609,6 +638,10 @@ int FromFile(const GlobalOptions& options, const std::string& path) {
     return code;
   }
   std::cout << lines.size() << " lines: " << accepted.size() << " accepted";
+  if (already > 0) {
+    std::cout << " (" << already
+              << " already logged by an earlier run, not notified again)";
+  }
   if (late > 0) {
     std::cout << " (" << late
               << " LATE: below the required lead time, logged and flagged)";
@@ -634,7 +667,9 @@ void AddNotifyCommand(CLI::App& app, GlobalOptions& options, Handler* run) {
   auto from_file = std::make_shared<std::string>();
   notify->add_option("--from-file", *from_file,
                      "JSON lines, one notification content each; prints a "
-                     "summary of what was accepted and refused");
+                     "summary of what was accepted and refused. Lines "
+                     "without an id are not notified twice when the file "
+                     "is run again");
   notify->callback([&options, run, from_file, notify] {
     if (from_file->empty()) {
       if (notify->get_subcommands().empty()) {

@@ -5,6 +5,8 @@
 
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "crypto/ed25519.h"
 #include "crypto/random.h"
@@ -211,6 +213,24 @@ TEST(FingerprintInputTest, NormalisesTypedFingerprints) {
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(NormalizeIdentityFingerprint(canonical + "x"),
               StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(MemberRevokedTest, RevokedIsTypedNotReadFromTheMessage) {
+  const absl::Status revoked = MemberRevokedError("partyb");
+  EXPECT_THAT(revoked, StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_EQ(revoked.message(), "partyb has been revoked");
+  EXPECT_TRUE(IsMemberRevoked(revoked));
+  // Still recognised once a caller has copied it along.
+  absl::StatusOr<int> carried = revoked;
+  EXPECT_TRUE(IsMemberRevoked(carried.status()));
+  // The same words from anywhere else are not the signal.
+  EXPECT_FALSE(
+      IsMemberRevoked(absl::PermissionDeniedError("partyb has been revoked")));
+  EXPECT_FALSE(IsMemberRevoked(absl::OkStatus()));
+  // Nor is the payload on another code.
+  absl::Status other = absl::FailedPreconditionError("partyb has been revoked");
+  other.SetPayload(kMemberRevokedPayload, absl::Cord("partyb"));
+  EXPECT_FALSE(IsMemberRevoked(other));
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 #include "tests/testing/subprocess.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -172,5 +174,74 @@ std::optional<ProcessResult> ChildProcess::Wait(absl::Duration timeout) {
 
 std::string ChildProcess::Stdout() const { return Slurp(out_path_); }
 std::string ChildProcess::Stderr() const { return Slurp(err_path_); }
+
+ProcessResult RunWithStderrOnTerminal(
+    const std::vector<std::string>& argv,
+    const std::map<std::string, std::string>& env, absl::Duration timeout) {
+  ProcessResult result;
+  const int master = posix_openpt(O_RDWR | O_NOCTTY);
+  if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) {
+    result.err = "cannot open a pseudo-terminal";
+    return result;
+  }
+  const std::string slave_name = ptsname(master);
+  int out_pipe[2];
+  if (pipe(out_pipe) != 0) {
+    close(master);
+    result.err = "cannot create a pipe";
+    return result;
+  }
+  const pid_t pid = fork();
+  if (pid == 0) {
+    setsid();
+    const int slave = open(slave_name.c_str(), O_RDWR);
+    const int null = open("/dev/null", O_RDONLY);
+    dup2(null, 0);
+    dup2(out_pipe[1], 1);
+    dup2(slave, 2);
+    close(master);
+    close(out_pipe[0]);
+    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    setenv("NO_COLOR", "1", 1);
+    std::vector<char*> args;
+    for (const std::string& a : argv) {
+      args.push_back(const_cast<char*>(a.c_str()));
+    }
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  pollfd fds[2] = {{master, POLLIN, 0}, {out_pipe[0], POLLIN, 0}};
+  bool open_fds[2] = {true, true};
+  const absl::Time deadline = absl::Now() + timeout;
+  char buf[4096];
+  while ((open_fds[0] || open_fds[1]) && absl::Now() < deadline) {
+    for (int i = 0; i < 2; ++i) {
+      fds[i].fd = open_fds[i] ? (i == 0 ? master : out_pipe[0]) : -1;
+    }
+    if (poll(fds, 2, 1000) < 0) break;
+    for (int i = 0; i < 2; ++i) {
+      if (!open_fds[i] || fds[i].revents == 0) continue;
+      const ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        open_fds[i] = false;  // EOF, or EIO once the terminal's last user left
+        continue;
+      }
+      (i == 0 ? result.err : result.out).append(buf, n);
+    }
+  }
+  if (open_fds[0] || open_fds[1]) kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(master);
+  close(out_pipe[0]);
+  if (WIFEXITED(status)) {
+    result.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    result.term_signal = WTERMSIG(status);
+  }
+  return result;
+}
 
 }  // namespace parley::testing

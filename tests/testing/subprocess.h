@@ -27,6 +27,14 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
                          absl::Duration timeout = absl::Seconds(60),
                          const std::string& stdin_text = "");
 
+// Runs `argv` to completion with stderr on a pseudo-terminal and stdout on a
+// pipe, as a person at a terminal whose output is piped would (NO_COLOR
+// set), and returns what each stream got. Killed after `timeout`.
+ProcessResult RunWithStderrOnTerminal(
+    const std::vector<std::string>& argv,
+    const std::map<std::string, std::string>& env = {},
+    absl::Duration timeout = absl::Seconds(240));
+
 // A background process with stdout and stderr captured to files; the
 // destructor SIGKILLs it if it still runs.
 class ChildProcess {
