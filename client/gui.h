@@ -30,6 +30,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -166,8 +167,25 @@ class GuiServer {
 //   POST /api/notification/object       {id, reason}
 //   POST /api/notification/cancel       {id, reason} (issuer)
 //   POST /api/notification/status       {id, status, note} (issuer)
+//   POST /api/notify          the notify form (client/gui_forms.h):
+//                             a new movement or site (coordinators)
+//   POST /api/notification/amend        {id, form fields}: a new version
+//                             changing only the fields given (issuer)
+//   GET  /api/parties         the directory's parties, for the form
 //   GET  /api/outbox          items queued, not yet sent
+//   POST /api/outbox/resend   {id}: a held send sealed again for the
+//                             channel's current members; a waiting item
+//                             sent now
+//   POST /api/outbox/drop     {id, force}: give the item up (force: also
+//                             one still waiting, which may have reached
+//                             the server)
 //   POST /api/sync            send the outbox now, then fetch
+//
+// Parties acknowledge and object, coordinators notify, amend, cancel and
+// post status: anyone else is refused with 403 "wrong_role" before the
+// request is read further. A refused form answers 400 with "field" (the
+// first problem's) and "problems": [{field, message}] (every problem found;
+// the fields are the form's, see client/gui_forms.h).
 //
 // Device is not thread-safe: every call into it holds one mutex. A
 // background thread (Start) keeps the device in step with the server
@@ -218,8 +236,21 @@ class GuiApi {
   GuiReply Acknowledge(const GuiRequest& request, bool object);
   GuiReply Cancel(const GuiRequest& request);
   GuiReply PostStatus(const GuiRequest& request);
+  GuiReply Notify(const GuiRequest& request);
+  GuiReply Amend(const GuiRequest& request);
+  GuiReply Parties(const GuiRequest& request);
   GuiReply Outbox(const GuiRequest& request);
+  GuiReply OutboxResend(const GuiRequest& request);
+  GuiReply OutboxDrop(const GuiRequest& request);
   GuiReply SyncNow(const GuiRequest& request);
+
+  // 403 "wrong_role" unless this device's role is `role`; `what` says what
+  // the role is needed for ("notify parties").
+  std::optional<GuiReply> RequireRole(MemberRole role, const char* what);
+  // Checks the parties against the directory (when the server answers),
+  // then Device::Notify; the reply for the page.
+  GuiReply SubmitNotification(const NotificationContent& content)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(device_mu_);
 
   // One background round: Maintain, then Sync until caught up.
   void SyncRound() ABSL_EXCLUSIVE_LOCKS_REQUIRED(device_mu_);
@@ -227,6 +258,8 @@ class GuiApi {
   // Records the outcome of a server call, the outbox counts and the
   // device's warnings for the status bar.
   void Note(const absl::Status& call) ABSL_EXCLUSIVE_LOCKS_REQUIRED(device_mu_);
+  // The outbox counts only (after a local change).
+  void CountOutbox() ABSL_EXCLUSIVE_LOCKS_REQUIRED(device_mu_);
   void AddNotices(const std::vector<std::string>& notices)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(device_mu_);
 

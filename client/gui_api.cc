@@ -3,12 +3,16 @@
 
 #include <algorithm>
 #include <set>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "client/cli.h"
 #include "client/gui.h"
+#include "client/gui_forms.h"
 #include "client/notification_json.h"
+#include "client/notify_flags.h"
 #include "client/outbox_view.h"
 #include "client/payloads.h"
 #include "crypto/encoding.h"
@@ -47,6 +51,31 @@ nlohmann::json WithWords(nlohmann::json j, const v1::NotificationState& n) {
   return j;
 }
 
+// A refused form: the status's HTTP code and words, the first problem's
+// field, and every problem.
+GuiReply FormError(const absl::Status& status,
+                   const std::vector<FormProblem>& problems) {
+  GuiReply reply = GuiErrorFor(status);
+  nlohmann::json list = nlohmann::json::array();
+  for (const FormProblem& p : problems) {
+    list.push_back({{"field", p.field}, {"message", p.message}});
+  }
+  reply.body["field"] = problems.empty() ? "" : problems.front().field;
+  reply.body["problems"] = list;
+  return reply;
+}
+
+GuiReply FormError(const absl::Status& status) {
+  return FormError(status, {FormProblemOf(std::string(status.message()))});
+}
+
+std::string Hours(int64_t seconds) {
+  if (seconds < 3600 && seconds > -3600) {
+    return absl::StrCat((seconds + 30) / 60, " min");
+  }
+  return absl::StrCat((seconds + 1800) / 3600, " h");
+}
+
 SyncOptions CaughtUp() {
   SyncOptions sync;
   sync.wait = kSyncRoundLimit;
@@ -78,7 +107,12 @@ void GuiApi::Register(GuiServer& server) {
                     [this](const GuiRequest& r) { return Acknowledge(r, true); });
   server.HandlePost("/api/notification/cancel", bind(&GuiApi::Cancel));
   server.HandlePost("/api/notification/status", bind(&GuiApi::PostStatus));
+  server.HandlePost("/api/notify", bind(&GuiApi::Notify));
+  server.HandlePost("/api/notification/amend", bind(&GuiApi::Amend));
+  server.HandleGet("/api/parties", bind(&GuiApi::Parties));
   server.HandleGet("/api/outbox", bind(&GuiApi::Outbox));
+  server.HandlePost("/api/outbox/resend", bind(&GuiApi::OutboxResend));
+  server.HandlePost("/api/outbox/drop", bind(&GuiApi::OutboxDrop));
   server.HandlePost("/api/sync", bind(&GuiApi::SyncNow));
   // Who this device is does not change while it runs.
   absl::MutexLock lock(&device_mu_);
@@ -156,8 +190,7 @@ void GuiApi::AddNotices(const std::vector<std::string>& notices) {
   }
 }
 
-void GuiApi::Note(const absl::Status& call) {
-  AddNotices(device_.TakeWarnings());
+void GuiApi::CountOutbox() {
   size_t waiting = 0, held = 0;
   for (const OutboxItem& item : device_.state().outbox()) {
     ++(item.held.empty() ? waiting : held);
@@ -165,6 +198,12 @@ void GuiApi::Note(const absl::Status& call) {
   absl::MutexLock lock(&contact_mu_);
   contact_.waiting = waiting;
   contact_.held = held;
+}
+
+void GuiApi::Note(const absl::Status& call) {
+  AddNotices(device_.TakeWarnings());
+  CountOutbox();
+  absl::MutexLock lock(&contact_mu_);
   if (call.ok()) {
     contact_.known = true;
     contact_.reachable = true;
@@ -319,10 +358,22 @@ GuiReply GuiApi::Notification(const GuiRequest& request) {
       device_.ShowNotification(id);
   Note(view.status());
   if (!view.ok()) return GuiErrorFor(view.status());
-  return GuiReply{200, WithWords(NotificationViewJson(*view), view->state)};
+  nlohmann::json j = WithWords(NotificationViewJson(*view), view->state);
+  // The amend form starts from the current version (issuer only).
+  if (device_.identity().role == MemberRole::kCoordinator &&
+      view->state.issuer() == device_.identity().name &&
+      !view->versions.empty() && view->versions.back().content.has_value()) {
+    j["form"] = FormFromContent(*view->versions.back().content);
+  }
+  return GuiReply{200, j};
 }
 
 GuiReply GuiApi::Acknowledge(const GuiRequest& request, bool object) {
+  if (auto refused = RequireRole(MemberRole::kParty,
+                                 object ? "object to a notification"
+                                        : "acknowledge receipt")) {
+    return *refused;
+  }
   const std::string id = request.Get("id");
   const std::string reason = request.Get("reason");
   if (id.empty()) return Missing("id", "the notification id");
@@ -378,6 +429,10 @@ GuiReply GuiApi::Acknowledge(const GuiRequest& request, bool object) {
 }
 
 GuiReply GuiApi::Cancel(const GuiRequest& request) {
+  if (auto refused =
+          RequireRole(MemberRole::kCoordinator, "cancel a notification")) {
+    return *refused;
+  }
   const std::string id = request.Get("id");
   const std::string reason = request.Get("reason");
   if (id.empty()) return Missing("id", "the notification id");
@@ -397,6 +452,9 @@ GuiReply GuiApi::Cancel(const GuiRequest& request) {
 }
 
 GuiReply GuiApi::PostStatus(const GuiRequest& request) {
+  if (auto refused = RequireRole(MemberRole::kCoordinator, "post status")) {
+    return *refused;
+  }
   const std::string id = request.Get("id");
   const std::string status = request.Get("status");
   const std::string note = request.Get("note");
@@ -422,6 +480,153 @@ GuiReply GuiApi::PostStatus(const GuiRequest& request) {
                                             " (log index ", *index, ")")}}};
 }
 
+std::optional<GuiReply> GuiApi::RequireRole(MemberRole role,
+                                            const char* what) {
+  std::string name, mine;
+  {
+    absl::MutexLock lock(&contact_mu_);
+    name = me_.value("name", "");
+    mine = me_.value("role", "");
+  }
+  if (mine == RoleName(role)) return std::nullopt;
+  return GuiError(403, "wrong_role",
+                  absl::StrCat("only a ", std::string(RoleName(role)), " can ", what,
+                               "; this device is ", name, ", a ", mine));
+}
+
+GuiReply GuiApi::Notify(const GuiRequest& request) {
+  if (auto refused =
+          RequireRole(MemberRole::kCoordinator, "notify parties")) {
+    return *refused;
+  }
+  absl::StatusOr<NotifyForm> form = ReadNotifyForm(request.body, std::nullopt);
+  if (!form.ok()) return FormError(form.status());
+  absl::MutexLock lock(&device_mu_);
+  const ProfileIdentity& me = device_.identity();
+  std::vector<FormProblem> problems;
+  absl::StatusOr<NotificationContent> content = NewContentFromForm(
+      *form, me.organisation.empty() ? me.name : me.organisation, absl::Now(),
+      SystemRandom(), &problems);
+  if (!content.ok()) return FormError(content.status(), problems);
+  return SubmitNotification(*content);
+}
+
+GuiReply GuiApi::Amend(const GuiRequest& request) {
+  if (auto refused =
+          RequireRole(MemberRole::kCoordinator, "amend a notification")) {
+    return *refused;
+  }
+  const std::string id = request.Get("id");
+  if (id.empty()) return Missing("id", "the notification to amend");
+  absl::MutexLock lock(&device_mu_);
+  absl::StatusOr<Device::NotificationView> view =
+      device_.ShowNotification(id);
+  Note(view.status());
+  if (!view.ok()) return GuiErrorFor(view.status());
+  if (view->versions.empty() || !view->versions.back().content.has_value()) {
+    return GuiErrorFor(absl::DataLossError(
+        absl::StrCat("cannot open the current version of ", id)));
+  }
+  const NotificationContent& current = *view->versions.back().content;
+  absl::StatusOr<NotifyForm> form = ReadNotifyForm(
+      request.body, std::holds_alternative<MovementContent>(current));
+  if (!form.ok()) return FormError(form.status());
+  std::vector<FormProblem> problems;
+  absl::StatusOr<NotificationContent> content = AmendedContentFromForm(
+      *form, current, view->state.version(), absl::Now(), &problems);
+  if (!content.ok()) return FormError(content.status(), problems);
+  return SubmitNotification(*content);
+}
+
+GuiReply GuiApi::SubmitNotification(const NotificationContent& content) {
+  const std::string& id = ContentId(content);
+  const std::vector<std::string> parties =
+      ComputeVisibleMetadata(content).parties;
+  // A typo in a party's name is named before anything is sealed; when the
+  // server cannot be reached the notification may still be queued.
+  absl::StatusOr<std::vector<DirectoryEntry>> listed = device_.ListDirectory();
+  Note(listed.status());
+  if (listed.ok()) {
+    std::vector<KnownMember> members;
+    for (const DirectoryEntry& e : *listed) {
+      members.push_back({e.member.name(), e.member.role() == v1::ROLE_PARTY,
+                         e.member.revoked()});
+    }
+    if (absl::Status s = CheckParties("to", parties, members); !s.ok()) {
+      GuiReply reply = FormError(s);
+      reply.status = 400;
+      return reply;
+    }
+  } else if (!IsUnreachable(listed.status())) {
+    return GuiErrorFor(listed.status());
+  }
+  absl::StatusOr<Device::NotifyResult> r = device_.Notify(content);
+  Note(r.ok() && r->queued ? absl::UnavailableError(r->queued_reason)
+                           : r.status());
+  if (!r.ok()) {
+    return absl::IsInvalidArgument(r.status()) ? FormError(r.status())
+                                               : GuiErrorFor(r.status());
+  }
+  const bool movement = std::holds_alternative<MovementContent>(content);
+  nlohmann::json reply = {{"id", id},
+                          {"kind", movement ? "movement" : "site"},
+                          {"version", r->version},
+                          {"parties", parties},
+                          {"queued", r->queued}};
+  if (r->queued) {
+    reply["outbox_id"] = r->outbox_id;
+    reply["reason"] = r->queued_reason;
+    reply["message"] = absl::StrCat(
+        "queued, not yet sent: ", id, " version ", r->version,
+        " is sealed, signed and waits in the outbox (", r->queued_reason,
+        "); it is sent when the server answers");
+    return GuiReply{202, reply};
+  }
+  nlohmann::json changes = nlohmann::json::array();
+  for (const FieldChange& c : r->changes) {
+    changes.push_back(
+        {{"path", c.path}, {"before", c.before}, {"after", c.after}});
+  }
+  reply["log_index"] = r->log_index;
+  reply["duplicate"] = r->duplicate;
+  reply["late"] = r->late;
+  reply["lead_time_seconds"] = r->lead_time_seconds;
+  reply["required_lead_time_seconds"] = r->required_lead_time_seconds;
+  reply["changes"] = changes;
+  std::string message = absl::StrCat(
+      "notified ", id, " version ", r->version, " to ",
+      absl::StrJoin(parties, ", "), " (log index ", r->log_index, ")",
+      r->duplicate ? " [already logged]" : "");
+  if (r->version > 1) {
+    absl::StrAppend(&message, "; ", changes.size(),
+                    " field(s) changed; acknowledgements of receipt start "
+                    "again");
+  }
+  if (r->late) {
+    reply["warning"] = absl::StrCat(
+        "LATE: lead time ", Hours(r->lead_time_seconds),
+        " is below the required ", Hours(r->required_lead_time_seconds),
+        " — logged and flagged");
+    absl::StrAppend(&message, ". ", reply["warning"].get<std::string>());
+  }
+  reply["message"] = message;
+  return GuiReply{200, reply};
+}
+
+GuiReply GuiApi::Parties(const GuiRequest&) {
+  absl::MutexLock lock(&device_mu_);
+  absl::StatusOr<std::vector<DirectoryEntry>> listed = device_.ListDirectory();
+  Note(listed.status());
+  if (!listed.ok()) return GuiErrorFor(listed.status());
+  nlohmann::json out = nlohmann::json::array();
+  for (const DirectoryEntry& e : *listed) {
+    if (e.member.role() != v1::ROLE_PARTY || e.member.revoked()) continue;
+    out.push_back({{"name", e.member.name()},
+                   {"organisation", e.member.organisation()}});
+  }
+  return GuiReply{200, {{"parties", out}}};
+}
+
 GuiReply GuiApi::Outbox(const GuiRequest&) {
   absl::MutexLock lock(&device_mu_);
   nlohmann::json items = nlohmann::json::array();
@@ -433,6 +638,140 @@ GuiReply GuiApi::Outbox(const GuiRequest&) {
     items.push_back(j);
   }
   return GuiReply{200, {{"outbox", items}}};
+}
+
+GuiReply GuiApi::OutboxResend(const GuiRequest& request) {
+  const std::string id = request.Get("id");
+  if (id.empty()) return Missing("id", "the outbox item to send again");
+  absl::MutexLock lock(&device_mu_);
+  const OutboxItem* item = device_.state().FindOutboxItem(id);
+  if (item == nullptr) {
+    return GuiError(404, "not_found",
+                    absl::StrCat("nothing queued with id ", id,
+                                 ": it was sent or dropped already"));
+  }
+  if (!item->held.empty()) {
+    // Refused by the server: sealed again for the channel's members now.
+    absl::StatusOr<std::vector<SendResult>> sent = device_.ResendHeld(id);
+    Note(sent.status());
+    if (absl::IsUnimplemented(sent.status())) {
+      return GuiError(409, "not_supported", std::string(sent.status().message()));
+    }
+    if (!sent.ok()) return GuiErrorFor(sent.status());
+    nlohmann::json out = nlohmann::json::array();
+    size_t queued = 0;
+    for (const SendResult& r : *sent) {
+      queued += r.queued ? 1 : 0;
+      out.push_back({{"id", r.id},
+                     {"channel", r.channel},
+                     {"queued", r.queued},
+                     {"log_index", r.log_index},
+                     {"duplicate", r.duplicate}});
+    }
+    return GuiReply{
+        queued > 0 ? 202 : 200,
+        {{"resent", out},
+         {"message",
+          absl::StrCat("sealed again for the channel's current members: ",
+                       sent->size() - queued, " sent",
+                       queued > 0 ? absl::StrCat(", ", queued,
+                                                 " queued, not yet sent")
+                                  : std::string())}}};
+  }
+  // Waiting: send the outbox now, in order (this item cannot jump the
+  // queue).
+  absl::Status flushed = device_.FlushOutboxWithRetries(
+      options_.sync_attempts, options_.sync_budget);
+  std::optional<FlushedItem> mine;
+  size_t others = 0;
+  for (FlushedItem& f : device_.TakeFlushed()) {
+    if (f.item.id == id) {
+      mine = std::move(f);
+    } else {
+      ++others;
+    }
+  }
+  Note(flushed);
+  if (mine.has_value()) {
+    return GuiReply{
+        200,
+        {{"id", id},
+         {"sent", true},
+         {"log_index", mine->answer.log_index},
+         {"duplicate", mine->answer.duplicate},
+         {"others_sent", others},
+         {"message", absl::StrCat("sent ", id, ": logged at index ",
+                                  mine->answer.log_index,
+                                  mine->answer.duplicate
+                                      ? " (already logged)"
+                                      : "")}}};
+  }
+  const OutboxItem* still = device_.state().FindOutboxItem(id);
+  if (still == nullptr) {
+    return GuiReply{200,
+                    {{"id", id},
+                     {"sent", true},
+                     {"message", absl::StrCat(id, " is no longer queued")}}};
+  }
+  std::string status = kOutboxWaiting;
+  for (const OutboxRow& row : DescribeOutbox(device_.state().outbox())) {
+    if (row.item.id == id) status = row.status;
+  }
+  GuiReply reply;
+  if (status == kOutboxHeld) {
+    reply = GuiError(409, "held",
+                     absl::StrCat(id, ": not sent, the server refused it (",
+                                  still->held, ")"));
+  } else if (status == kOutboxWaitingBehindHeld) {
+    reply = GuiError(
+        409, "behind_held",
+        absl::StrCat(id, ": still queued, not yet sent: it waits behind a "
+                         "held item of the same channel or notification; "
+                         "send that one again or drop it first"));
+  } else {
+    reply = GuiError(
+        503, "still_queued",
+        absl::StrCat(id, ": still queued, not yet sent (",
+                     !flushed.ok() ? std::string(flushed.message())
+                                   : still->last_error,
+                     ")"));
+  }
+  reply.body["sent"] = false;
+  return reply;
+}
+
+GuiReply GuiApi::OutboxDrop(const GuiRequest& request) {
+  const std::string id = request.Get("id");
+  if (id.empty()) return Missing("id", "the outbox item to drop");
+  bool force = false;
+  if (auto f = request.body.find("force"); f != request.body.end()) {
+    if (!f->is_boolean()) {
+      return GuiError(400, "invalid_argument", "force: must be true or false");
+    }
+    force = f->get<bool>();
+  }
+  absl::MutexLock lock(&device_mu_);
+  const OutboxItem* item = device_.state().FindOutboxItem(id);
+  if (item == nullptr) {
+    return GuiError(404, "not_found",
+                    absl::StrCat("nothing queued with id ", id,
+                                 ": it was sent or dropped already"));
+  }
+  if (item->held.empty() && !force) {
+    return GuiError(409, "still_waiting",
+                    absl::StrCat(id, " is still waiting to be sent and may "
+                                     "already have reached the server; drop "
+                                     "it only if you are sure (force)"));
+  }
+  const std::string kind = item->kind;
+  absl::Status dropped = device_.DropQueued(id, force);
+  CountOutbox();
+  if (!dropped.ok()) return GuiErrorFor(dropped);
+  return GuiReply{200,
+                  {{"dropped", id},
+                   {"kind", kind},
+                   {"message", absl::StrCat("dropped ", id, " (", kind,
+                                            "): it will not be sent")}}};
 }
 
 GuiReply GuiApi::SyncNow(const GuiRequest&) {

@@ -30,6 +30,7 @@ constexpr char kIndexHtml[] = R"GUI(<!doctype html>
   <button type="button" class="tab" data-view="notifications">Notifications</button>
   <button type="button" class="tab" data-view="channels">Channels</button>
   <button type="button" class="tab" data-view="outbox">Outbox</button>
+  <button type="button" class="tab" data-view="notify" id="notify-tab" hidden>Notify</button>
 </nav>
 <div id="banner" class="banner" hidden></div>
 <main>
@@ -84,6 +85,7 @@ constexpr char kIndexHtml[] = R"GUI(<!doctype html>
           <input id="status-note" placeholder="note (optional)" maxlength="2000">
           <button type="submit">Post</button>
         </form>
+        <button type="button" id="amend-button">Amend…</button>
         <button type="button" id="cancel-button">Cancel notification…</button>
         <form id="cancel-form" hidden>
           <label for="cancel-reason">Reason (encrypted to the audience)</label>
@@ -130,10 +132,154 @@ constexpr char kIndexHtml[] = R"GUI(<!doctype html>
   <p id="ob-result" class="result" hidden></p>
   <table id="outbox-list">
     <thead><tr><th>Id</th><th>Kind</th><th>Channel</th><th>Status</th>
-      <th>Queued</th><th>Attempts</th><th>Detail</th></tr></thead>
+      <th>Queued</th><th>Attempts</th><th>Detail</th><th>Actions</th></tr></thead>
     <tbody></tbody>
   </table>
   <p id="outbox-empty" class="muted" hidden>The outbox is empty: everything was sent.</p>
+</section>
+
+<section id="view-notify" hidden>
+  <h2 id="nf-title">New notification</h2>
+  <p class="note">It goes only to the parties you name (and the mediators and
+    your organisation's coordinators), encrypted end to end. A party that
+    acknowledges receipt says it received it, nothing more.</p>
+  <form id="notify-form" novalidate>
+    <div class="field" data-field="kind" id="nf-kind">
+      <span class="label">Kind</span>
+      <label class="inline"><input type="radio" name="kind" value="movement" checked> Movement</label>
+      <label class="inline"><input type="radio" name="kind" value="site"> Static site</label>
+    </div>
+    <div class="field" data-field="id">
+      <label for="nf-id">Id (empty: one is made up)</label>
+      <input id="nf-id" name="id" maxlength="64" autocomplete="off">
+    </div>
+    <div class="field" data-field="to">
+      <label for="nf-to">Parties, comma separated</label>
+      <input id="nf-to" name="to" autocomplete="off">
+      <p id="nf-parties" class="hint"></p>
+    </div>
+    <div class="field" data-field="contact">
+      <label for="nf-contact">24/7 contact: name, then phone, email or radio:CHANNEL</label>
+      <input id="nf-contact" name="contact" placeholder="Ops desk,+41221234567">
+    </div>
+
+    <fieldset id="nf-movement">
+      <legend>Movement</legend>
+      <div class="field" data-field="type">
+        <label for="nf-movement-type">Movement type</label>
+        <select id="nf-movement-type" name="type">
+          <option>staff</option><option selected>cargo</option><option>evacuation</option>
+          <option>medical</option><option>other</option>
+        </select>
+      </div>
+      <div class="field" data-field="emergency">
+        <label for="nf-emergency">Emergency: the justification (empty: not an emergency)</label>
+        <input id="nf-emergency" name="emergency">
+      </div>
+      <div class="field" data-field="route">
+        <label for="nf-route">Route: GeoJSON LineString ([longitude, latitude] positions) or GPX</label>
+        <textarea id="nf-route" name="route" rows="4" spellcheck="false"></textarea>
+        <input type="file" id="nf-route-file" accept=".geojson,.json,.gpx" data-into="nf-route">
+      </div>
+      <div class="field" data-field="checkpoints">
+        <label for="nf-checkpoints">Checkpoints: one LAT,LON a line (optional)</label>
+        <textarea id="nf-checkpoints" name="checkpoints" rows="2" spellcheck="false"></textarea>
+      </div>
+      <div class="field" data-field="holding_points">
+        <label for="nf-holding-points">Holding points: one LAT,LON a line (optional)</label>
+        <textarea id="nf-holding-points" name="holding_points" rows="2" spellcheck="false"></textarea>
+      </div>
+      <div class="field" data-field="depart">
+        <label for="nf-depart">Departure (UTC, RFC 3339; EARLIEST/LATEST for a window; or +48h)</label>
+        <input id="nf-depart" name="depart" placeholder="2026-05-04T06:00:00Z">
+      </div>
+      <div class="field" data-field="arrive">
+        <label for="nf-arrive">Arrival (as departure)</label>
+        <input id="nf-arrive" name="arrive">
+      </div>
+      <div class="field" data-field="return_depart">
+        <label for="nf-return-depart">Return leg departure (optional)</label>
+        <input id="nf-return-depart" name="return_depart">
+      </div>
+      <div class="field" data-field="return_arrive">
+        <label for="nf-return-arrive">Return leg arrival</label>
+        <input id="nf-return-arrive" name="return_arrive">
+      </div>
+      <div class="field" data-field="ack_by">
+        <label for="nf-ack-by">Acknowledge receipt by (optional; before departure)</label>
+        <input id="nf-ack-by" name="ack_by">
+      </div>
+      <div class="field" data-field="vehicles">
+        <label for="nf-vehicles">Vehicles: COUNTxTYPE:armoured or soft-skin, comma separated</label>
+        <input id="nf-vehicles" name="vehicles" placeholder="2xtruck:soft-skin,1x4x4:armoured">
+      </div>
+      <div class="field" data-field="personnel">
+        <label for="nf-personnel">Personnel (count; names are never required)</label>
+        <input id="nf-personnel" name="personnel" inputmode="numeric">
+      </div>
+      <div class="field" data-field="cargo">
+        <label for="nf-cargo">Cargo summary</label>
+        <input id="nf-cargo" name="cargo">
+      </div>
+      <div class="field" data-field="radio_frequencies">
+        <label for="nf-radio">Radio frequencies carried, comma separated</label>
+        <input id="nf-radio" name="radio_frequencies">
+      </div>
+      <div class="field" data-field="satellite_phones">
+        <label for="nf-satphones">Satellite phones carried, comma separated</label>
+        <input id="nf-satphones" name="satellite_phones">
+      </div>
+    </fieldset>
+
+    <fieldset id="nf-site" hidden>
+      <legend>Static site</legend>
+      <div class="field" data-field="name">
+        <label for="nf-name">Site name</label>
+        <input id="nf-name" name="name">
+      </div>
+      <div class="field" data-field="type">
+        <label for="nf-site-type">Site type</label>
+        <select id="nf-site-type" name="type">
+          <option>health-facility</option><option>warehouse</option><option>office</option>
+          <option>guesthouse</option><option>school</option><option>water-point</option>
+          <option>distribution-point</option>
+        </select>
+      </div>
+      <div class="field" data-field="critical_infrastructure">
+        <label class="inline"><input type="checkbox" id="nf-critical" name="critical_infrastructure">
+          Critical infrastructure</label>
+      </div>
+      <div class="field" data-field="points">
+        <label for="nf-points">Location: one LAT,LON a line</label>
+        <textarea id="nf-points" name="points" rows="2" spellcheck="false"></textarea>
+      </div>
+      <div class="field" data-field="polygon">
+        <label for="nf-polygon">or a GeoJSON Polygon ([longitude, latitude] positions)</label>
+        <textarea id="nf-polygon" name="polygon" rows="3" spellcheck="false"></textarea>
+        <input type="file" id="nf-polygon-file" accept=".geojson,.json" data-into="nf-polygon">
+      </div>
+      <div class="field" data-field="function">
+        <label for="nf-function">Humanitarian function as of today</label>
+        <input id="nf-function" name="function">
+      </div>
+      <div class="field" data-field="markings">
+        <label for="nf-markings">Markings (optional)</label>
+        <input id="nf-markings" name="markings">
+      </div>
+      <div class="field" data-field="review_by">
+        <label for="nf-review-by">Review by (optional)</label>
+        <input id="nf-review-by" name="review_by">
+      </div>
+      <div class="field" data-field="deactivated" id="nf-deactivated-field" hidden>
+        <label class="inline"><input type="checkbox" id="nf-deactivated" name="deactivated">
+          Deactivated (no longer in use)</label>
+      </div>
+    </fieldset>
+
+    <button type="submit" id="nf-submit">Send notification</button>
+    <button type="button" id="nf-leave-amend" hidden>Stop amending</button>
+  </form>
+  <p id="nf-result" class="result" hidden></p>
 </section>
 
 </main>
@@ -190,6 +336,16 @@ button { font: inherit; padding: .3em .8em; }
 .result.error { background: #fde8e8; border-color: #e2a0a0; }
 .result.queued { background: #fff4dc; border-color: #e2c27a; }
 footer { padding: 0 .8em .8em; color: #555; }
+#notify-form { max-width: 52em; }
+#notify-form fieldset { margin: .8em 0; border: 1px solid #ddd; background: #fff; }
+#notify-form input:not([type]), #notify-form select { width: 100%; }
+.field { margin: .4em 0; }
+.field .label { display: block; font-weight: bold; }
+form label.inline { display: inline; font-weight: normal; margin-right: 1em; }
+.hint { margin: .2em 0; color: #666; font-size: 90%; }
+.field-error { margin: .2em 0; color: #9b2c2c; font-weight: bold; }
+[aria-invalid="true"] { border: 2px solid #9b2c2c; }
+td.actions button { margin: 0 .2em .2em 0; }
 )GUI";
 
 constexpr char kAppJs[] = R"GUI(// parley gui: the page. It talks only to the local parley process that
@@ -199,13 +355,20 @@ constexpr char kAppJs[] = R"GUI(// parley gui: the page. It talks only to the lo
 
 const POLL_MS = 4000;
 const ui = { token: null, me: null, view: 'notifications', channel: null,
-             notification: null, busy: false, again: false };
+             notification: null, busy: false, again: false,
+             detail: null,    // the notification shown, as the API gave it
+             amend: null };   // {id, version, form}: the notify form amends
 
 // ---------------------------------------------------------------------------
 // Plumbing
 
 class ApiError extends Error {
-  constructor(message, code, status) { super(message); this.code = code; this.status = status; }
+  constructor(message, code, status, data) {
+    super(message);
+    this.code = code;
+    this.status = status;
+    this.data = data || {};
+  }
 }
 
 function readToken() {
@@ -234,7 +397,8 @@ async function api(path, body) {
   let data = {};
   try { data = await response.json(); } catch (e) { /* not JSON */ }
   if (!response.ok) {
-    throw new ApiError(data.error || ('HTTP ' + response.status), data.code || 'http_' + response.status, response.status);
+    throw new ApiError(data.error || ('HTTP ' + response.status), data.code || 'http_' + response.status,
+      response.status, data);
   }
   data.httpStatus = response.status;
   return data;
@@ -288,6 +452,7 @@ function failed(error) {
 async function refreshStatus() {
   const status = await api('/api/status');
   ui.me = status.me;
+  show('notify-tab', status.me.role === 'coordinator');
   $('me').textContent = status.me.name + ' (' + status.me.role + ', ' + status.me.organisation + ')';
   const server = status.server;
   const serverPill = $('server-state');
@@ -365,6 +530,7 @@ async function refreshNotificationDetail() {
   if (n.valid_from || n.valid_until) {
     facts.push(el('li', {}, 'Valid: ' + when(n.valid_from) + ' to ' + when(n.valid_until)));
   }
+  ui.detail = n;
   $('nd-summary').replaceChildren(...facts);
   $('nd-parties').tBodies[0].replaceChildren(...n.parties.map((p) => el('tr', {},
     el('td', {}, p.party),
@@ -488,13 +654,42 @@ async function sendMessage(event) {
 
 async function refreshOutbox() {
   const data = await api('/api/outbox');
-  $('outbox-list').tBodies[0].replaceChildren(...data.outbox.map((item) => el('tr', {},
-    el('td', {}, item.id), el('td', {}, item.kind), el('td', {}, item.channel),
-    el('td', { class: item.status === 'held' ? 'state-objected' : null }, item.status),
-    el('td', {}, millis(item.queued_at_ms)), el('td', {}, item.attempts),
-    el('td', {}, item.held_reason ? 'refused: ' + item.held_reason + ' (resend or drop it with `parley outbox`)'
-      : (item.preview !== undefined ? item.preview : '') + (item.last_error ? ' — last error: ' + item.last_error : '')))));
+  $('outbox-list').tBodies[0].replaceChildren(...data.outbox.map((item) => {
+    const held = item.status === 'held';
+    const resend = el('button', { type: 'button', class: 'resend' }, held ? 'Seal again and send' : 'Send now');
+    resend.addEventListener('click', () => outboxAction('resend', item));
+    const drop = el('button', { type: 'button', class: 'drop' }, 'Drop…');
+    drop.addEventListener('click', () => outboxAction('drop', item));
+    return el('tr', { 'data-id': item.id },
+      el('td', {}, item.id), el('td', {}, item.kind), el('td', {}, item.channel),
+      el('td', { class: held ? 'state-objected' : null }, item.status),
+      el('td', {}, millis(item.queued_at_ms)), el('td', {}, item.attempts),
+      el('td', {}, (item.description ? item.description + ' ' : '') + (item.held_reason
+        ? 'refused by the server: ' + item.held_reason
+        : (item.preview !== undefined ? item.preview : '') + (item.last_error ? ' — last error: ' + item.last_error : ''))),
+      el('td', { class: 'actions' }, resend, drop));
+  }));
   show('outbox-empty', data.outbox.length === 0);
+}
+
+async function outboxAction(action, item) {
+  const held = item.status === 'held';
+  if (action === 'drop') {
+    const question = held
+      ? 'Drop ' + item.id + '? The server refused it; it will not be sent.'
+      : 'Drop ' + item.id + '? It is still waiting and may already have reached the server: dropping it ' +
+        'here does not take it back there. It will not be sent from this device.';
+    if (!window.confirm(question)) return;
+  }
+  setResult('ob-result', action === 'drop' ? 'dropping…' : 'sending…');
+  try {
+    const body = action === 'drop' ? { id: item.id, force: !held } : { id: item.id };
+    const reply = await api('/api/outbox/' + action, body);
+    setResult('ob-result', reply.message, reply.httpStatus === 202 ? 'queued' : '');
+  } catch (e) {
+    setResult('ob-result', failed(e), 'error');
+  }
+  refresh();
 }
 
 async function syncNow() {
@@ -512,6 +707,185 @@ async function syncNow() {
 }
 
 // ---------------------------------------------------------------------------
+// Notify and amend (coordinators)
+
+function notifyKind() {
+  if (ui.amend) return ui.amend.form.kind;
+  return document.querySelector('#nf-kind input[name="kind"]:checked').value;
+}
+
+// The .field elements in use: the common ones and the chosen kind's.
+function activeFields() {
+  const kind = notifyKind();
+  return [...$('notify-form').querySelectorAll('.field')].filter((f) => {
+    const set = f.closest('fieldset');
+    return !set || set.id === 'nf-' + kind;
+  });
+}
+
+function fieldInput(field) { return field.querySelector('[name]:not([type="radio"]):not([type="file"])'); }
+
+function fieldValue(input) { return input.type === 'checkbox' ? input.checked : input.value; }
+
+function setFieldValue(input, value) {
+  if (input.type === 'checkbox') input.checked = !!value;
+  else input.value = value === undefined || value === null ? '' : String(value);
+}
+
+function showKind() {
+  const kind = notifyKind();
+  show('nf-movement', kind === 'movement');
+  show('nf-site', kind === 'site');
+  show('nf-deactivated-field', kind === 'site' && !!ui.amend);
+}
+
+function clearFormProblems() {
+  for (const node of $('notify-form').querySelectorAll('.field-error')) node.remove();
+  for (const node of $('notify-form').querySelectorAll('[aria-invalid]')) node.removeAttribute('aria-invalid');
+}
+
+// Each problem under its field; those without one in the summary.
+function showFormProblems(error) {
+  clearFormProblems();
+  const problems = (error.data && error.data.problems && error.data.problems.length)
+    ? error.data.problems : [{ field: error.data ? error.data.field : '', message: error.message }];
+  const unplaced = [];
+  let first = null;
+  for (const p of problems) {
+    const field = activeFields().find((f) => f.dataset.field === p.field);
+    if (!field) {
+      unplaced.push(p.message);
+      continue;
+    }
+    field.append(el('p', { class: 'field-error', role: 'alert', 'data-error-for': p.field }, p.message));
+    const input = fieldInput(field) || field.querySelector('input');
+    if (input) {
+      input.setAttribute('aria-invalid', 'true');
+      if (!first) first = input;
+    }
+  }
+  const placed = problems.length - unplaced.length;
+  let summary = 'Not sent: ';
+  if (placed > 0) summary += placed === 1 ? 'see the field marked below. ' : placed + ' problems, see the fields marked below. ';
+  summary += unplaced.join('; ');
+  setResult('nf-result', summary.trim(), 'error');
+  if (first) first.focus();
+}
+
+// The form as the API takes it: every field in use for a new notification;
+// for an amendment only those changed (a return leg's two times together).
+function collectForm() {
+  const body = {};
+  for (const field of activeFields()) {
+    const name = field.dataset.field;
+    if (name === 'kind') continue;
+    const input = fieldInput(field);
+    if (!input) continue;
+    body[name] = fieldValue(input);
+  }
+  if (!ui.amend) {
+    body.kind = notifyKind();
+    delete body.deactivated;
+    return body;
+  }
+  const before = ui.amend.form;
+  const changed = { id: ui.amend.id };
+  for (const [name, value] of Object.entries(body)) {
+    if (name === 'id') continue;
+    const old = before[name] === undefined ? (typeof value === 'boolean' ? false : '') : before[name];
+    if (value !== old) changed[name] = value;
+  }
+  if ('return_depart' in changed || 'return_arrive' in changed) {
+    changed.return_depart = body.return_depart;
+    changed.return_arrive = body.return_arrive;
+  }
+  return changed;
+}
+
+async function submitNotify(event) {
+  event.preventDefault();
+  clearFormProblems();
+  const amending = ui.amend;
+  const body = collectForm();
+  if (amending && Object.keys(body).length === 1) {
+    setResult('nf-result', 'Nothing changed: edit a field to amend ' + amending.id + '.', 'error');
+    return;
+  }
+  setResult('nf-result', amending ? 'sealing the new version…' : 'sealing and sending…');
+  $('nf-submit').disabled = true;
+  try {
+    const reply = await api(amending ? '/api/notification/amend' : '/api/notify', body);
+    leaveAmend();
+    $('notify-form').reset();
+    showKind();
+    setResult('nf-result', reply.message, reply.queued ? 'queued' : '');
+    selectView('notifications');
+    await openNotification(reply.id);
+    setResult('nd-result', reply.message, reply.queued ? 'queued' : '');
+  } catch (e) {
+    if (e.status === 400 && e.data && 'problems' in e.data) showFormProblems(e);
+    else setResult('nf-result', failed(e), 'error');
+  } finally {
+    $('nf-submit').disabled = false;
+  }
+}
+
+function startAmend() {
+  const n = ui.detail;
+  if (!n || !n.form) {
+    setResult('nd-result', 'The current version could not be opened, so it cannot be amended here.', 'error');
+    return;
+  }
+  ui.amend = { id: n.id, version: n.version, form: n.form };
+  $('notify-form').reset();
+  clearFormProblems();
+  setResult('nf-result', '');
+  for (const radio of document.querySelectorAll('#nf-kind input[name="kind"]')) {
+    radio.checked = radio.value === n.form.kind;
+    radio.disabled = true;
+  }
+  showKind();
+  for (const field of activeFields()) {
+    const input = fieldInput(field);
+    if (input && field.dataset.field in n.form) setFieldValue(input, n.form[field.dataset.field]);
+  }
+  $('nf-id').readOnly = true;
+  $('nf-title').textContent = 'Amend ' + n.id + ' (version ' + n.version + ' becomes ' + (n.version + 1) +
+    '; acknowledgements of receipt start again)';
+  $('nf-submit').textContent = 'Send amended version';
+  show('nf-leave-amend', true);
+  selectView('notify');
+}
+
+function leaveAmend() {
+  ui.amend = null;
+  for (const radio of document.querySelectorAll('#nf-kind input[name="kind"]')) radio.disabled = false;
+  $('nf-id').readOnly = false;
+  $('nf-title').textContent = 'New notification';
+  $('nf-submit').textContent = 'Send notification';
+  show('nf-leave-amend', false);
+  showKind();
+}
+
+async function refreshParties() {
+  try {
+    const data = await api('/api/parties');
+    const names = data.parties.map((p) => p.name + (p.organisation ? ' (' + p.organisation + ')' : ''));
+    $('nf-parties').textContent = names.length ? 'Parties: ' + names.join(', ') : 'No parties are enrolled yet.';
+  } catch (e) {
+    $('nf-parties').textContent = 'The list of parties is not available (' + e.message + ').';
+  }
+}
+
+function loadFileInto(input) {
+  const file = input.files && input.files[0];
+  if (!file) return;
+  const reader = new FileReader();
+  reader.addEventListener('load', () => { $(input.dataset.into).value = String(reader.result); });
+  reader.readAsText(file);
+}
+
+// ---------------------------------------------------------------------------
 // Views and polling
 
 function selectView(view) {
@@ -519,7 +893,8 @@ function selectView(view) {
   for (const tab of document.querySelectorAll('nav .tab')) {
     tab.classList.toggle('active', tab.dataset.view === view);
   }
-  for (const name of ['notifications', 'channels', 'outbox']) show('view-' + name, name === view);
+  for (const name of ['notifications', 'channels', 'outbox', 'notify']) show('view-' + name, name === view);
+  if (view === 'notify') refreshParties();
   refresh();
 }
 
@@ -534,7 +909,7 @@ async function refresh() {
     await refreshStatus();
     if (ui.view === 'notifications') await refreshNotifications();
     else if (ui.view === 'channels') await refreshChannels();
-    else await refreshOutbox();
+    else if (ui.view === 'outbox') await refreshOutbox();
     setBanner('');
   } catch (e) {
     setBanner(failed(e));
@@ -578,6 +953,20 @@ function start() {
       { status: $('status-select').value, note: $('status-note').value });
   });
   $('send-form').addEventListener('submit', sendMessage);
+  $('amend-button').addEventListener('click', startAmend);
+  $('notify-form').addEventListener('submit', submitNotify);
+  $('nf-leave-amend').addEventListener('click', () => {
+    leaveAmend();
+    $('notify-form').reset();
+    clearFormProblems();
+    setResult('nf-result', '');
+  });
+  for (const radio of document.querySelectorAll('#nf-kind input[name="kind"]')) {
+    radio.addEventListener('change', () => { clearFormProblems(); showKind(); });
+  }
+  for (const input of document.querySelectorAll('#notify-form input[type="file"]')) {
+    input.addEventListener('change', () => loadFileInto(input));
+  }
   $('sync-button').addEventListener('click', syncNow);
   selectView('notifications');
   setInterval(refresh, POLL_MS);

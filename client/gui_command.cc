@@ -1,9 +1,6 @@
 // parley gui [--port N] [--no-open]: the local web UI (client/gui.h).
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -13,8 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/cli.h"
 #include "client/gui.h"
-
-extern char** environ;
+#include "client/gui_launch.h"
 
 namespace parley::cli {
 namespace {
@@ -33,29 +29,23 @@ void WaitForStopSignal(sigset_t set) {
   }
 }
 
-// Starts the desktop's browser on `url` (xdg-open, no shell). The token is
-// then briefly on xdg-open's command line; --no-open avoids that.
-absl::Status OpenBrowser(const std::string& url) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null",
-                                   O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null",
-                                   O_WRONLY, 0);
-  std::string program = "xdg-open";
-  std::string argument = url;
-  char* argv[] = {program.data(), argument.data(), nullptr};
-  pid_t pid = 0;
-  const int rc =
-      posix_spawnp(&pid, program.c_str(), &actions, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    return absl::UnavailableError(
-        "could not start a browser (xdg-open); open the address above "
-        "yourself");
+// How long the launch file (client/gui_launch.h) stays for a browser that
+// starts slowly; it is removed at exit in any case.
+constexpr absl::Duration kLaunchFileLifetime = absl::Seconds(60);
+
+// Starts the desktop's browser (xdg-open) on a launch file that sends it to
+// `url`: the token never appears on a command line. Returns the file, to be
+// removed when it has served or at exit.
+absl::StatusOr<std::unique_ptr<GuiLaunchFile>> OpenBrowser(
+    const std::string& profile_dir, const std::string& url) {
+  absl::StatusOr<std::unique_ptr<GuiLaunchFile>> file = GuiLaunchFile::Create(
+      GuiLaunchDirectory(std::getenv("XDG_RUNTIME_DIR"), profile_dir), url);
+  if (!file.ok()) return file.status();
+  if (absl::Status s = StartOpener("xdg-open", (*file)->path()); !s.ok()) {
+    return s;
   }
-  std::thread([pid] { ::waitpid(pid, nullptr, 0); }).detach();
-  return absl::OkStatus();
+  (*file)->RemoveAfter(kLaunchFileLifetime);
+  return file;
 }
 
 int RunGui(const GlobalOptions& options, int port, bool no_open) {
@@ -93,9 +83,18 @@ int RunGui(const GlobalOptions& options, int port, bool no_open) {
                  "not share it):\n"
               << url << std::endl;
   }
+  std::unique_ptr<GuiLaunchFile> launch_file;  // removed on return
   if (!no_open) {
-    if (absl::Status s = OpenBrowser(url); !s.ok()) {
-      std::cerr << "parley: " << s.message() << std::endl;
+    absl::StatusOr<Profile> profile = OpenProfile(options);
+    absl::StatusOr<std::unique_ptr<GuiLaunchFile>> opened =
+        profile.ok() ? OpenBrowser(profile->dir(), url)
+                     : absl::StatusOr<std::unique_ptr<GuiLaunchFile>>(
+                           profile.status());
+    if (opened.ok()) {
+      launch_file = *std::move(opened);
+    } else {
+      std::cerr << "parley: " << opened.status().message()
+                << "; open the address above yourself" << std::endl;
     }
   }
   absl::Status served = (*server)->Serve();

@@ -9,7 +9,10 @@ PARLEY_BUILD_PACKAGES=(
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev
   libgeos-dev libproj-dev libcpp-httplib-dev
 )
-PARLEY_TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-cryptography)
+# nodejs and node-jsdom: the GUI page's script runs in jsdom
+# (tests/gui/page_test.js, from tests/integration/gui_test.cc).
+PARLEY_TEST_PACKAGES=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-cryptography
+                      nodejs node-jsdom)
 
 parley_install_packages() {
   local missing=()
