@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/status/status.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "crypto/encoding.h"
 #include "crypto/envelope.h"
@@ -200,7 +201,10 @@ absl::Status NotificationService::DoNotify(const Caller& caller,
         Rfc3339(m.depart_at()), ")"));
   }
 
-  absl::MutexLock lock(&mu_);
+  // Per notification: a sender that reused one client message id for two
+  // notifications at once could have both logged (the second takes the
+  // id's index entry); only its own retries would then be misread.
+  absl::MutexLock lock(&LockFor(m.id()));
   absl::StatusOr<ParsedEnvelope> envelope =
       core_->CheckSignedEnvelope(caller, request.envelope(), Channel(m.id()));
   if (!envelope.ok()) return envelope.status();
@@ -334,7 +338,7 @@ absl::Status NotificationService::DoNotify(const Caller& caller,
 absl::Status NotificationService::DoAcknowledge(
     const Caller& caller, const v1::AcknowledgeRequest& request,
     v1::AcknowledgeResponse* response) {
-  absl::MutexLock lock(&mu_);
+  absl::MutexLock lock(&LockFor(request.id()));
   std::optional<NotificationRecord> n =
       core_->ledger->state().Notification(request.id());
   if (!n.has_value() || !n->parties.contains(caller.name)) {
@@ -429,6 +433,10 @@ grpc::ServerUnaryReactor* NotificationService::Acknowledge(
   });
 }
 
+absl::Mutex& NotificationService::LockFor(std::string_view id) {
+  return locks_[absl::HashOf(id) % kLockStripes];
+}
+
 absl::StatusOr<NotificationRecord> NotificationService::IssuedByCaller(
     const Caller& caller, const std::string& id, std::string_view action) {
   std::optional<NotificationRecord> n = core_->ledger->state().Notification(id);
@@ -449,7 +457,7 @@ grpc::ServerUnaryReactor* NotificationService::Cancel(
       core_->Admit(context, "parley.v1.Notifications/Cancel");
   if (!caller.ok()) return FinishUnary(context, caller.status());
   return FinishUnaryOnPool(*core_, context, [=, this]() -> absl::Status {
-    absl::MutexLock lock(&mu_);
+    absl::MutexLock lock(&LockFor(request->id()));
     absl::StatusOr<NotificationRecord> n =
         IssuedByCaller(*caller, request->id(), "cancel it");
     if (!n.ok()) return n.status();
@@ -476,7 +484,7 @@ grpc::ServerUnaryReactor* NotificationService::PostStatus(
       core_->Admit(context, "parley.v1.Notifications/PostStatus");
   if (!caller.ok()) return FinishUnary(context, caller.status());
   return FinishUnaryOnPool(*core_, context, [=, this]() -> absl::Status {
-    absl::MutexLock lock(&mu_);
+    absl::MutexLock lock(&LockFor(request->id()));
     absl::StatusOr<NotificationRecord> n =
         IssuedByCaller(*caller, request->id(), "post status and outcome");
     if (!n.ok()) return n.status();
@@ -548,7 +556,7 @@ absl::StatusOr<int> NotificationService::RunDueDeadlines() {
       }
       for (int step = progress.escalation + 1; step <= 3; ++step) {
         if (now < steps[step - 1]) break;
-        absl::MutexLock lock(&mu_);
+        absl::MutexLock lock(&LockFor(n.current.id));
         // Re-check under the lock: an ack may have just landed.
         std::optional<NotificationRecord> fresh =
             core_->ledger->state().Notification(n.current.id);
@@ -573,7 +581,7 @@ absl::StatusOr<int> NotificationService::RunDueDeadlines() {
   }
   for (const NotificationRecord& n :
        core_->ledger->state().SitesDueForReview(now)) {
-    absl::MutexLock lock(&mu_);
+    absl::MutexLock lock(&LockFor(n.current.id));
     // Re-check under the lock: an amendment or a cancellation may have
     // just landed.
     std::optional<NotificationRecord> fresh =

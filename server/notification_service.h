@@ -1,8 +1,10 @@
 #ifndef PARLEY_SERVER_NOTIFICATION_SERVICE_H_
 #define PARLEY_SERVER_NOTIFICATION_SERVICE_H_
 
+#include <cstddef>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "absl/synchronization/mutex.h"
@@ -85,14 +87,22 @@ class NotificationService final : public v1::Notifications::CallbackService {
   // The notification `id` if `caller` issued it: NOT_FOUND outside its
   // audience, PERMISSION_DENIED ("only the issuing coordinator may
   // <action>") for anyone else in it.
+  // REQUIRES: LockFor(id) held.
   absl::StatusOr<NotificationRecord> IssuedByCaller(const Caller& caller,
                                                     const std::string& id,
-                                                    std::string_view action)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                                                    std::string_view action);
+
+  // Serialises the changes to one notification (a version, an answer, a
+  // cancellation, a status, an escalation step): each checks the state it
+  // read before its append lands. Changes to different notifications run
+  // in parallel and share the log's group commit. Striped, so memory does
+  // not grow with the number of notifications.
+  absl::Mutex& LockFor(std::string_view id);
 
   const ServiceCore* const core_;
   const DeconflictionOptions options_;
-  absl::Mutex mu_;  // serialises every notification change
+  static constexpr size_t kLockStripes = 64;
+  absl::Mutex locks_[kLockStripes];
 };
 
 // Calls NotificationService::RunDueDeadlines once a second.

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <span>
 #include <thread>
 
@@ -1536,6 +1537,67 @@ TEST_F(NotificationServiceTest, StateIsRebuiltFromTheLogAfterRestart) {
   ASSERT_TRUE(Notify("c1", a, 0, &retry).ok());
   EXPECT_TRUE(retry.duplicate());
   EXPECT_EQ(retry.log_index(), ra.log_index());
+}
+
+// Changes to one notification are serialised; changes to different ones
+// run in parallel. An acknowledgement racing an amendment is either logged
+// before the new version or refused: never logged for a superseded version.
+TEST_F(NotificationServiceTest, AnswersRacingAnAmendmentNeverLandAfterIt) {
+  constexpr int kCount = 40;
+  std::vector<SealedVersion> first(kCount), second(kCount);
+  for (int i = 0; i < kCount; ++i) {
+    const std::string id = absl::StrCat("race-", i);
+    NotifyNew("c1", Movement(id, {"pa", "pb"}), &first[i]);
+    second[i] = SealVersion("c1", Movement(id, {"pa", "pb"}, absl::Hours(80)),
+                            2, first[i].sealed.hash);
+  }
+  const uint64_t start = TreeSize();
+  std::atomic<int> unexpected{0};
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] {
+    for (int i = 0; i < kCount; ++i) {
+      grpc::Status s = Notify("c1", second[i], 1);
+      if (!s.ok()) {
+        unexpected.fetch_add(1);
+        ADD_FAILURE() << "amend " << i << ": " << Describe(s);
+      }
+    }
+  });
+  for (const std::string party : {"pa", "pb"}) {
+    threads.emplace_back([&, party] {
+      for (int i = 0; i < kCount; ++i) {
+        grpc::Status s = AckReceipt(party, absl::StrCat("race-", i), 1,
+                                    first[i].sealed.hash);
+        if (!s.ok() &&
+            s.error_code() != grpc::StatusCode::FAILED_PRECONDITION) {
+          unexpected.fetch_add(1);
+          ADD_FAILURE() << party << " " << i << ": " << Describe(s);
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(unexpected.load(), 0);
+
+  std::map<std::string, uint64_t> amended_at;
+  for (const auto& [index, v] :
+       EntriesOf<NotificationVersion>(start, TreeSize())) {
+    EXPECT_EQ(v.version, 2u);
+    amended_at[v.id] = index;
+  }
+  ASSERT_EQ(amended_at.size(), static_cast<size_t>(kCount));
+  for (const auto& [index, ack] :
+       EntriesOf<NotificationAck>(start, TreeSize())) {
+    EXPECT_EQ(ack.version, 1u);
+    EXPECT_LT(index, amended_at.at(ack.id)) << ack.id << " " << ack.party;
+  }
+  // And the state agrees: every party of every notification is back to
+  // "logged" for version 2.
+  for (int i = 0; i < kCount; ++i) {
+    NS s = MustGet("c1", absl::StrCat("race-", i));
+    EXPECT_EQ(s.version(), 2u);
+    for (const PS& p : s.parties()) EXPECT_EQ(p.state(), PS::LOGGED);
+  }
 }
 
 // --- Bulk ---------------------------------------------------------------------
