@@ -104,7 +104,8 @@ grpc::ServerUnaryReactor* ChannelService::CreateChannel(
           absl::StrCat("a channel named \"", request->name(),
                        "\" already exists"));
     }
-    ChannelCreated entry{request->name(), caller->name, list};
+    ChannelCreated entry{request->name(), caller->name, list,
+                         core_->random->Bytes(kEntrySaltSize)};
     absl::StatusOr<uint64_t> index = core_->ledger->Commit(std::move(entry));
     if (!index.ok()) return index.status();
     std::optional<ChannelRecord> channel =
@@ -158,7 +159,8 @@ grpc::ServerUnaryReactor* ChannelService::ChangeMembers(
     }
     ChannelMembersChanged entry{request->channel(), caller->name,
                                 std::vector<std::string>(members.begin(),
-                                                         members.end())};
+                                                         members.end()),
+                                core_->random->Bytes(kEntrySaltSize)};
     absl::StatusOr<uint64_t> index = core_->ledger->Commit(std::move(entry));
     if (!index.ok()) return index.status();
     std::optional<ChannelRecord> updated =

@@ -571,7 +571,8 @@ absl::StatusOr<int> NotificationService::RunDueDeadlines() {
           break;
         }
         Escalation entry{n.current.id, n.current.version, party,
-                         static_cast<EscalationStep>(step), deadline};
+                         static_cast<EscalationStep>(step), deadline,
+                         core_->random->Bytes(kEntrySaltSize)};
         absl::StatusOr<uint64_t> index =
             core_->ledger->Commit(std::move(entry));
         if (!index.ok()) return index.status();
@@ -591,7 +592,8 @@ absl::StatusOr<int> NotificationService::RunDueDeadlines() {
       continue;
     }
     Escalation entry{n.current.id, n.current.version, n.current.issuer,
-                     EscalationStep::kReviewDue, n.current.valid_until};
+                     EscalationStep::kReviewDue, n.current.valid_until,
+                     core_->random->Bytes(kEntrySaltSize)};
     absl::StatusOr<uint64_t> index = core_->ledger->Commit(std::move(entry));
     if (!index.ok()) return index.status();
     ++logged;

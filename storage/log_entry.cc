@@ -52,6 +52,14 @@ bool ReadFixed(WireReader& r, std::string_view field, size_t n,
   return true;
 }
 
+// The optional salt that ends a ChannelCreated, ChannelMembersChanged or
+// Escalation entry: nothing (entries written before salts existed) or
+// exactly kEntrySaltSize bytes; anything else is left for Finish to refuse.
+bool ReadSalt(WireReader& r, std::string* salt) {
+  if (!r.ok() || r.remaining() != kEntrySaltSize) return r.ok();
+  return ReadFixed(r, "salt", kEntrySaltSize, salt);
+}
+
 bool ReadRole(WireReader& r, MemberRole* role) {
   uint8_t v = 0;
   if (!r.U8("role", &v)) return false;
@@ -206,11 +214,13 @@ std::string EncodeLogEntry(const LogEntry& entry) {
             w.Bytes8(e.channel);
             w.Bytes8(e.created_by);
             WriteNames(w, e.members);
+            w.Fixed(e.salt);
           },
           [&](const ChannelMembersChanged& e) {
             w.Bytes8(e.channel);
             w.Bytes8(e.changed_by);
             WriteNames(w, e.members);
+            w.Fixed(e.salt);
           },
           [&](const EnvelopeEntry& e) {
             w.Bytes8(e.channel);
@@ -251,6 +261,7 @@ std::string EncodeLogEntry(const LogEntry& entry) {
             w.Bytes8(e.party);
             w.U8(static_cast<uint8_t>(e.step));
             w.U64(static_cast<uint64_t>(e.deadline));
+            w.Fixed(e.salt);
           },
           [&](const NotificationCancelled& e) {
             w.Bytes8(e.id);
@@ -347,6 +358,7 @@ absl::StatusOr<LogEntry> DecodeLogEntry(std::string_view bytes) {
       ReadString8(r, "channel", &e.channel);
       ReadString8(r, "created_by", &e.created_by);
       ReadNames(r, &e.members);
+      ReadSalt(r, &e.salt);
       entry.body = std::move(e);
       break;
     }
@@ -355,6 +367,7 @@ absl::StatusOr<LogEntry> DecodeLogEntry(std::string_view bytes) {
       ReadString8(r, "channel", &e.channel);
       ReadString8(r, "changed_by", &e.changed_by);
       ReadNames(r, &e.members);
+      ReadSalt(r, &e.salt);
       entry.body = std::move(e);
       break;
     }
@@ -435,6 +448,7 @@ absl::StatusOr<LogEntry> DecodeLogEntry(std::string_view bytes) {
       e.step = static_cast<EscalationStep>(step);
       r.U64("deadline", &deadline);
       e.deadline = static_cast<int64_t>(deadline);
+      ReadSalt(r, &e.salt);
       entry.body = std::move(e);
       break;
     }

@@ -85,12 +85,22 @@ struct ChannelCreated {
   std::string channel;
   std::string created_by;
   std::vector<std::string> members;  // sorted, creator included
+  // 16 random bytes, or empty in entries written before salts existed.
+  // Only for the leaf hash: this entry holds no signature or ciphertext, so
+  // without it a member who may not read it could confirm a guess of its
+  // fields against the leaf hash it is sent (PROTOCOL.md 11.13).
+  std::string salt;
 };
 
 struct ChannelMembersChanged {
   std::string channel;
   std::string changed_by;
   std::vector<std::string> members;  // the full new list, sorted
+  // 16 random bytes, or empty in entries written before salts existed.
+  // Only for the leaf hash: this entry holds no signature or ciphertext, so
+  // without it a member who may not read it could confirm a guess of its
+  // fields against the leaf hash it is sent (PROTOCOL.md 11.13).
+  std::string salt;
 };
 
 struct EnvelopeEntry {
@@ -160,6 +170,11 @@ struct Escalation {
   // Unix seconds: the ack-by deadline (steps 1-3) or the site's review-by
   // date, its valid_until (kReviewDue).
   int64_t deadline = 0;
+  // 16 random bytes, or empty in entries written before salts existed.
+  // Only for the leaf hash: this entry holds no signature or ciphertext, so
+  // without it a member who may not read it could confirm a guess of its
+  // fields against the leaf hash it is sent (PROTOCOL.md 11.13).
+  std::string salt;
 };
 
 struct NotificationCancelled {
@@ -184,6 +199,9 @@ using EntryBody =
                  NotificationAck, Escalation, NotificationCancelled,
                  NotificationStatus>;
 
+// Size of the salt of ChannelCreated, ChannelMembersChanged and Escalation.
+inline constexpr size_t kEntrySaltSize = 16;
+
 struct LogEntry {
   int64_t logged_at_ms = 0;  // server clock when appended, Unix ms
   EntryBody body;
@@ -192,7 +210,8 @@ struct LogEntry {
 };
 
 // Canonical bytes: u8 version || u8 type || u64 logged_at_ms || body.
-// REQUIRES: fields within the limits ValidateMemberName etc. enforce.
+// REQUIRES: fields within the limits ValidateMemberName etc. enforce; a
+// salt empty or kEntrySaltSize bytes.
 std::string EncodeLogEntry(const LogEntry& entry);
 // Strict: InvalidArgument on an unknown version or type, a bad length,
 // trailing bytes, or a field outside its limits.

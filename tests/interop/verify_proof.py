@@ -465,6 +465,10 @@ def parse_entry(data, what):
         if e["step"] not in ESCALATION_STEPS:
             fail(f"{what}: unknown escalation step {e['step']}")
         e["deadline"] = r.u64()
+        # Section 12: an optional 16-byte salt ends the entry (absent in
+        # entries written before it existed); any other tail is trailing.
+        if r.remaining() == 16:
+            e["salt"] = r.take(16)
     elif etype == 12:
         e["id"] = name_of(r.vec(1))
         e["version"] = r.u32()

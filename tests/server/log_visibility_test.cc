@@ -112,6 +112,20 @@ TEST_F(LogVisibilityTest, EachMemberReadsOnlyWhatConcernsIt) {
   }
   ASSERT_EQ(to_pa.size(), 3u);
   ASSERT_EQ(to_pb.size(), 3u);
+  // Entries that hold no signature or ciphertext carry a fresh salt, so a
+  // member sent only their leaf hash cannot confirm a guess of them.
+  std::set<std::string> salts;
+  for (const auto& [index, e] :
+       EntriesOf<Escalation>(before_ladder, TreeSize())) {
+    EXPECT_EQ(e.salt.size(), kEntrySaltSize) << index;
+    salts.insert(e.salt);
+  }
+  const LogEntry channel_entry = EntryAt(channel_created);
+  const auto* created = std::get_if<ChannelCreated>(&channel_entry.body);
+  ASSERT_NE(created, nullptr);
+  EXPECT_EQ(created->salt.size(), kEntrySaltSize);
+  salts.insert(created->salt);
+  EXPECT_EQ(salts.size(), 7u);
   const uint64_t end = TreeSize();
   ASSERT_NO_FATAL_FAILURE(RecordLeafHashes(end));
 

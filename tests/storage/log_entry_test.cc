@@ -1,9 +1,12 @@
 // storage/log_entry.h: the escalation entry (PROTOCOL.md section 12, type
-// 11) and its steps, including the site review-by step.
+// 11) and its steps, including the site review-by step; the optional salt
+// of the entries that hold no signature or ciphertext (section 11.13).
 
 #include "storage/log_entry.h"
 
 #include <string>
+#include <variant>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -70,6 +73,41 @@ TEST(LogEntryTest, UnknownEscalationStepsAreRejected) {
     if (!decoded.ok()) {
       EXPECT_THAT(std::string(decoded.status().message()),
                   ::testing::HasSubstr("step"));
+    }
+  }
+}
+
+// The three entry types that carry no signature or ciphertext end with an
+// optional 16-byte salt; entries written before it existed still decode,
+// and decode-encode gives back the same bytes either way.
+TEST(LogEntryTest, SaltIsOptionalSixteenBytesAndRoundTrips) {
+  const std::string salt = "0123456789abcdef";
+  const std::vector<EntryBody> bodies = {
+      ChannelCreated{"ops", "m1", {"m1", "pa"}, salt},
+      ChannelMembersChanged{"ops", "m1", {"m1", "pa", "pb"}, salt},
+      Escalation{"mv-1", 1, "pa", EscalationStep::kReminder, 1'790'086'400,
+                 salt}};
+  for (const EntryBody& body : bodies) {
+    LogEntry salted{1'790'000'000'250, body};
+    LogEntry plain = salted;
+    std::visit([](auto& b) {
+      if constexpr (requires { b.salt; }) b.salt.clear();
+    }, plain.body);
+    const std::string with = EncodeLogEntry(salted);
+    const std::string without = EncodeLogEntry(plain);
+    ASSERT_EQ(with.size(), without.size() + kEntrySaltSize);
+    EXPECT_EQ(with.substr(0, without.size()), without);
+    EXPECT_EQ(with.substr(without.size()), salt);
+    for (const std::string& bytes : {with, without}) {
+      absl::StatusOr<LogEntry> decoded = DecodeLogEntry(bytes);
+      ASSERT_TRUE(decoded.ok()) << decoded.status();
+      EXPECT_EQ(EncodeLogEntry(*decoded), bytes);
+    }
+    // Any other tail is refused: a salt is exactly 16 bytes.
+    for (size_t extra : {1u, 15u, 17u, 32u}) {
+      EXPECT_THAT(DecodeLogEntry(without + std::string(extra, 'x')),
+                  StatusIs(absl::StatusCode::kInvalidArgument))
+          << extra;
     }
   }
 }
