@@ -24,6 +24,8 @@
 namespace parley {
 namespace {
 
+using ::parley::testing::WriteFile;
+using ::parley::testing::Rfc3339;
 using ::parley::testing::ParleyCli;
 using ::parley::testing::ProcessResult;
 using ::parley::testing::TempDir;
@@ -36,15 +38,6 @@ using Server = ::parley::testing::ParleydProcess;
 // several seconds of refill, so the client must wait for it.
 constexpr int kRequestsPerSecond = 25;
 constexpr int kBurst = 10;
-
-std::string Rfc3339(absl::Time t) {
-  return FormatRfc3339Utc(absl::FromUnixSeconds(absl::ToUnixSeconds(t)));
-}
-
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << text;
-}
 
 // A movement line; `tag` goes into the cargo so that lines differ.
 std::string MovementLine(const std::string& to, absl::Time depart,

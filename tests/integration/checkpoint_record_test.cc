@@ -26,6 +26,7 @@
 namespace parley {
 namespace {
 
+using ::parley::testing::Slurp;
 using ::parley::testing::ParleyCli;
 using ::parley::testing::ProcessResult;
 using ::parley::testing::TempDir;
@@ -33,13 +34,6 @@ using ::testing::AnyOf;
 using ::testing::HasSubstr;
 using Json = nlohmann::json;
 using Server = ::parley::testing::ParleydProcess;
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 // The tree size a checkpoint note states (its second line).
 uint64_t NoteSize(const std::string& note) {

@@ -23,6 +23,7 @@
 namespace parley {
 namespace {
 
+using ::parley::testing::Rfc3339;
 using ::parley::testing::BinaryPath;
 using ::parley::testing::ChildProcess;
 using ::parley::testing::ProcessResult;
@@ -78,8 +79,6 @@ class DeconflictionTest : public ::testing::Test {
   std::unique_ptr<Server> server_;
 };
 
-
-std::string Rfc3339(absl::Time t) { return FormatRfc3339Utc(absl::FromUnixSeconds(absl::ToUnixSeconds(t))); }
 
 Json PartyRow(const Json& show, const std::string& party) {
   for (const Json& p : show["parties"]) {

@@ -27,6 +27,8 @@
 namespace parley {
 namespace {
 
+using ::parley::testing::Slurp;
+using ::parley::testing::Rfc3339;
 using ::parley::testing::ChildProcess;
 using ::parley::testing::ParleyCli;
 using ::parley::testing::ParleyPath;
@@ -38,22 +40,11 @@ using ::testing::Not;
 using Json = nlohmann::json;
 using Server = ::parley::testing::ParleydProcess;
 
-std::string Rfc3339(absl::Time t) {
-  return FormatRfc3339Utc(absl::FromUnixSeconds(absl::ToUnixSeconds(t)));
-}
-
 Json PartyRow(const Json& state, const std::string& party) {
   for (const Json& p : state["parties"]) {
     if (p["party"] == party) return p;
   }
   return Json();
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
 }
 
 constexpr char kRoute[] =

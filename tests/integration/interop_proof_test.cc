@@ -37,6 +37,8 @@
 namespace parley {
 namespace {
 
+using ::parley::testing::Slurp;
+using ::parley::testing::WriteFile;
 using ::parley::testing::ParleyCli;
 using ::parley::testing::ParleyPath;
 using ::parley::testing::ProcessResult;
@@ -62,17 +64,6 @@ std::string Python3() {
     if (!dir.empty() && access(candidate.c_str(), X_OK) == 0) return candidate;
   }
   return "/usr/bin/python3";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
-}
-
-void WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
 }
 
 std::string FlipBase64Byte(const std::string& b64, size_t at) {
@@ -216,7 +207,7 @@ TEST_F(InteropProofTest, IndependentVerifierAgreesOnARealBundle) {
   EXPECT_EQ(py.exit_code, 1);
   EXPECT_THAT(py.err, HasSubstr("verifier_key differs"));
 
-  const std::string text = ReadFile(bundle_path);
+  const std::string text = Slurp(bundle_path);
   const Json bundle = Json::parse(text, nullptr, false);
   ASSERT_TRUE(bundle.is_object());
   ASSERT_GE(bundle["entries"].size(), 8u) << bundle.dump(1);
@@ -295,7 +286,7 @@ TEST_F(InteropProofTest, ReferenceVerifierAcceptsAnIndependentlyBuiltBundle) {
   ProcessResult regen = RunProcess(
       {Python3(), SourcePath("tests/interop/make_synthetic_bundle.py")});
   ASSERT_EQ(regen.exit_code, 0) << regen.err;
-  EXPECT_EQ(regen.out, ReadFile(path))
+  EXPECT_EQ(regen.out, Slurp(path))
       << "regenerate tests/interop/synthetic_bundle.json";
 }
 

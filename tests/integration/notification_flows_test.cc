@@ -29,6 +29,8 @@
 namespace parley {
 namespace {
 
+using ::parley::testing::WriteFile;
+using ::parley::testing::Rfc3339;
 using ::parley::testing::ChildProcess;
 using ::parley::testing::ParleyCli;
 using ::parley::testing::ParleyPath;
@@ -39,15 +41,6 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using Json = nlohmann::json;
 using Server = ::parley::testing::ParleydProcess;
-
-std::string Rfc3339(absl::Time t) {
-  return FormatRfc3339Utc(absl::FromUnixSeconds(absl::ToUnixSeconds(t)));
-}
-
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << text;
-}
 
 Json ParseOut(const ProcessResult& r) {
   return Json::parse(r.out, nullptr, false);

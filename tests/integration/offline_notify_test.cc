@@ -26,6 +26,9 @@
 namespace parley {
 namespace {
 
+using ::parley::testing::Slurp;
+using ::parley::testing::WriteFile;
+using ::parley::testing::Rfc3339;
 using ::parley::testing::ChildProcess;
 using ::parley::testing::ParleyCli;
 using ::parley::testing::ParleyPath;
@@ -38,20 +41,6 @@ using Server = ::parley::testing::ParleydProcess;
 
 constexpr int kExitQueued = 10;
 constexpr char kMarker[] = "cargo-marker-5e1d";
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
-}
-
-void Spit(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
-
-std::string Rfc3339(absl::Time t) {
-  return FormatRfc3339Utc(absl::FromUnixSeconds(absl::ToUnixSeconds(t)));
-}
 
 class OfflineNotifyTest : public ::testing::Test {
  protected:
@@ -356,7 +345,7 @@ TEST_F(OfflineNotifyTest, NotificationCacheIsSealedAndCorruptionIsExit5) {
                           std::filesystem::copy_options::recursive);
     std::string flipped = bytes;
     flipped[bytes.size() / 2] ^= 0x01;
-    Spit(absl::StrCat(copy, "/", file), flipped);
+    WriteFile(absl::StrCat(copy, "/", file), flipped);
     ProcessResult r =
         cli_.Run(absl::StrCat("broken-", file),
                  {"notification", "show", "mv-seal"}, true, "partya");

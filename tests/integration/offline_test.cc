@@ -24,6 +24,8 @@
 namespace parley {
 namespace {
 
+using ::parley::testing::Slurp;
+using ::parley::testing::WriteFile;
 using ::parley::testing::BinaryPath;
 using ::parley::testing::ChildProcess;
 using ::parley::testing::ProcessResult;
@@ -38,16 +40,6 @@ using ::parley::testing::ParleydPath;
 
 constexpr int kExitQueued = 10;
 
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)),
-                     std::istreambuf_iterator<char>());
-}
-
-void Spit(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
 
 class OfflineTest : public ::testing::Test {
  protected:
@@ -179,7 +171,7 @@ TEST_F(OfflineTest, ALostAnswerIsRetriedAndLoggedOnce) {
   ASSERT_EQ(first["sent"].size(), 3u) << first;
   // As if the client died after the server logged them but before it
   // recorded that: the outbox holds the same envelopes again.
-  Spit(state, before);
+  WriteFile(state, before);
   Json again = RunOk("partya", {"sync"});
   ASSERT_EQ(again["sent"].size(), 3u) << again;
   for (size_t i = 0; i < 3; ++i) {
@@ -306,12 +298,12 @@ TEST_F(OfflineTest, CorruptedOrForeignStateGivesAClearErrorNeverACrash) {
       auto [profile, dir] = broken_copy();
       std::string flipped = bytes;
       flipped[bytes.size() / 2] ^= 0x01;
-      Spit(absl::StrCat(dir, "/", file), flipped);
+      WriteFile(absl::StrCat(dir, "/", file), flipped);
       expect_clear_error(profile, absl::StrCat(file, " flipped"));
     }
     {
       auto [profile, dir] = broken_copy();
-      Spit(absl::StrCat(dir, "/", file), bytes.substr(0, bytes.size() / 3));
+      WriteFile(absl::StrCat(dir, "/", file), bytes.substr(0, bytes.size() / 3));
       expect_clear_error(profile, absl::StrCat(file, " truncated"));
     }
     {
@@ -326,14 +318,14 @@ TEST_F(OfflineTest, CorruptedOrForeignStateGivesAClearErrorNeverACrash) {
   }
   // Junk files do not matter.
   auto [profile, dir] = broken_copy();
-  Spit(absl::StrCat(dir, "/notes.txt"), "junk");
-  Spit(absl::StrCat(dir, "/state.bin.tmp"), std::string(100, '\xff'));
+  WriteFile(absl::StrCat(dir, "/notes.txt"), "junk");
+  WriteFile(absl::StrCat(dir, "/state.bin.tmp"), std::string(100, '\xff'));
   std::filesystem::create_directory(absl::StrCat(dir, "/junkdir"));
   ProcessResult ok = RunAs(profile, "partya", {"outbox"});
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
   // A garbage identity.json: a clear error too.
   auto [profile2, dir2] = broken_copy();
-  Spit(absl::StrCat(dir2, "/identity.json"), "\x01\x02 not json");
+  WriteFile(absl::StrCat(dir2, "/identity.json"), "\x01\x02 not json");
   ProcessResult bad_identity = RunAs(profile2, "partya", {"inbox"});
   EXPECT_EQ(bad_identity.term_signal, 0);
   EXPECT_EQ(bad_identity.exit_code, 5) << bad_identity.err;

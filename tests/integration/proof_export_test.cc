@@ -22,6 +22,8 @@
 namespace parley {
 namespace {
 
+using ::parley::testing::Slurp;
+using ::parley::testing::Rfc3339;
 using ::parley::testing::ParleyCli;
 using ::parley::testing::ParleyPath;
 using ::parley::testing::ProcessResult;
@@ -29,17 +31,6 @@ using ::parley::testing::RunProcess;
 using ::parley::testing::TempDir;
 using Json = nlohmann::json;
 using Server = ::parley::testing::ParleydProcess;
-
-std::string Rfc3339(absl::Time t) {
-  return FormatRfc3339Utc(absl::FromUnixSeconds(absl::ToUnixSeconds(t)));
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 class ProofExportTest : public ::testing::Test {
  protected:

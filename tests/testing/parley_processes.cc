@@ -1,5 +1,8 @@
 #include "tests/testing/parley_processes.h"
 
+#include <fstream>
+#include <iterator>
+
 #include <regex>
 
 #include "absl/strings/numbers.h"
@@ -8,6 +11,16 @@
 #include "gtest/gtest.h"
 
 namespace parley::testing {
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in),
+                     std::istreambuf_iterator<char>());
+}
+
+void WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
 
 std::string ParleydPath() { return BinaryPath("server/parleyd"); }
 std::string ParleyPath() { return BinaryPath("client/parley"); }

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
+#include "client/notification_content.h"
 #include "nlohmann/json.hpp"
 #include "tests/testing/subprocess.h"
 
@@ -17,6 +19,16 @@ namespace parley::testing {
 
 std::string ParleydPath();
 std::string ParleyPath();
+
+// A whole file's bytes ("" if it cannot be read), and a file written with
+// exactly `bytes` (replaced if it exists).
+std::string Slurp(const std::string& path);
+void WriteFile(const std::string& path, const std::string& bytes);
+
+// `t` in RFC 3339 UTC at whole seconds, the form the CLI takes.
+inline std::string Rfc3339(absl::Time t) {
+  return FormatRfc3339Utc(absl::FromUnixSeconds(absl::ToUnixSeconds(t)));
+}
 
 // `parleyd init --data DIR --json ARGS...`; a discarded JSON value if init
 // failed (the caller's expectation on it reports the failure).
