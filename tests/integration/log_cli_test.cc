@@ -124,6 +124,34 @@ TEST_F(LogCliTest, CheckpointProofConsistencyAndAuditVerify) {
   EXPECT_EQ(partial["audited"], true);
 }
 
+// A party reads in full only the directory and what concerns it
+// (PROTOCOL.md 11.13), yet audits the whole tree and proves any entry by
+// its leaf hash.
+TEST_F(LogCliTest, PartyAuditsTheWholeLogOverWithheldEntries) {
+  EnrollAdminAndGrow(3);  // invites naming p0, p1, p2
+  Json invite = RunOk({"admin", "invite", "--role", "party", "--name",
+                       "reader", "--expires", "1h"});
+  ASSERT_TRUE(invite["code"].is_string()) << invite;
+  RunOk({"enroll", "--invite", invite["code"].get<std::string>(), "--name",
+         "reader"},
+        "reader");
+  RunOk({"log", "checkpoint", "--fresh"}, "reader");
+
+  Json audit = RunOk({"log", "audit"}, "reader");
+  EXPECT_EQ(audit["audited"], true);
+  // Index 1 is the admin's registration (the directory); index 2 the
+  // invite naming p0, withheld from "reader" but proven by its hash.
+  Json directory = RunOk({"log", "proof", "--index", "1"}, "reader");
+  EXPECT_EQ(directory["withheld"], false);
+  EXPECT_FALSE(directory["leaf"].get<std::string>().empty());
+  Json other = RunOk({"log", "proof", "--index", "2"}, "reader");
+  EXPECT_EQ(other["withheld"], true);
+  EXPECT_EQ(other["leaf"], "");
+  Json same = RunOk({"log", "proof", "--index", "2"});  // the admin's view
+  EXPECT_EQ(same["withheld"], false);
+  EXPECT_EQ(same["leaf_hash"], other["leaf_hash"]);
+}
+
 TEST_F(LogCliTest, WrongPinnedVerifierKeyIsRefused) {
   ProcessResult r = Run({"log", "checkpoint", "--verifier-key",
                          "other.test/log+01020304+AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="});
