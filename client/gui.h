@@ -73,7 +73,8 @@ GuiReply GuiError(int status, const std::string& code,
                   const std::string& message);
 // A failed Device call as an error reply: InvalidArgument 400, NotFound
 // 404, PermissionDenied and Unauthenticated (the server refused) 403,
-// FailedPrecondition and AlreadyExists 409, Unavailable and
+// FailedPrecondition, AlreadyExists and Unimplemented (work this client
+// cannot redo) 409, Unavailable and
 // DeadlineExceeded 503, DataLoss (verification failed) 502, others 500.
 // The code is the lower-case status code name ("unavailable", ...).
 GuiReply GuiErrorFor(const absl::Status& status);

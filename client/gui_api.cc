@@ -654,9 +654,6 @@ GuiReply GuiApi::OutboxResend(const GuiRequest& request) {
     // Refused by the server: sealed again for the channel's members now.
     absl::StatusOr<std::vector<SendResult>> sent = device_.ResendHeld(id);
     Note(sent.status());
-    if (absl::IsUnimplemented(sent.status())) {
-      return GuiError(409, "not_supported", std::string(sent.status().message()));
-    }
     if (!sent.ok()) return GuiErrorFor(sent.status());
     nlohmann::json out = nlohmann::json::array();
     size_t queued = 0;

@@ -178,46 +178,11 @@ absl::Status Validated(const NotificationContent& content,
   return Refuse(found, problems);
 }
 
-// What a new notification needs, worded for the form.
+// What a new notification needs: the CLI's own check, whose "--flag: "
+// prefix FormProblemOf turns into the form field.
 absl::Status CheckNewForm(const NotifyForm& form) {
-  if (form.movement) {
-    const MovementFlags& f = form.movement_flags;
-    if (f.to.empty()) return Bad("to", "name at least one party");
-    if (f.route_text.empty()) {
-      return Bad("route", "give the route as a GeoJSON LineString or GPX");
-    }
-    if (f.depart.empty()) return Bad("depart", "a departure time is required");
-    if (f.arrive.empty()) return Bad("arrive", "an arrival time is required");
-    if (!f.contact.has_value()) {
-      return Bad("contact",
-                 "a 24/7 contact is required: \"Ops desk,+41221234567\"");
-    }
-    if (f.vehicles.empty()) {
-      return Bad("vehicles",
-                 "give at least one group, e.g. 2xtruck:soft-skin");
-    }
-    return absl::OkStatus();
-  }
-  const SiteFlags& f = form.site_flags;
-  if (f.to.empty()) return Bad("to", "name at least one party");
-  if (!f.name.has_value() || f.name->empty()) {
-    return Bad("name", "the site needs a name");
-  }
-  if (!f.type.has_value()) {
-    return Bad("type",
-               "the site type is required: health-facility, warehouse, "
-               "office, guesthouse, school, water-point or "
-               "distribution-point");
-  }
-  if (f.points.empty() && f.polygon_text.empty()) {
-    return Bad("points",
-               "give the site's location: one LAT,LON a line, or a polygon");
-  }
-  if (!f.contact.has_value()) {
-    return Bad("contact",
-               "a 24/7 contact is required: \"Ops desk,+41221234567\"");
-  }
-  return absl::OkStatus();
+  return form.movement ? CheckNewMovementFlags(form.movement_flags)
+                       : CheckNewSiteFlags(form.site_flags);
 }
 
 }  // namespace

@@ -251,7 +251,7 @@ absl::Status ApplySiteFlags(const SiteFlags& f, absl::Time now,
 }
 
 absl::Status CheckNewMovementFlags(const MovementFlags& f) {
-  if (f.to.empty()) return Bad("to", "name at least one party: --to partya,partyb");
+  if (f.to.empty()) return Bad("to", "name at least one party, e.g. partya,partyb");
   if (f.route_text.empty()) {
     return Bad("route", "a GeoJSON LineString or GPX file is required");
   }
@@ -268,7 +268,7 @@ absl::Status CheckNewMovementFlags(const MovementFlags& f) {
 }
 
 absl::Status CheckNewSiteFlags(const SiteFlags& f) {
-  if (f.to.empty()) return Bad("to", "name at least one party: --to partya,partyb");
+  if (f.to.empty()) return Bad("to", "name at least one party, e.g. partya,partyb");
   if (!f.name.has_value() || f.name->empty()) {
     return Bad("name", "the site needs a name");
   }
@@ -280,8 +280,8 @@ absl::Status CheckNewSiteFlags(const SiteFlags& f) {
   }
   if (f.points.empty() && f.polygon_text.empty()) {
     return absl::InvalidArgumentError(
-        "--point or --polygon: give the site's location (--point LAT,LON, "
-        "repeatable, or --polygon FILE.geojson)");
+        "--point or --polygon: give the site's location: one or more points "
+        "LAT,LON, or a GeoJSON polygon");
   }
   if (!f.contact.has_value()) {
     return Bad("contact", "a 24/7 contact is required: \"Ops desk,+41221234567\"");

@@ -369,6 +369,7 @@ TEST(GuiErrorTest, DeviceErrorsMapToStatusesAPersonCanActOn) {
   EXPECT_EQ(GuiErrorFor(absl::InvalidArgumentError("x")).status, 400);
   EXPECT_EQ(GuiErrorFor(absl::PermissionDeniedError("x")).status, 403);
   EXPECT_EQ(GuiErrorFor(absl::FailedPreconditionError("x")).status, 409);
+  EXPECT_EQ(GuiErrorFor(absl::UnimplementedError("x")).status, 409);
   EXPECT_EQ(GuiErrorFor(absl::DataLossError("x")).status, 502);
   EXPECT_EQ(GuiErrorFor(absl::InternalError("x")).status, 500);
 }

@@ -49,7 +49,7 @@ TEST(ProgressBarTest, FinishWithoutUpdateWritesNothing) {
   EXPECT_EQ(out.str(), "");
 }
 
-TEST(ProgressBarTest, NothingToDoIsAFullBarAndDoneIsCappedAtTotal) {
+TEST(ProgressBarTest, EmptyWorkIsAFullBarAndDoneIsCappedAtTotal) {
   std::ostringstream out;
   ProgressBar bar("entries", out, /*enabled=*/true);
   bar.Update(0, 0);

@@ -54,24 +54,11 @@ std::string MovementLine(const std::string& to, absl::Time depart,
       R"("personnel":{"count":2},"cargo":")", tag, "\"", extra, "}");
 }
 
-class BulkNotifyTest : public ::testing::Test {
+class BulkNotifyTest : public ::parley::testing::EnrolledServerTest {
  protected:
-  void SetUp() override {
-    init_ = ::parley::testing::InitParleydData(tmp_.Sub("data"));
-    ASSERT_TRUE(init_.is_object());
-    WriteFile(tmp_.Sub("parleyd.toml"),
-              absl::StrCat("[limits]\nrequests_per_second = ",
-                           kRequestsPerSecond, "\nburst = ", kBurst, "\n"));
-    server_ = std::make_unique<Server>(
-        tmp_.Sub("data"), "127.0.0.1:0",
-        std::vector<std::string>{"--log-level", "warn", "--config",
-                                 tmp_.Sub("parleyd.toml")});
-    ASSERT_TRUE(server_->ready()) << server_->process().Stderr();
-    cli_.EnrollCast(server_->address(), init_,
-                    {{"mediator", "mediator", "org-mediator"},
-                     {"coordinator", "coordinator", "org-coordinator"},
-                     {"partya", "party", "org-partya"},
-                     {"partyb", "party", "org-partyb"}});
+  std::string ServerConfig() const override {
+    return absl::StrCat("[limits]\nrequests_per_second = ", kRequestsPerSecond,
+                        "\nburst = ", kBurst, "\n");
   }
 
   // The coordinator's notifications as the server lists them, by id.
@@ -84,11 +71,6 @@ class BulkNotifyTest : public ::testing::Test {
     EXPECT_EQ(out.size(), list["notifications"].size()) << "an id twice";
     return out;
   }
-
-  TempDir tmp_;
-  ParleyCli cli_{tmp_.Sub("clients")};
-  Json init_;
-  std::unique_ptr<Server> server_;
 };
 
 TEST_F(BulkNotifyTest, EveryGoodLineIsLoggedOnceAtTheServersPace) {

@@ -43,17 +43,16 @@ uint64_t NoteSize(const std::string& note) {
   return size;
 }
 
-class CheckpointRecordTest : public ::testing::Test {
+class CheckpointRecordTest : public ::parley::testing::EnrolledServerTest {
  protected:
+  std::vector<std::vector<std::string>> Cast() const override {
+    return {{"mediator", "mediator", "org-mediator"},
+            {"partya", "party", "org-partya"},
+            {"partyb", "party", "org-partyb"}};
+  }
   void SetUp() override {
-    init_ = ::parley::testing::InitParleydData(tmp_.Sub("data"));
-    ASSERT_TRUE(init_.is_object());
-    server_ = std::make_unique<Server>(tmp_.Sub("data"));
-    ASSERT_TRUE(server_->ready()) << server_->process().Stderr();
-    cli_.EnrollCast(server_->address(), init_,
-                    {{"mediator", "mediator", "org-mediator"},
-                     {"partya", "party", "org-partya"},
-                     {"partyb", "party", "org-partyb"}});
+    EnrolledServerTest::SetUp();
+    if (HasFatalFailure()) return;
     cli_.RunOk("mediator",
                {"channel", "create", "bc-1", "--members", "partya,partyb"});
   }
@@ -75,11 +74,6 @@ class CheckpointRecordTest : public ::testing::Test {
     if (!keys.ok()) return keys.status();
     return LocalState::Open(Dir("partya"), DeriveStateKey(keys->identity()));
   }
-
-  TempDir tmp_;
-  ParleyCli cli_{tmp_.Sub("clients")};
-  Json init_;
-  std::unique_ptr<Server> server_;
 };
 
 TEST_F(CheckpointRecordTest, DeviceCommandsAndLogVerifyShareOneRecord) {

@@ -81,24 +81,11 @@ void ExpectNoApprovalWords(const std::string& text) {
   }
 }
 
-class NotificationFlowsTest : public ::testing::Test {
+class NotificationFlowsTest : public ::parley::testing::EnrolledServerTest {
  protected:
-  void SetUp() override {
-    init_ = ::parley::testing::InitParleydData(tmp_.Sub("data"));
-    ASSERT_TRUE(init_.is_object());
-    WriteFile(tmp_.Sub("parleyd.toml"),
-              "[deconfliction]\nreminder_before_hours = 0\n"
-              "second_escalation_after_hours = 0\n");
-    server_ = std::make_unique<Server>(
-        tmp_.Sub("data"), "127.0.0.1:0",
-        std::vector<std::string>{"--log-level", "warn", "--config",
-                                 tmp_.Sub("parleyd.toml")});
-    ASSERT_TRUE(server_->ready()) << server_->process().Stderr();
-    cli_.EnrollCast(server_->address(), init_,
-                    {{"mediator", "mediator", "org-mediator"},
-                     {"coordinator", "coordinator", "org-coordinator"},
-                     {"partya", "party", "org-partya"},
-                     {"partyb", "party", "org-partyb"}});
+  std::string ServerConfig() const override {
+    return "[deconfliction]\nreminder_before_hours = 0\n"
+           "second_escalation_after_hours = 0\n";
   }
 
   ProcessResult Run(const std::string& who, const std::vector<std::string>& args) {
@@ -125,11 +112,6 @@ class NotificationFlowsTest : public ::testing::Test {
                   "--personnel", "4", "--contact", "Ops desk,+41221234567",
                   "--type", "cargo"});
   }
-
-  TempDir tmp_;
-  ParleyCli cli_{tmp_.Sub("clients")};
-  Json init_;
-  std::unique_ptr<Server> server_;
 };
 
 constexpr char kRoute[] =

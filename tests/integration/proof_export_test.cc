@@ -32,20 +32,8 @@ using ::parley::testing::TempDir;
 using Json = nlohmann::json;
 using Server = ::parley::testing::ParleydProcess;
 
-class ProofExportTest : public ::testing::Test {
+class ProofExportTest : public ::parley::testing::EnrolledServerTest {
  protected:
-  void SetUp() override {
-    init_ = ::parley::testing::InitParleydData(tmp_.Sub("data"));
-    ASSERT_TRUE(init_.is_object());
-    server_ = std::make_unique<Server>(tmp_.Sub("data"));
-    ASSERT_TRUE(server_->ready()) << server_->process().Stderr();
-    cli_.EnrollCast(server_->address(), init_,
-                    {{"mediator", "mediator", "org-mediator"},
-                     {"coordinator", "coordinator", "org-coordinator"},
-                     {"partya", "party", "org-partya"},
-                     {"partyb", "party", "org-partyb"}});
-  }
-
   // Exports `id` as `who` into FILE and returns the bundle's bytes; the
   // bundle must verify offline.
   std::string Export(const std::string& who, const std::string& id,
@@ -57,11 +45,6 @@ class ProofExportTest : public ::testing::Test {
     EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
     return Slurp(file);
   }
-
-  TempDir tmp_;
-  ParleyCli cli_{tmp_.Sub("clients")};
-  Json init_;
-  std::unique_ptr<Server> server_;
 };
 
 TEST_F(ProofExportTest, BundleIsTheSameWhetherEntriesComeFromTheCacheOrNot) {

@@ -107,4 +107,18 @@ void ParleyCli::EnrollCast(
   }
 }
 
+void EnrolledServerTest::SetUp() {
+  init_ = InitParleydData(tmp_.Sub("data"));
+  ASSERT_TRUE(init_.is_object());
+  std::vector<std::string> args = {"--log-level", "warn"};
+  if (const std::string config = ServerConfig(); !config.empty()) {
+    WriteFile(tmp_.Sub("parleyd.toml"), config);
+    args.insert(args.end(), {"--config", tmp_.Sub("parleyd.toml")});
+  }
+  server_ = std::make_unique<ParleydProcess>(tmp_.Sub("data"), "127.0.0.1:0",
+                                             args);
+  ASSERT_TRUE(server_->ready()) << server_->process().Stderr();
+  ASSERT_NO_FATAL_FAILURE(cli_.EnrollCast(server_->address(), init_, Cast()));
+}
+
 }  // namespace parley::testing

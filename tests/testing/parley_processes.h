@@ -12,6 +12,7 @@
 
 #include "absl/time/time.h"
 #include "client/notification_content.h"
+#include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/testing/subprocess.h"
 
@@ -83,6 +84,31 @@ class ParleyCli {
 
  private:
   std::string home_;
+};
+
+// The members most end-to-end tests enroll: (name, role, organisation).
+inline const std::vector<std::vector<std::string>> kFieldCast = {
+    {"mediator", "mediator", "org-mediator"},
+    {"coordinator", "coordinator", "org-coordinator"},
+    {"partya", "party", "org-partya"},
+    {"partyb", "party", "org-partyb"}};
+
+// A fixture: a fresh data directory (init_ holds `parleyd init`'s JSON),
+// parleyd started on it (with ServerConfig() as its TOML config when not
+// empty), and Cast() enrolled, each member in its own profile under
+// tmp_/clients.
+class EnrolledServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  virtual std::string ServerConfig() const { return ""; }
+  virtual std::vector<std::vector<std::string>> Cast() const {
+    return kFieldCast;
+  }
+
+  TempDir tmp_;
+  ParleyCli cli_{tmp_.Sub("clients")};
+  nlohmann::json init_;
+  std::unique_ptr<ParleydProcess> server_;
 };
 
 }  // namespace parley::testing
