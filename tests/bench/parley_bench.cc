@@ -111,6 +111,12 @@ class Report {
     return f;
   }
   void Note(std::string line) { notes_.push_back(std::move(line)); }
+  const Figure* Find(std::string_view key) const {
+    for (const Figure& f : figures_) {
+      if (f.key == key) return &f;
+    }
+    return nullptr;
+  }
   // Smoke sizes say nothing about targets.
   void ClearVerdicts() {
     for (Figure& f : figures_) f.met.reset();
@@ -174,7 +180,7 @@ class Report {
     return buf;
   }
 
-  std::vector<Figure> figures_;
+  std::deque<Figure> figures_;  // A deque: references stay valid as rows are added.
   std::vector<std::string> notes_;
   nlohmann::json context_ = nlohmann::json::object();
 };
@@ -724,6 +730,7 @@ class ParleyBench {
       Progress(absl::StrCat("fan-out to ", n, " (cold): last arrival ", last,
                             " ms"));
       std::vector<double> lasts, medians, sends;
+      CpuMeter cpu(server_->pid());
       for (int r = 1; r <= options_.fanout_repeats; ++r) {
         if (absl::Status s = round(n, r, &last, &median, &send); !s.ok()) {
           return s;
@@ -732,6 +739,7 @@ class ParleyBench {
         medians.push_back(median);
         sends.push_back(send);
       }
+      const CpuMeter::Use use = cpu.Stop();
       const std::string k = std::to_string(n);
       Figure& f = report_->AddRate(
           "fanout.last." + k, absl::StrCat("fan-out to ", n, ": last arrival"),
@@ -745,6 +753,25 @@ class ParleyBench {
       report_->Add("fanout.median." + k,
                    absl::StrCat("fan-out to ", n, ": median arrival"),
                    Percentile(medians, 0.5), "ms");
+      // parleyd and the subscribers share this machine's cores, so a
+      // round's last arrival cannot come sooner than the CPU both spend on
+      // it divided by the cores: the floor beside which the time is read.
+      const double rounds = options_.fanout_repeats;
+      const double server_ms = use.server_s * 1000 / rounds;
+      const double client_ms = use.client_s * 1000 / rounds;
+      report_->Add("fanout.server_cpu_ms." + k,
+                   absl::StrCat("fan-out to ", n, ": parleyd CPU per round"),
+                   server_ms, "ms");
+      report_->Add("fanout.client_cpu_ms." + k,
+                   absl::StrCat("fan-out to ", n, ": subscribers' CPU/round"),
+                   client_ms, "ms");
+      report_
+          ->AddRate("fanout.cpu_floor." + k,
+                    absl::StrCat("fan-out to ", n, ": CPU floor"),
+                    (server_ms + client_ms) /
+                        std::thread::hardware_concurrency(),
+                    "ms", Percentile(lasts, 0.5), "last arrival")
+          .ratio.reset();
     }
     report_->Note(absl::StrCat(
         "fan-out: median of ", options_.fanout_repeats,
@@ -1010,6 +1037,18 @@ void AddGbenchFigures(const GbenchResults& g, Report* report) {
           " and ", raws.size(),
           " randomly interleaved repetitions; appends ", range(appends),
           ", raw synced puts ", range(raws)));
+    }
+    // Every Send is one durable append, so at the same concurrency the
+    // log's append rate bounds the Send rate (log_bench's entries are 256
+    // bytes, a Send's about 2.7 KB: the bound is, if anything, generous).
+    if (const Figure* send =
+            report->Find(absl::StrCat("send.rate.", threads));
+        send != nullptr) {
+      report->AddRate(absl::StrCat("send.vs_append.", threads),
+                      absl::StrCat("Send rate vs appends, ", threads,
+                                   threads == 1 ? " sender" : " senders"),
+                      send->value, "msg/s", a,
+                      "log appends (log_bench)");
     }
     Figure& f = report->AddRate(
         absl::StrCat("log.append.", threads),
