@@ -204,8 +204,11 @@ absl::Status ChannelService::DoSend(const Caller& caller,
 
   absl::MutexLock lock(SenderLock(caller.name));
   // Idempotency first: a retry of a logged envelope answers with its index.
+  // The id's lock, held to the commit, also keeps out a notification sent
+  // at the same time under the same id (Notifications/Notify).
   const std::string msgid = header.sender_identity +
                             header.metadata.client_message_id;
+  absl::MutexLock id_lock(&core_->ledger->ClientMessageIdLock(msgid));
   absl::StatusOr<std::optional<std::string>> seen =
       core_->ledger->log().GetIndex(index_cf::kMessageId, msgid);
   if (!seen.ok()) return seen.status();

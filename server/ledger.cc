@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -259,6 +260,10 @@ void Ledger::SetListener(
     std::function<void(const std::vector<std::string>&, uint64_t)> listener) {
   absl::MutexLock lock(&listener_mu_);
   listener_ = std::move(listener);
+}
+
+absl::Mutex& Ledger::ClientMessageIdLock(std::string_view message_id) {
+  return message_id_locks_[absl::HashOf(message_id) % kMessageIdStripes];
 }
 
 std::optional<EnvelopeRecord> Ledger::Envelope(uint64_t index) const {

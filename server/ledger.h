@@ -6,9 +6,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "crypto/clock.h"
 #include "server/server_state.h"
 #include "storage/log_entry.h"
@@ -92,6 +94,13 @@ class Ledger {
 
   std::optional<EnvelopeRecord> Envelope(uint64_t index) const;
 
+  // Serialises the calls that log an envelope under one client message id
+  // (sender identity + client_message_id, the key of the message-id index):
+  // held from the index lookup to the commit, so two envelopes sent at once
+  // under one id cannot both be logged. Striped; taken last, after any
+  // per-sender or per-notification lock, and never held while taking one.
+  absl::Mutex& ClientMessageIdLock(std::string_view message_id);
+
  private:
   Ledger(LogStore* log, const Clock* clock) : log_(log), clock_(clock) {}
 
@@ -107,6 +116,8 @@ class Ledger {
   LogStore* const log_;
   const Clock* const clock_;
   ServerState state_;
+  static constexpr size_t kMessageIdStripes = 1024;
+  absl::Mutex message_id_locks_[kMessageIdStripes];
   absl::Mutex listener_mu_;
   std::function<void(const std::vector<std::string>&, uint64_t)> listener_
       ABSL_GUARDED_BY(listener_mu_);

@@ -201,9 +201,6 @@ absl::Status NotificationService::DoNotify(const Caller& caller,
         Rfc3339(m.depart_at()), ")"));
   }
 
-  // Per notification: a sender that reused one client message id for two
-  // notifications at once could have both logged (the second takes the
-  // id's index entry); only its own retries would then be misread.
   absl::MutexLock lock(&LockFor(m.id()));
   absl::StatusOr<ParsedEnvelope> envelope =
       core_->CheckSignedEnvelope(caller, request.envelope(), Channel(m.id()));
@@ -212,11 +209,14 @@ absl::Status NotificationService::DoNotify(const Caller& caller,
   // A retry of a version already logged answers with its index, before the
   // checks that depend on what happened since (a later version, a member
   // who joined the audience): the version is logged, whatever came after.
+  // The id's lock, held to the commit, makes "logged" and "not logged" the
+  // only answers: two notifications sent at once under one id cannot both
+  // be logged.
+  const std::string msgid = envelope->header.sender_identity +
+                            envelope->header.metadata.client_message_id;
+  absl::MutexLock id_lock(&core_->ledger->ClientMessageIdLock(msgid));
   absl::StatusOr<std::optional<std::string>> seen =
-      core_->ledger->log().GetIndex(
-          index_cf::kMessageId,
-          envelope->header.sender_identity +
-              envelope->header.metadata.client_message_id);
+      core_->ledger->log().GetIndex(index_cf::kMessageId, msgid);
   if (!seen.ok()) return seen.status();
   if (seen->has_value() && (*seen)->size() == 40) {
     if ((*seen)->substr(0, 32) != envelope->hash) {

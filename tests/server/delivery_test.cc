@@ -447,7 +447,7 @@ TEST(DeliveryHubTest, IdleStreamGetsHeartbeatsRepeatingTheLastIndex) {
   reg.signature = std::string(64, 's');
   ASSERT_OK(ledger->Commit(std::move(reg)).status());
   ASSERT_OK_AND_ASSIGN(uint64_t created,
-                       ledger->Commit(ChannelCreated{"c", "p", {"p"}}));
+                       ledger->Commit(ChannelCreated{"c", "p", {"p"}, ""}));
 
   Authenticator auth(&ledger->state(), &clock, &SystemRandom(), "hub.test/log");
   RateLimiter limiter(&clock, LimitOptions{});

@@ -11,6 +11,7 @@
 #include <span>
 #include <thread>
 
+#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/server/notification_test_util.h"
@@ -1597,6 +1598,49 @@ TEST_F(NotificationServiceTest, AnswersRacingAnAmendmentNeverLandAfterIt) {
     NS s = MustGet("c1", absl::StrCat("race-", i));
     EXPECT_EQ(s.version(), 2u);
     for (const PS& p : s.parties()) EXPECT_EQ(p.state(), PS::LOGGED);
+  }
+}
+
+// One client message id names one envelope: two notifications sent at once
+// under the same id are never both logged; the one that loses the race is
+// refused as a reused id, as it would be if it came second.
+TEST_F(NotificationServiceTest, OneClientMessageIdNeverLogsTwoNotifications) {
+  constexpr int kPairs = 40;
+  std::vector<SealedVersion> a(kPairs), b(kPairs);
+  for (int i = 0; i < kPairs; ++i) {
+    for (auto [side, out] : {std::pair{"a", &a[i]}, std::pair{"b", &b[i]}}) {
+      SealOptions options;
+      options.sequence = 0;
+      options.previous_hash = std::string(32, '\0');
+      options.client_message_id = absl::StrFormat("same-%011d", i);  // 16 B
+      const std::string id = absl::StrCat("dup-", side, "-", i);
+      out->metadata = Movement(id, {"pa", "pb"});
+      out->sealed = Seal(device("c1"), "n/" + id, id,
+                         Audience("c1", {"pa", "pb"}), options);
+    }
+  }
+  const uint64_t start = TreeSize();
+  notifications();  // The stub, made before two threads use it.
+  std::vector<grpc::Status> a_status(kPairs), b_status(kPairs);
+  std::thread other([&] {
+    for (int i = 0; i < kPairs; ++i) b_status[i] = Notify("c1", b[i]);
+  });
+  for (int i = 0; i < kPairs; ++i) a_status[i] = Notify("c1", a[i]);
+  other.join();
+
+  std::map<std::string, int> logged;  // by client message id
+  for (const auto& [index, v] :
+       EntriesOf<NotificationVersion>(start, TreeSize())) {
+    ++logged[absl::StrCat("same-", v.id.substr(v.id.rfind('-') + 1))];
+  }
+  for (int i = 0; i < kPairs; ++i) {
+    EXPECT_EQ(logged[absl::StrCat("same-", i)], 1) << "pair " << i;
+    EXPECT_NE(a_status[i].ok(), b_status[i].ok())
+        << "pair " << i << ": " << Describe(a_status[i]) << " / "
+        << Describe(b_status[i]);
+    const grpc::Status& refused = a_status[i].ok() ? b_status[i] : a_status[i];
+    EXPECT_EQ(refused.error_code(), grpc::StatusCode::ALREADY_EXISTS)
+        << Describe(refused);
   }
 }
 
