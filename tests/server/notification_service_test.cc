@@ -1620,7 +1620,6 @@ TEST_F(NotificationServiceTest, OneClientMessageIdNeverLogsTwoNotifications) {
     }
   }
   const uint64_t start = TreeSize();
-  notifications();  // The stub, made before two threads use it.
   std::vector<grpc::Status> a_status(kPairs), b_status(kPairs);
   std::thread other([&] {
     for (int i = 0; i < kPairs; ++i) b_status[i] = Notify("c1", b[i]);

@@ -185,6 +185,8 @@ class NotificationTest : public ServerTest {
   }
 
   v1::Notifications::Stub& notifications() {
+    // Tests call in from several threads at once: the stub is made once.
+    absl::MutexLock lock(&notifications_mu_);
     if (notifications_channel_ != channel_.get()) {
       notifications_ = v1::Notifications::NewStub(channel_);
       notifications_channel_ = channel_.get();
@@ -375,6 +377,7 @@ class NotificationTest : public ServerTest {
 
   std::map<std::string, std::string> organisations_;
   std::unique_ptr<v1::Notifications::Stub> notifications_;
+  absl::Mutex notifications_mu_;
   grpc::Channel* notifications_channel_ = nullptr;
 };
 
