@@ -112,6 +112,12 @@ class ParleyServerImpl final : public ParleyServer {
     absl::StatusOr<std::unique_ptr<LogStore>> log =
         LogStore::Open(log_options, LedgerIndexFamilies());
     if (!log.ok()) return log.status();
+    if ((*log)->RecoveredTornWalTail()) {
+      spdlog::warn(
+          "the write-ahead log ended in an incomplete record (a write cut "
+          "short by a crash or power loss, never acknowledged); it was "
+          "dropped and the log checked against its latest signed checkpoint");
+    }
     server->log_ = std::move(*log);
 
     if (absl::Status s = ProbeListenAddress(config.listen); !s.ok()) return s;

@@ -46,6 +46,19 @@ namespace schema = log_schema;
 
 namespace {
 
+// What RocksDB's WAL reader reports, in kAbsoluteConsistency mode, only when
+// a log file ends inside a record: a write cut short. Every other corruption
+// (checksum mismatch, bad record length inside a block, a fragment out of
+// order) is damage to bytes that were written completely.
+bool IsTornTail(const rocksdb::Status& s) {
+  std::string_view reason = s.getState() == nullptr ? "" : s.getState();
+  for (std::string_view torn : {"truncated header", "truncated record body",
+                                "error reading trailing data"}) {
+    if (reason == torn) return true;
+  }
+  return false;
+}
+
 rocksdb::ColumnFamilyOptions FamilyOptions(
     const std::shared_ptr<rocksdb::Cache>& cache) {
   rocksdb::ColumnFamilyOptions cf;
@@ -125,15 +138,11 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
-  db_options.wal_recovery_mode =
-      options.recover_torn_wal_tail
-          ? rocksdb::WALRecoveryMode::kPointInTimeRecovery
-          : rocksdb::WALRecoveryMode::kAbsoluteConsistency;
   db_options.paranoid_checks = true;
   // A WAL writer buffer larger than any group commit (8 MiB cap), so a
-  // record normally reaches the kernel in one write(2) and a killed process
-  // does not leave a torn (unacknowledged) tail that kAbsoluteConsistency
-  // would refuse. The crash test exercises this.
+  // record normally reaches the kernel in one write(2). A killed process can
+  // still leave a torn, unacknowledged tail (write(2) stops between pages on
+  // SIGKILL); Open drops that one record, see below.
   db_options.writable_file_max_buffer_size = 8 << 20;
   db_options.max_background_jobs = 2;
   // The meta family sees a tiny write per batch and would otherwise pin
@@ -168,18 +177,33 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(
   for (const std::string& name : names) {
     descriptors.emplace_back(name, cf_options);
   }
+  auto open_db = [&](rocksdb::WALRecoveryMode mode, rocksdb::DB** raw) {
+    db_options.wal_recovery_mode = mode;
+    store->handles_.clear();
+    return rocksdb::DB::Open(db_options, options.path, descriptors,
+                             &store->handles_, raw);
+  };
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status rs = rocksdb::DB::Open(db_options, options.path, descriptors,
-                                         &store->handles_, &raw);
+  rocksdb::Status rs = open_db(
+      options.wal_point_in_time_recovery
+          ? rocksdb::WALRecoveryMode::kPointInTimeRecovery
+          : rocksdb::WALRecoveryMode::kAbsoluteConsistency,
+      &raw);
+  if (rs.IsCorruption() && IsTornTail(rs)) {
+    // Only an incomplete last record: retry in the mode that drops exactly
+    // that and still refuses every other kind of damage.
+    rs = open_db(rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords, &raw);
+    store->recovered_torn_wal_tail_ = rs.ok();
+  }
   if (!rs.ok()) {
     absl::Status s =
         FromRocks(rs, absl::StrCat("opening log at ", options.path));
     if (rs.IsCorruption()) {
       return absl::DataLossError(absl::StrCat(
           s.message(),
-          " (the write-ahead log is damaged; refusing to drop records "
-          "silently. If a power loss tore its tail, reopen once with "
-          "recover_torn_wal_tail)"));
+          " (the write-ahead log is damaged before its last record; "
+          "refusing to drop the acknowledged records after the damage. "
+          "Restore the data directory from a backup)"));
     }
     return s;
   }
@@ -196,6 +220,7 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(
     }
   }
   if (absl::Status s = store->Load(); !s.ok()) return s;
+  if (absl::Status s = store->CheckWitness(); !s.ok()) return s;
   if (options.background_checkpoints) {
     store->checkpointer_ = std::thread([s = store.get()] { s->CheckpointLoop(); });
   }

@@ -42,13 +42,17 @@ struct LogOptions {
   // SignCheckpointNow() and MaybeSignCheckpoint() (tests drive these with a
   // fake clock).
   bool background_checkpoints = true;
-  // The WAL is replayed with kAbsoluteConsistency: any damaged WAL record,
-  // even a torn tail, refuses the open rather than silently dropping what
-  // follows it. After a power loss that tore the tail (a write that was never
-  // acknowledged), an operator may reopen once with this set, which uses
-  // kPointInTimeRecovery; the checkpoint check at open still refuses a
-  // rollback below the latest signed checkpoint.
-  bool recover_torn_wal_tail = false;
+  // The WAL is replayed with kAbsoluteConsistency. If that fails only
+  // because the last record is incomplete (a torn tail: a write that was in
+  // progress when the process or machine died, so never acknowledged), the
+  // open is retried once in kTolerateCorruptedTailRecords mode, which drops
+  // that incomplete record and still refuses any other damage; see
+  // RecoveredTornWalTail(). Any other WAL damage (a checksum mismatch, a bad
+  // record in the middle) refuses the open unless this is set, which replays
+  // with kPointInTimeRecovery: everything from the damage on is dropped. The
+  // checkpoint checks at open (stored checkpoints and the witness file) still
+  // refuse any result below the latest signed checkpoint.
+  bool wal_point_in_time_recovery = false;
   // Appends larger than this fail with InvalidArgument.
   size_t max_entry_bytes = 1 << 20;
   // Memory RocksDB may hold: the block cache (data blocks read from disk;
@@ -81,7 +85,8 @@ class LogStore {
   // Opens or creates the log at options.path. `index_column_families` are
   // created if missing. On open, the root recomputed from stored nodes must
   // match the latest signed checkpoint (which must verify under the signer's
-  // key); otherwise fails with DataLoss naming the mismatch: the store is
+  // key), and the log must cover the checkpoint in kCheckpointWitnessFile
+  // with the same root; otherwise fails with DataLoss naming the mismatch: the store is
   // forked, rolled back or corrupted and is never served. Fails with
   // FailedPrecondition if the directory belongs to a log with another origin
   // or verifier key. A new log gets a signed checkpoint of size 0.
@@ -116,6 +121,18 @@ class LogStore {
 
   // Number of durable entries.
   uint64_t Size() const;
+
+  // True if Open found the WAL's last record incomplete and dropped it (see
+  // LogOptions::wal_point_in_time_recovery). The dropped record was never
+  // acknowledged; the caller should still say so in its log.
+  bool RecoveredTornWalTail() const { return recovered_torn_wal_tail_; }
+
+  // The file in the RocksDB directory that holds the newest signed
+  // checkpoint (its note, written atomically and synced before the
+  // checkpoint is published). Open refuses a log smaller than it or whose
+  // root differs from it: it survives a lost WAL tail that takes the stored
+  // checkpoints with it.
+  static constexpr char kCheckpointWitnessFile[] = "PARLEY-LATEST-CHECKPOINT";
 
   // The entry at `index`. OutOfRange if index >= Size(); DataLoss if the
   // stored entry no longer matches its stored leaf hash.
@@ -194,6 +211,8 @@ class LogStore {
 
   absl::Status Load();
   absl::Status CheckLatestCheckpoint();
+  absl::Status CheckWitness();
+  absl::Status WriteWitness(const std::string& note) const;
   absl::StatusOr<uint64_t> Commit(Writer& w);
   absl::StatusOr<std::string> ReadNode(int level, uint64_t index) const;
   absl::Status LoadNodeCache(uint64_t size);
@@ -241,6 +260,7 @@ class LogStore {
   mutable absl::Mutex cache_mu_;
   std::vector<std::string> upper_nodes_ ABSL_GUARDED_BY(cache_mu_);
 
+  bool recovered_torn_wal_tail_ = false;  // Set once, by Open.
   std::thread checkpointer_;
 };
 

@@ -1,7 +1,14 @@
 // LogStore checkpoints: signing (on demand and on a cadence), storage and
 // waiting for new ones.
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "crypto/encoding.h"
@@ -74,10 +81,116 @@ absl::StatusOr<SignedCheckpoint> LogStore::SignLocked(uint64_t size,
       !s.ok()) {
     return s;
   }
+  // The witness, outside RocksDB, before anyone can see the checkpoint.
+  if (absl::Status s = WriteWitness(*note); !s.ok()) return s;
   SignedCheckpoint cp{origin_, size, root, *std::move(note)};
   absl::MutexLock lock(&mu_);
   latest_ = cp;
   return cp;
+}
+
+namespace {
+
+std::string ErrnoText(const char* what, const std::string& path) {
+  return absl::StrCat(what, " ", path, ": ", std::strerror(errno));
+}
+
+}  // namespace
+
+absl::Status LogStore::WriteWitness(const std::string& note) const {
+  const std::string path =
+      absl::StrCat(options_.path, "/", kCheckpointWitnessFile);
+  const std::string tmp = absl::StrCat(path, ".tmp");
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::InternalError(ErrnoText("creating", tmp));
+  size_t done = 0;
+  while (done < note.size()) {
+    ssize_t n = write(fd, note.data() + done, note.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      absl::Status s = absl::InternalError(ErrnoText("writing", tmp));
+      close(fd);
+      return s;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (fsync(fd) != 0) {
+    absl::Status s = absl::InternalError(ErrnoText("syncing", tmp));
+    close(fd);
+    return s;
+  }
+  if (close(fd) != 0) return absl::InternalError(ErrnoText("closing", tmp));
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(ErrnoText("renaming", tmp));
+  }
+  int dir = open(options_.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return absl::InternalError(ErrnoText("opening", options_.path));
+  int rc = fsync(dir);
+  close(dir);
+  if (rc != 0) return absl::InternalError(ErrnoText("syncing", options_.path));
+  return absl::OkStatus();
+}
+
+absl::Status LogStore::CheckWitness() {
+  const std::string path =
+      absl::StrCat(options_.path, "/", kCheckpointWitnessFile);
+  SignedCheckpoint latest;
+  {
+    absl::MutexLock lock(&mu_);
+    latest = *latest_;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    // A new log, or one written before the witness existed.
+    if (access(path.c_str(), F_OK) == 0 || errno != ENOENT) {
+      return absl::InternalError(ErrnoText("reading", path));
+    }
+    return WriteWitness(latest.note);
+  }
+  std::stringstream note;
+  note << in.rdbuf();
+  absl::StatusOr<SignedCheckpoint> witness =
+      VerifyCheckpointNote(note.str(), verifier_, origin_);
+  if (!witness.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "the checkpoint witness ", path, " does not verify under ",
+        verifier_key_, ": ", witness.status().message(),
+        "; the data directory is damaged or mixes two logs"));
+  }
+  const uint64_t size = Size();
+  if (witness->size > size) {
+    return absl::DataLossError(absl::StrCat(
+        "the log was rolled back: the checkpoint witness ", path,
+        " covers ", witness->size, " entries but only ", size,
+        " are stored; refusing to serve a log that lost signed entries"));
+  }
+  absl::StatusOr<std::string> root = RootHash(witness->size);
+  if (!root.ok()) return root.status();
+  if (*root != witness->root_hash) {
+    return absl::DataLossError(absl::StrCat(
+        "root mismatch at tree size ", witness->size, ": stored nodes give ",
+        Base64Encode(*root), " but the checkpoint witness ", path, " says ",
+        Base64Encode(witness->root_hash),
+        "; the log is forked or corrupted and will not be served"));
+  }
+  if (witness->size > latest.size) {
+    // The stored copy was lost (with a dropped WAL tail) but its entries
+    // were not: store it again and serve it as the latest.
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    if (absl::Status s = log_internal::FromRocks(
+            db_->Put(wo, checkpoints_, schema::U64Key(witness->size),
+                     witness->note),
+            "restoring checkpoint from its witness");
+        !s.ok()) {
+      return s;
+    }
+    absl::MutexLock lock(&mu_);
+    latest_ = *std::move(witness);
+    return absl::OkStatus();
+  }
+  if (witness->size < latest.size) return WriteWitness(latest.note);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<SignedCheckpoint>> LogStore::SignIfDue(

@@ -115,6 +115,38 @@ TEST(ParleydProcessTest, StatusOverPinnedTlsThenGracefulShutdown) {
   EXPECT_EQ(exit2->exit_code, 0);
 }
 
+// A parleyd killed in the middle of a WAL write starts again by itself: the
+// incomplete last record (never acknowledged) is dropped, with a warning.
+TEST(ParleydProcessTest, KilledMidWriteRestartsWithoutAnOperator) {
+  TempDir tmp;
+  InitDataDir(tmp.Sub("data"));
+  {
+    RunningServer server(tmp.Sub("data"));
+    ASSERT_TRUE(server.ready()) << server.process().Stderr();
+    server.Stop(SIGKILL);
+  }
+  // What a write cut short leaves: the first bytes of a record header.
+  std::filesystem::path wal;
+  for (const auto& e : std::filesystem::directory_iterator(tmp.Sub("data/db"))) {
+    if (e.path().extension() == ".log" &&
+        (wal.empty() || e.path().filename() > wal.filename())) {
+      wal = e.path();
+    }
+  }
+  ASSERT_FALSE(wal.empty());
+  constexpr size_t kBlock = 32768;  // RocksDB's WAL block.
+  size_t left = kBlock - std::filesystem::file_size(wal) % kBlock;
+  std::string tail(left < 7 ? left : 0, '\0');  // The writer's block trailer.
+  tail += "\x5a\xa5\x3c";
+  std::ofstream(wal, std::ios::binary | std::ios::app) << tail;
+
+  RunningServer restarted(tmp.Sub("data"));
+  ASSERT_TRUE(restarted.ready()) << restarted.process().Stderr();
+  EXPECT_THAT(restarted.process().Stderr(),
+              HasSubstr("the write-ahead log ended in an incomplete record"));
+  restarted.Stop();
+}
+
 TEST(ParleydProcessTest, WrongFingerprintIsRefused) {
   TempDir tmp;
   InitDataDir(tmp.Sub("data"));

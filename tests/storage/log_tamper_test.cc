@@ -2,6 +2,10 @@
 // at open (frontier nodes, the last entry, checkpoints, rollback) or in
 // GetEntry / Audit (everything else).
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -151,6 +155,94 @@ TEST_F(LogTamperTest, RewrittenHistoryIsCaughtAtOpen) {
   absl::StatusOr<std::unique_ptr<LogStore>> store = Open();
   EXPECT_THAT(store, StatusIs(absl::StatusCode::kDataLoss));
   EXPECT_THAT(store.status().message(), HasSubstr("root mismatch at tree size 100"));
+}
+
+// The checkpoint witness file lives outside RocksDB, so it survives a lost
+// WAL tail that takes the newest stored checkpoints with the entries.
+std::string WitnessPath(const std::string& dir) {
+  return dir + "/" + LogStore::kCheckpointWitnessFile;
+}
+
+TEST_F(LogTamperTest, RollbackThatAlsoLostTheStoredCheckpointsIsCaughtByTheWitness) {
+  {
+    // Everything after entry 59 is gone, the checkpoint at 100 with it; the
+    // remaining stored checkpoint (50) is consistent with what is left.
+    RawLogDb db(dir_.path());
+    for (int i = 60; i < kEntries; ++i) {
+      db.Delete(schema::kEntries, schema::U64Key(i));
+    }
+    db.Put(schema::kMeta, schema::kMetaSize, schema::U64Key(60));
+    db.Delete(schema::kCheckpoints, schema::U64Key(kEntries));
+  }
+  absl::StatusOr<std::unique_ptr<LogStore>> store = Open();
+  EXPECT_THAT(store, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(store.status().message(), HasSubstr("rolled back"));
+  EXPECT_THAT(store.status().message(), HasSubstr("witness"));
+}
+
+TEST_F(LogTamperTest, StoredCheckpointLostButEntriesKeptIsRestoredFromTheWitness) {
+  {
+    RawLogDb db(dir_.path());
+    db.Delete(schema::kCheckpoints, schema::U64Key(kEntries));
+  }
+  absl::StatusOr<std::unique_ptr<LogStore>> store = Open();
+  ASSERT_OK(store);
+  absl::StatusOr<SignedCheckpoint> latest = (*store)->LatestCheckpoint();
+  ASSERT_OK(latest);
+  EXPECT_EQ(latest->size, uint64_t{kEntries});
+  EXPECT_OK((*store)->CheckpointAt(kEntries).status());
+  EXPECT_OK((*store)->Audit());
+}
+
+TEST_F(LogTamperTest, WitnessOfAnotherLogWithTheSameKeyIsAFork) {
+  ScratchDir other_dir;
+  {
+    LogOptions o;
+    o.path = other_dir.path();
+    o.origin = testing::kTestOrigin;
+    o.signer = &key_;
+    o.clock = &clock_;
+    o.background_checkpoints = false;
+    absl::StatusOr<std::unique_ptr<LogStore>> other = LogStore::Open(o);
+    ASSERT_OK(other);
+    for (int i = 0; i < kEntries; ++i) {
+      ASSERT_OK((*other)->Append(absl::StrCat("other ", i)).status());
+    }
+    ASSERT_OK((*other)->SignCheckpointNow().status());
+  }
+  std::filesystem::copy_file(
+      WitnessPath(other_dir.path()), WitnessPath(dir_.path()),
+      std::filesystem::copy_options::overwrite_existing);
+  absl::StatusOr<std::unique_ptr<LogStore>> store = Open();
+  EXPECT_THAT(store, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(store.status().message(),
+              HasSubstr("root mismatch at tree size 100"));
+}
+
+TEST_F(LogTamperTest, FlippedWitnessByteIsRefused) {
+  std::string path = WitnessPath(dir_.path());
+  std::string note;
+  {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    note = ss.str();
+  }
+  ASSERT_FALSE(note.empty());
+  for (size_t i : {size_t{0}, note.size() / 2, note.size() - 2}) {
+    std::string bad = note;
+    bad[i] ^= 0x01;
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bad;
+    absl::StatusOr<std::unique_ptr<LogStore>> store = Open();
+    EXPECT_THAT(store, StatusIs(absl::StatusCode::kDataLoss)) << "byte " << i;
+    EXPECT_THAT(store.status().message(), HasSubstr("witness")) << "byte " << i;
+  }
+}
+
+TEST_F(LogTamperTest, MissingWitnessIsWrittenAgainAtOpen) {
+  ASSERT_TRUE(std::filesystem::remove(WitnessPath(dir_.path())));
+  ASSERT_OK(Open().status());
+  EXPECT_TRUE(std::filesystem::exists(WitnessPath(dir_.path())));
 }
 
 }  // namespace
