@@ -4,6 +4,7 @@
 //   BM_RawSyncedPut/threads:N   raw RocksDB Put(sync=true) of the same size
 //   BM_InclusionProof/1000000   proof latency at 10^6 entries (p50/p99)
 //   BM_Open/1000000             LogStore::Open at 10^6 entries
+//   BM_SignCheckpoint           signing one checkpoint (p50/p99), witness included
 //   *Smoke*                     the same with tiny sizes, for ./test.sh
 //
 // Scratch data goes under $PARLEY_BENCH_DIR (default /tmp); the 10^6-entry
@@ -191,12 +192,45 @@ void BM_Open(benchmark::State& state) {
   }
 }
 
+// Signing a checkpoint: the consistency proof from the previous one, the
+// Ed25519 signature, the synced RocksDB put and the synced witness file
+// (PARLEY-LATEST-CHECKPOINT). One entry is appended, untimed, before each.
+void BM_SignCheckpoint(benchmark::State& state) {
+  const std::string path = ScratchPath("sign");
+  LogOptions options = BenchOptions(path);
+  options.background_checkpoints = false;
+  absl::StatusOr<std::unique_ptr<LogStore>> store = LogStore::Open(options);
+  if (!store.ok()) {
+    state.SkipWithError(std::string(store.status().message()).c_str());
+    return;
+  }
+  std::string value(kValueSize, 's');
+  std::vector<double> micros;
+  for (auto _ : state) {
+    if (!(*store)->Append(value).ok()) state.SkipWithError("append failed");
+    auto start = std::chrono::steady_clock::now();
+    absl::StatusOr<SignedCheckpoint> cp = (*store)->SignCheckpointNow();
+    auto end = std::chrono::steady_clock::now();
+    if (!cp.ok()) state.SkipWithError("signing failed");
+    double us = std::chrono::duration<double, std::micro>(end - start).count();
+    micros.push_back(us);
+    state.SetIterationTime(us / 1e6);
+  }
+  state.counters["p50_us"] = Percentile(micros, 0.50);
+  state.counters["p99_us"] = Percentile(micros, 0.99);
+  store->reset();
+  std::filesystem::remove_all(path);
+}
+
 void BM_LogAppendSmoke(benchmark::State& state) { BM_LogAppend(state); }
 void BM_RawSyncedPutSmoke(benchmark::State& state) { BM_RawSyncedPut(state); }
 void BM_InclusionProofSmoke(benchmark::State& state) {
   BM_InclusionProof(state);
 }
 void BM_OpenSmoke(benchmark::State& state) { BM_Open(state); }
+void BM_SignCheckpointSmoke(benchmark::State& state) {
+  BM_SignCheckpoint(state);
+}
 
 // Appends and raw puts are compared as a ratio on a disk whose latency
 // swings with the neighbours' load, so each runs as 5 repetitions and main()
@@ -209,6 +243,7 @@ BENCHMARK(BM_RawSyncedPut)->Threads(1)->Threads(8)->Threads(64)->UseRealTime()
     ->MinTime(2)->Repetitions(5);
 BENCHMARK(BM_InclusionProof)->Arg(1000000)->Iterations(20000)->UseRealTime();
 BENCHMARK(BM_Open)->Arg(1000000)->Iterations(5)->UseManualTime();
+BENCHMARK(BM_SignCheckpoint)->Iterations(500)->UseManualTime();
 
 BENCHMARK(BM_LogAppendSmoke)->Threads(1)->Threads(8)->Iterations(20)
     ->UseRealTime();
@@ -216,6 +251,7 @@ BENCHMARK(BM_RawSyncedPutSmoke)->Threads(1)->Threads(8)->Iterations(20)
     ->UseRealTime();
 BENCHMARK(BM_InclusionProofSmoke)->Arg(1000)->Iterations(200)->UseRealTime();
 BENCHMARK(BM_OpenSmoke)->Arg(1000)->Iterations(2)->UseManualTime();
+BENCHMARK(BM_SignCheckpointSmoke)->Iterations(5)->UseManualTime();
 
 }  // namespace
 
