@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "server/status_util.h"
+#include "server/work_pool.h"
 #include "storage/checkpoint.h"
 #include "storage/merkle.h"
 
@@ -115,6 +116,15 @@ void LogService::FillCheckpoint(const SignedCheckpoint& cp,
 grpc::ServerUnaryReactor* LogService::GetCheckpoint(
     grpc::CallbackServerContext* context,
     const v1::GetCheckpointRequest* request, v1::Checkpoint* response) {
+  if (request->fresh() && options_.pool != nullptr) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    options_.pool->Run([this, reactor, response] {
+      absl::StatusOr<SignedCheckpoint> cp = log_->SignCheckpointNow();
+      if (cp.ok()) FillCheckpoint(*cp, response);
+      reactor->Finish(ToGrpcStatus(cp.status()));
+    });
+    return reactor;
+  }
   absl::StatusOr<SignedCheckpoint> cp = request->fresh()
                                             ? log_->SignCheckpointNow()
                                             : log_->LatestCheckpoint();

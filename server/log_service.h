@@ -19,6 +19,8 @@ namespace parley {
 // every entry. For the others the service sends the leaf hash only.
 using EntryFilter = std::function<bool(uint64_t index, std::string_view entry)>;
 
+class WorkPool;
+
 struct LogServiceOptions {
   // Decides whether the caller may read entries and proofs (GetEntries,
   // GetInclusionProof; consistency proofs and checkpoints are public), and
@@ -33,6 +35,10 @@ struct LogServiceOptions {
   // How often a WatchCheckpoints stream re-checks for cancellation while it
   // waits for the next checkpoint.
   absl::Duration watch_poll = absl::Milliseconds(250);
+  // If set (not owned), GetCheckpoint with `fresh` (which signs and syncs
+  // twice: the stored checkpoint and its witness file) runs here instead of
+  // on a gRPC thread.
+  WorkPool* pool = nullptr;
 };
 
 // parley.v1.Log over a LogStore. Thread-safe.

@@ -173,6 +173,7 @@ class ParleyServerImpl final : public ParleyServer {
             return MayReadEntry(*entries_ledger, caller, index, entry);
           });
     };
+    log_service_options.pool = server->pool_.get();
     server->log_service_ = std::make_unique<LogService>(
         server->log_.get(), std::move(log_service_options));
     server->identity_ =

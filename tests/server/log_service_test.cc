@@ -1,5 +1,6 @@
 #include "server/log_service.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "parley/v1/log.grpc.pb.h"
+#include "server/work_pool.h"
 #include "storage/checkpoint.h"
 #include "storage/merkle.h"
 #include "storage/note.h"
@@ -45,6 +47,7 @@ class LogServiceTest : public ::testing::Test {
     if (server_ != nullptr) server_->Shutdown();
     server_.reset();
     service_.reset();
+    pool_.reset();
     log_.reset();
     std::filesystem::remove_all(dir_);
   }
@@ -78,6 +81,7 @@ class LogServiceTest : public ::testing::Test {
   std::optional<Ed25519PrivateKey> key_;
   std::string dir_;
   std::unique_ptr<LogStore> log_;
+  std::unique_ptr<WorkPool> pool_;  // Set by tests that use one.
   std::unique_ptr<LogService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::Log::Stub> stub_;
@@ -98,6 +102,41 @@ TEST_F(LogServiceTest, GetCheckpointReturnsVerifiableNote) {
   ASSERT_OK_AND_ASSIGN(SignedCheckpoint verified,
                        VerifyCheckpointNote(cp.note(), Verifier(), kOrigin));
   EXPECT_EQ(verified.root_hash, cp.root_hash());
+}
+
+// As parleyd runs it: fresh checkpoints are signed on the work pool. Many
+// at once, with appends in between, each covers at least the size at the
+// time it was asked for, and all are consistent.
+TEST_F(LogServiceTest, FreshCheckpointsOnThePoolCoverEveryEarlierAppend) {
+  pool_ = std::make_unique<WorkPool>(4);
+  LogServiceOptions options;
+  options.pool = pool_.get();
+  StartServer(std::move(options));
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 5; ++i) {
+        if (!log_->Append(absl::StrCat("thread ", t, " entry ", i)).ok()) {
+          ++failures;
+        }
+        const uint64_t asked_at = log_->Size();
+        v1::GetCheckpointRequest fresh;
+        fresh.set_fresh(true);
+        v1::Checkpoint cp;
+        if (!stub_->GetCheckpoint(Context().get(), fresh, &cp).ok() ||
+            cp.size() < asked_at ||
+            !VerifyCheckpointNote(cp.note(), Verifier(), kOrigin).ok()) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  ASSERT_OK_AND_ASSIGN(SignedCheckpoint latest, log_->LatestCheckpoint());
+  EXPECT_EQ(latest.size, 20u);
+  EXPECT_OK(log_->Audit());
 }
 
 TEST_F(LogServiceTest, InclusionProofAndTlogProofVerify) {
