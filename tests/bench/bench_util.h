@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <ctime>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -92,9 +93,18 @@ inline int64_t ProcStatusKiB(pid_t pid, const std::string& field) {
   return -1;
 }
 
-// User + system CPU seconds consumed so far by process `pid`
-// (/proc/<pid>/stat fields 14 and 15); -1 if unreadable.
+// CPU seconds consumed so far by process `pid`, all its threads (live and
+// exited) together: the process CPU clock, which the kernel keeps in
+// nanoseconds. Falls back to user + system time from /proc/<pid>/stat
+// (fields 14 and 15, in clock ticks of 10 ms) if the clock is unavailable;
+// -1 if neither can be read.
 inline double ProcessCpuSeconds(pid_t pid) {
+  clockid_t clock;
+  timespec now;
+  if (clock_getcpuclockid(pid, &clock) == 0 &&
+      clock_gettime(clock, &now) == 0) {
+    return static_cast<double>(now.tv_sec) + now.tv_nsec / 1e9;
+  }
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string stat((std::istreambuf_iterator<char>(in)),
                    std::istreambuf_iterator<char>());
