@@ -32,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <sstream>
 #include <string>
@@ -182,9 +183,12 @@ inline grpc::ByteBuffer ToByteBuffer(const std::string& bytes) {
 // closes the control pipe (destructor).
 class ServerProcess {
  public:
+  // With `with_parleyd` false the child runs only the echo server (on the
+  // data directory's TLS key pair): parley-bench --target measures a
+  // parleyd it did not start.
   // REQUIRES: gRPC not yet initialised in this process.
   static absl::StatusOr<std::unique_ptr<ServerProcess>> Start(
-      const ServerConfig& config) {
+      const ServerConfig& config, bool with_parleyd = true) {
     int ready[2], control[2];
     if (pipe(ready) != 0 || pipe(control) != 0) {
       return absl::InternalError("pipe failed");
@@ -194,7 +198,7 @@ class ServerProcess {
     if (pid == 0) {
       close(ready[0]);
       close(control[1]);
-      RunChild(config, ready[1], control[0]);  // never returns
+      RunChild(config, with_parleyd, ready[1], control[0]);  // never returns
     }
     close(ready[1]);
     close(control[0]);
@@ -235,7 +239,8 @@ class ServerProcess {
  private:
   ServerProcess() = default;
 
-  [[noreturn]] static void RunChild(const ServerConfig& config, int ready_fd,
+  [[noreturn]] static void RunChild(const ServerConfig& config,
+                                    bool with_parleyd, int ready_fd,
                                     int control_fd) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     spdlog::set_level(spdlog::level::warn);
@@ -246,9 +251,13 @@ class ServerProcess {
     };
     ConfigureServerProcess();  // As parleyd's main does.
     const int64_t baseline = ProcStatusKiB(getpid(), "VmRSS");
-    absl::StatusOr<std::unique_ptr<ParleyServer>> server =
-        ParleyServer::Start(config, SystemClock());
-    if (!server.ok()) fail(server.status().ToString());
+    std::unique_ptr<ParleyServer> server;
+    if (with_parleyd) {
+      absl::StatusOr<std::unique_ptr<ParleyServer>> started =
+          ParleyServer::Start(config, SystemClock());
+      if (!started.ok()) fail(started.status().ToString());
+      server = *std::move(started);
+    }
     absl::StatusOr<std::string> key = ReadFile(config.data + "/tls/server.key");
     absl::StatusOr<std::string> cert =
         ReadFile(config.data + "/tls/server.crt");
@@ -265,7 +274,8 @@ class ServerProcess {
     builder.RegisterCallbackGenericService(&echo);
     std::unique_ptr<grpc::Server> echo_server = builder.BuildAndStart();
     if (echo_server == nullptr) fail("cannot start the echo server");
-    std::string line = absl::StrCat("OK ", (*server)->port(), " ", echo_port,
+    std::string line = absl::StrCat("OK ", server ? server->port() : 0, " ",
+                                    echo_port,
                                     " ", baseline, "\n");
     (void)!write(ready_fd, line.data(), line.size());
     close(ready_fd);
@@ -273,7 +283,7 @@ class ServerProcess {
     while (read(control_fd, &c, 1) > 0) {
     }
     echo_server->Shutdown(std::chrono::system_clock::now());
-    (*server)->Shutdown();
+    if (server) server->Shutdown();
     _exit(0);
   }
 
@@ -319,23 +329,35 @@ inline std::string Describe(const grpc::Status& s) {
                       s.error_message());
 }
 
+// Keeps the gRPC code (the two enumerations share their values).
 inline absl::Status ToAbsl(const grpc::Status& s, const std::string& what) {
   if (s.ok()) return absl::OkStatus();
-  return absl::UnknownError(absl::StrCat(what, ": ", Describe(s)));
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                      absl::StrCat(what, ": ", Describe(s)));
 }
 
 // A client of one parleyd: TLS channels pinned to its CA, and the devices
 // it drives. Device creation is thread-safe; a Device is used by one thread
 // at a time.
+//
+// Members, channels and notifications are named locally ("m", "send-3");
+// on the server each name carries `prefix` (empty for a parleyd of our own,
+// a per-run tag against a shared one, where names must not collide with
+// earlier runs'). Name() maps a local name to the server's.
 class BenchClient {
  public:
-  BenchClient(int port, std::string ca_pem, std::string origin)
-      : port_(port), ca_pem_(std::move(ca_pem)), origin_(std::move(origin)) {
+  BenchClient(std::string address, std::string ca_pem, std::string origin,
+              std::string prefix = "")
+      : address_(std::move(address)),
+        ca_pem_(std::move(ca_pem)),
+        origin_(std::move(origin)),
+        prefix_(std::move(prefix)) {
     channel_ = NewChannel(0);
     identity_ = v1::Identity::NewStub(channel_);
     admin_ = v1::Admin::NewStub(channel_);
     channels_ = v1::Channels::NewStub(channel_);
     notifications_ = v1::Notifications::NewStub(channel_);
+    directory_ = v1::Directory::NewStub(channel_);
     info_ = v1::Info::NewStub(channel_);
   }
 
@@ -348,9 +370,11 @@ class BenchClient {
     args.SetMaxReceiveMessageSize(64 << 20);
     args.SetInt("grpc.use_local_subchannel_pool", 1);
     args.SetInt("parley.bench.connection", connection);
-    return grpc::CreateCustomChannel("localhost:" + std::to_string(port_),
-                                     grpc::SslCredentials(ssl), args);
+    return grpc::CreateCustomChannel(address_, grpc::SslCredentials(ssl),
+                                     args);
   }
+
+  std::string Name(const std::string& local) const { return prefix_ + local; }
 
   grpc::Channel* channel() { return channel_.get(); }
   v1::Channels::Stub& channels() { return *channels_; }
@@ -360,18 +384,27 @@ class BenchClient {
     context->AddMetadata("authorization", "Bearer " + d.token);
   }
 
-  absl::StatusOr<uint64_t> TreeSize() {
+  absl::StatusOr<v1::ServerInfo> ServerInfo() {
     grpc::ClientContext context;
     v1::ServerInfo info;
     grpc::Status s = info_->GetServerInfo(&context, {}, &info);
     if (!s.ok()) return ToAbsl(s, "GetServerInfo");
-    return info.tree_size();
+    return info;
   }
 
-  // Enrolls "admin" with the bootstrap invite and signs it in.
-  absl::Status EnrollAdmin(const std::string& bootstrap_invite) {
-    auto d = NewDevice("admin", v1::ROLE_ADMIN);
-    if (absl::Status s = Enroll(*d, bootstrap_invite); !s.ok()) return s;
+  absl::StatusOr<uint64_t> TreeSize() {
+    absl::StatusOr<v1::ServerInfo> info = ServerInfo();
+    if (!info.ok()) return info.status();
+    return info->tree_size();
+  }
+
+  // Enrolls the admin `name` (as the server knows it, no prefix) with an
+  // admin invite — the bootstrap invite, or one an admin created — and
+  // signs it in.
+  absl::Status EnrollAdmin(const std::string& invite,
+                           const std::string& name = "admin") {
+    auto d = NewDevice(name, v1::ROLE_ADMIN);
+    if (absl::Status s = Enroll(*d, invite); !s.ok()) return s;
     absl::MutexLock lock(&mu_);
     admin_device_ = d.get();
     devices_["admin"] = std::move(d);
@@ -387,12 +420,12 @@ class BenchClient {
       Authorize(&context, *admin_device_);
       v1::CreateInviteRequest r;
       r.set_role(role);
-      r.set_name(name);
+      r.set_name(Name(name));
       r.set_organisation(organisation);
       grpc::Status s = admin_->CreateInvite(&context, r, &invite);
       if (!s.ok()) return ToAbsl(s, "CreateInvite " + name);
     }
-    auto d = NewDevice(name, role);
+    auto d = NewDevice(Name(name), role);
     if (absl::Status s = Enroll(*d, invite.code()); !s.ok()) return s;
     absl::MutexLock lock(&mu_);
     Device* out = d.get();
@@ -405,21 +438,23 @@ class BenchClient {
     return *devices_.at(name);
   }
 
+  // `name` and `members` are local names.
   absl::Status CreateChannel(const Device& mediator, const std::string& name,
                              const std::vector<std::string>& members) {
     grpc::ClientContext context;
     Authorize(&context, mediator);
     v1::CreateChannelRequest r;
-    r.set_name(name);
-    for (const std::string& m : members) r.add_members(m);
+    r.set_name(Name(name));
+    for (const std::string& m : members) r.add_members(Name(m));
     v1::ChannelInfo info;
     return ToAbsl(channels_->CreateChannel(&context, r, &info),
                   "CreateChannel " + name);
   }
 
   // Seals `payload` from `sender` to `recipients` as the next envelope of
-  // its chain in `channel`, and advances the chain (so a run of envelopes
-  // can be sealed before any is sent; they must then be sent in order).
+  // its chain in `channel` (the channel id as the server knows it, prefix
+  // included), and advances the chain (so a run of envelopes can be sealed
+  // before any is sent; they must then be sent in order).
   absl::StatusOr<Sealed> SealNext(Device& sender, const std::string& channel,
                                   const std::string& payload,
                                   std::span<const EnvelopeRecipient> recipients,
@@ -447,6 +482,59 @@ class BenchClient {
       const std::vector<std::string>& names) {
     std::vector<EnvelopeRecipient> out;
     for (const std::string& n : names) out.push_back(device(n).AsRecipient());
+    return out;
+  }
+
+  // The recipients of a notification `issuer` issues to `parties` (local
+  // names), as the server computes its audience (docs/PROTOCOL.md): the
+  // parties, the issuer, every mediator and the coordinators of the
+  // issuer's organisation. On a server of our own those are all our
+  // devices; on a shared one the other mediators and coordinators come
+  // from the directory, their keys from their bundles, as a client's do.
+  absl::StatusOr<std::vector<EnvelopeRecipient>> NotificationAudience(
+      const Device& issuer, const std::string& organisation,
+      const std::vector<std::string>& parties) {
+    std::set<std::string> names;  // as the server knows them
+    for (const std::string& p : parties) names.insert(Name(p));
+    names.insert(issuer.name);
+    v1::ListMembersResponse members;
+    {
+      grpc::ClientContext context;
+      Authorize(&context, issuer);
+      grpc::Status s = directory_->ListMembers(&context, {}, &members);
+      if (!s.ok()) return ToAbsl(s, "ListMembers");
+    }
+    for (const v1::Member& m : members.members()) {
+      if (m.revoked()) continue;
+      if (m.role() == v1::ROLE_MEDIATOR ||
+          (m.role() == v1::ROLE_COORDINATOR && !organisation.empty() &&
+           m.organisation() == organisation)) {
+        names.insert(m.name());
+      }
+    }
+    std::map<std::string, const Device*> ours;
+    {
+      absl::MutexLock lock(&mu_);
+      for (const auto& [local, d] : devices_) ours[d->name] = d.get();
+    }
+    std::vector<EnvelopeRecipient> out;
+    for (const std::string& name : names) {
+      if (auto it = ours.find(name); it != ours.end()) {
+        out.push_back(it->second->AsRecipient());
+        continue;
+      }
+      grpc::ClientContext context;
+      Authorize(&context, issuer);
+      v1::GetKeyBundleRequest r;
+      r.set_name(name);
+      v1::KeyBundleRecord record;
+      grpc::Status s = directory_->GetKeyBundle(&context, r, &record);
+      if (!s.ok()) return ToAbsl(s, "GetKeyBundle " + name);
+      absl::StatusOr<KeyBundle> bundle = ParseKeyBundle(record.key_bundle());
+      if (!bundle.ok()) return bundle.status();
+      out.push_back({bundle->identity_public_key, bundle->signed_prekey,
+                     std::nullopt});
+    }
     return out;
   }
 
@@ -499,14 +587,16 @@ class BenchClient {
     return absl::OkStatus();
   }
 
-  const int port_;
+  const std::string address_;
   const std::string ca_pem_;
   const std::string origin_;
+  const std::string prefix_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Identity::Stub> identity_;
   std::unique_ptr<v1::Admin::Stub> admin_;
   std::unique_ptr<v1::Channels::Stub> channels_;
   std::unique_ptr<v1::Notifications::Stub> notifications_;
+  std::unique_ptr<v1::Directory::Stub> directory_;
   std::unique_ptr<v1::Info::Stub> info_;
   absl::Mutex mu_;
   std::map<std::string, std::unique_ptr<Device>> devices_ ABSL_GUARDED_BY(mu_);

@@ -14,8 +14,18 @@
 //                  the delivery phase needs send's channels, which the cast
 //                  creates anyway
 //
-// Only the in-process (child process) server is supported: targeting a
-// running parleyd would need an admin identity and its keystore.
+//   parley-bench --target HOST:PORT --ca FILE --invite-file FILE
+//                [--admin-name NAME] [--target-pid PID] [other options]
+//
+//   --target       drive a running parleyd instead of starting one; the run
+//                  enrolls an admin with the one-time admin invite in
+//                  --invite-file (its name: --admin-name, default
+//                  bench-admin), then members, channels and notifications
+//                  whose names start with a per-run tag. They stay in that
+//                  server's log for good: use a staging server. The raw echo
+//                  still runs here, in a child process.
+//   --target-pid   parleyd's pid when it runs on this machine, so that its
+//                  CPU and memory are measured too
 //
 // Scratch data goes under $PARLEY_BENCH_DIR (default /tmp) and is removed.
 
@@ -31,8 +41,10 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "bench_util.h"
+#include "crypto/encoding.h"
 #include "crypto/receipt.h"
 #include "nlohmann/json.hpp"
 #include "server/data_dir.h"
@@ -61,6 +73,13 @@ struct Options {
   int workers = 8;  // concurrency of enrollment, import and acks
   // Phases to run (for profiling one at a time); all by default.
   std::set<std::string> phases = {"send", "delivery", "fanout", "notify"};
+
+  // --target: drive a running parleyd instead of starting one.
+  std::string target;       // HOST:PORT
+  std::string ca_file;      // its CA certificate (PEM)
+  std::string invite_file;  // a one-time admin invite
+  std::string admin_name = "bench-admin";
+  pid_t target_pid = -1;    // its pid, if it runs on this machine
 
   void MakeSmoke() {
     smoke = true;
@@ -261,6 +280,21 @@ class CpuMeter {
   const SteadyTime wall_start_;
 };
 
+// The parleyd under load, and what this process can see of it.
+struct Target {
+  // parleyd's process on this machine: its CPU and memory are measured.
+  // -1 for a parleyd elsewhere (or not named with --target-pid).
+  pid_t pid = -1;
+  int64_t baseline_rss_kib = -1;  // the forked parleyd before Start
+  pid_t echo_pid = -1;            // the process serving the echo
+  std::string echo_address;       // the raw echo server, always local
+  std::string echo_ca_pem;
+
+  bool measurable() const { return pid > 0; }
+  int64_t RssKiB() const { return ProcStatusKiB(pid, "VmRSS"); }
+  int64_t PeakRssKiB() const { return ProcStatusKiB(pid, "VmHWM"); }
+};
+
 std::string Payload(size_t bytes) {
   return std::string(bytes, 'x');
 }
@@ -269,18 +303,19 @@ std::string Payload(size_t bytes) {
 
 class ParleyBench {
  public:
-  ParleyBench(const Options& options, ServerProcess* server,
-              BenchClient* client, std::string ca_pem, Report* report)
+  ParleyBench(const Options& options, Target target, BenchClient* client,
+              Report* report)
       : options_(options),
-        server_(server),
+        target_(std::move(target)),
         client_(client),
-        ca_pem_(std::move(ca_pem)),
         report_(report) {}
 
   absl::Status Run() {
     if (absl::Status s = Cast(); !s.ok()) return s;
-    report_->Add("rss.after_start_mib", "parleyd RSS, started, small cast",
-                 server_->RssKiB() / 1024.0, "MiB");
+    if (target_.measurable()) {
+      report_->Add("rss.after_start_mib", "parleyd RSS, started, small cast",
+                   target_.RssKiB() / 1024.0, "MiB");
+    }
     const std::vector<std::pair<std::string, absl::Status (ParleyBench::*)()>>
         phases = {{"send", &ParleyBench::SendVersusEcho},
                   {"delivery", &ParleyBench::DeliveryLatency},
@@ -302,6 +337,9 @@ class ParleyBench {
   static std::string SenderName(int i) { return absl::StrCat("s", 1000 + i); }
   static std::string SendChannel(int i) { return absl::StrCat("send-", i); }
   static std::string FanName(int i) { return absl::StrCat("f", 10000 + i); }
+  // The coordinator's organisation, tagged like the names on a shared
+  // server so that no other coordinator joins its notifications' audience.
+  std::string Organisation() const { return client_->Name("ocha"); }
 
   // admin, mediator m, coordinator c of "ocha", parties pa pb pc, receiver
   // rx, and the senders, each with a 3-member channel {m, sender, rx}.
@@ -313,7 +351,7 @@ class ParleyBench {
       std::string organisation;
     };
     std::vector<Want> want = {{"m", v1::ROLE_MEDIATOR, ""},
-                              {"c", v1::ROLE_COORDINATOR, "ocha"},
+                              {"c", v1::ROLE_COORDINATOR, Organisation()},
                               {"pa", v1::ROLE_PARTY, ""},
                               {"pb", v1::ROLE_PARTY, ""},
                               {"pc", v1::ROLE_PARTY, ""},
@@ -341,11 +379,12 @@ class ParleyBench {
     Device& sender = client_->device(SenderName(i));
     std::vector<v1::SendRequest> out;
     for (int k = 0; k < n; ++k) {
-      absl::StatusOr<Sealed> sealed = client_->SealNext(
-          sender, SendChannel(i), Payload(options_.payload_bytes), to);
+      absl::StatusOr<Sealed> sealed =
+          client_->SealNext(sender, client_->Name(SendChannel(i)),
+                            Payload(options_.payload_bytes), to);
       if (!sealed.ok()) return sealed.status();
       v1::SendRequest r;
-      r.set_channel(SendChannel(i));
+      r.set_channel(client_->Name(SendChannel(i)));
       r.set_envelope(sealed->bytes);
       out.push_back(std::move(r));
     }
@@ -385,7 +424,7 @@ class ParleyBench {
         grpc::ByteBuffer out;
         return ToAbsl(EchoCall(echo.get(), echo_request, &out), "echo");
       });
-      CpuMeter echo_cpu(server_->pid());
+      CpuMeter echo_cpu(target_.echo_pid);
       RunResult e = ClosedLoop(concurrency, per, [&](int, int) {
         grpc::ByteBuffer out;
         return ToAbsl(EchoCall(echo.get(), echo_request, &out), "echo");
@@ -393,7 +432,7 @@ class ParleyBench {
       if (!e.status.ok()) return e.status;
       const CpuMeter::Use echo_use = echo_cpu.Stop();
       Progress(absl::StrCat("Send x", concurrency));
-      CpuMeter send_cpu(server_->pid());
+      CpuMeter send_cpu(target_.pid);
       RunResult s = ClosedLoop(concurrency, per, [&](int t, int i) {
         return Send(client_->device(SenderName(t)), requests[t][i]);
       });
@@ -416,6 +455,7 @@ class ParleyBench {
       report_->AddRate("send.p99." + c, absl::StrCat("Send p99, ", who),
                        s.p(0.99), "ms", e.p(0.99), "echo p99")
           .ratio = s.p(0.99) > 0 ? e.p(0.99) / s.p(0.99) : 0;
+      if (!target_.measurable()) continue;
       report_
           ->AddRate("send.server_cpu_us." + c,
                     absl::StrCat("parleyd CPU per Send, ", who),
@@ -438,7 +478,7 @@ class ParleyBench {
 
   // A channel to the echo server, built exactly as the parleyd channels.
   std::shared_ptr<grpc::Channel> EchoChannel() {
-    BenchClient echo_client(server_->echo_port(), ca_pem_, "");
+    BenchClient echo_client(target_.echo_address, target_.echo_ca_pem, "");
     return echo_client.NewChannel(0);
   }
 
@@ -626,7 +666,7 @@ class ParleyBench {
     report_->Add("enroll.rate",
                  absl::StrCat("enrollment (invite+enroll+sign-in) x", options_.workers),
                  most / enroll_seconds, "/s");
-    const double idle_mib = server_->RssKiB() / 1024.0;
+    const double idle_mib = target_.RssKiB() / 1024.0;
 
     constexpr int kGroup = 250;
     struct Group {
@@ -650,8 +690,9 @@ class ParleyBench {
         }
         std::vector<EnvelopeRecipient> to = client_->Recipients(recipients);
         for (int r = 0; r <= options_.fanout_repeats; ++r) {
-          absl::StatusOr<Sealed> sealed = client_->SealNext(
-              m, group.channel, Payload(options_.payload_bytes), to);
+          absl::StatusOr<Sealed> sealed =
+              client_->SealNext(m, client_->Name(group.channel),
+                                Payload(options_.payload_bytes), to);
           if (!sealed.ok()) return sealed.status();
           group.envelopes.push_back(*std::move(sealed));
         }
@@ -694,7 +735,7 @@ class ParleyBench {
       for (size_t g = 0; g < gs.size(); ++g) {
         pool.emplace_back([&, g] {
           v1::SendRequest req;
-          req.set_channel(gs[g].channel);
+          req.set_channel(client_->Name(gs[g].channel));
           req.set_envelope(gs[g].envelopes[r].bytes);
           errors[g] = Send(m, req);
           int64_t us = static_cast<int64_t>(Millis(t0, SteadyNow()) * 1000);
@@ -730,7 +771,7 @@ class ParleyBench {
       Progress(absl::StrCat("fan-out to ", n, " (cold): last arrival ", last,
                             " ms"));
       std::vector<double> lasts, medians, sends;
-      CpuMeter cpu(server_->pid());
+      CpuMeter cpu(target_.pid);
       for (int r = 1; r <= options_.fanout_repeats; ++r) {
         if (absl::Status s = round(n, r, &last, &median, &send); !s.ok()) {
           return s;
@@ -753,6 +794,7 @@ class ParleyBench {
       report_->Add("fanout.median." + k,
                    absl::StrCat("fan-out to ", n, ": median arrival"),
                    Percentile(medians, 0.5), "ms");
+      if (!target_.measurable()) continue;
       // parleyd and the subscribers share this machine's cores, so a
       // round's last arrival cannot come sooner than the CPU both spend on
       // it divided by the cores: the floor beside which the time is read.
@@ -779,12 +821,24 @@ class ParleyBench {
         "an envelope holds at most 256 recipients, so 1000 subscribers are "
         "4 channels of 250 (+ the sending mediator), sent concurrently"));
 
-    const double subs_mib = server_->RssKiB() / 1024.0;
-    const double base_mib = server_->baseline_rss_kib() / 1024.0;
+    if (target_.measurable()) MemoryFigures(most, idle_mib);
+    streams.clear();
+    return absl::OkStatus();
+  }
+
+  // parleyd's resident memory with `most` subscriptions open, beside its
+  // memory idle (`idle_mib`, before they opened) and before Start.
+  void MemoryFigures(int most, double idle_mib) {
+    const double subs_mib = target_.RssKiB() / 1024.0;
+    const double base_mib = target_.baseline_rss_kib / 1024.0;
     Figure& idle = report_->AddRate(
         "rss.idle_mib", absl::StrCat("parleyd RSS idle (", most, "+ members)"),
         idle_mib, "MiB", base_mib, "process before Start");
     idle.ratio.reset();
+    if (base_mib < 0) {
+      idle.limit.reset();
+      idle.limit_label.clear();
+    }
     idle.target = "<= 150 MiB";
     idle.met = idle_mib <= 150;
     Figure& with = report_->AddRate(
@@ -795,12 +849,9 @@ class ParleyBench {
     with.target = "<= 150 MiB";
     with.met = subs_mib <= 150;
     report_->Add("rss.peak_mib", "parleyd peak RSS (VmHWM) so far",
-                 server_->PeakRssKiB() / 1024.0, "MiB");
+                 target_.PeakRssKiB() / 1024.0, "MiB");
     report_->Add("rss.per_subscription_kib", "RSS per open subscription",
                  (subs_mib - idle_mib) * 1024 / most, "KiB");
-
-    streams.clear();
-    return absl::OkStatus();
   }
 
   // Bulk import of movement notifications to 3 parties (audience: the
@@ -810,17 +861,26 @@ class ParleyBench {
     const int n = options_.notifications;
     Progress(absl::StrCat("sealing ", n, " movement notifications"));
     Device& issuer = client_->device("c");
-    std::vector<EnvelopeRecipient> to =
-        client_->Recipients({"c", "m", "pa", "pb", "pc"});
+    absl::StatusOr<std::vector<EnvelopeRecipient>> audience =
+        client_->NotificationAudience(issuer, Organisation(),
+                                      {"pa", "pb", "pc"});
+    if (!audience.ok()) return audience.status();
+    const std::vector<EnvelopeRecipient>& to = *audience;
+    if (to.size() != 5) {
+      report_->Note(absl::StrCat(
+          "notifications: the target's audience is ", to.size(),
+          " recipients (3 parties, the coordinator, every mediator on it), "
+          "not 5"));
+    }
     std::vector<v1::NotifyRequest> requests(n);
     std::vector<std::string> hashes(n);
     const int64_t depart = absl::ToUnixSeconds(absl::Now() + absl::Hours(72));
     for (int i = 0; i < n; ++i) {
       v1::NotifyRequest& r = requests[i];
       v1::NotificationMetadata* m = r.mutable_metadata();
-      m->set_id(absl::StrCat("bulk-", i));
+      m->set_id(client_->Name(absl::StrCat("bulk-", i)));
       m->set_kind(v1::MOVEMENT);
-      for (const char* p : {"pa", "pb", "pc"}) m->add_parties(p);
+      for (const char* p : {"pa", "pb", "pc"}) m->add_parties(client_->Name(p));
       m->set_depart_at(depart + i);
       m->set_ack_by(depart + i - 24 * 3600);
       m->set_valid_from(depart + i);
@@ -895,9 +955,8 @@ class ParleyBench {
   }
 
   const Options& options_;
-  ServerProcess* const server_;
+  const Target target_;
   BenchClient* const client_;
-  const std::string ca_pem_;
   Report* const report_;
   double echo_rate_at_workers_ = 0;
 };
@@ -1086,6 +1145,87 @@ void AddGbenchFigures(const GbenchResults& g, Report* report) {
 
 // --- main ----------------------------------------------------------------------
 
+// Starts the echo server (and, without --target, parleyd) in a child
+// process, enrolls the admin and runs the phases.
+absl::Status Drive(const Options& options, const ServerConfig& config,
+                   const std::string& local_origin, Report* report) {
+  const bool own = options.target.empty();
+  // Fork before this process touches gRPC.
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+      ServerProcess::Start(config, /*with_parleyd=*/own);
+  if (!server.ok()) return server.status();
+  absl::StatusOr<std::string> local_ca = ReadFile(config.data + "/tls/ca.crt");
+  if (!local_ca.ok()) return local_ca.status();
+  Target target;
+  target.echo_pid = (*server)->pid();
+  target.echo_address = absl::StrCat("localhost:", (*server)->echo_port());
+  target.echo_ca_pem = *local_ca;
+  if (own) {
+    absl::StatusOr<std::string> invite =
+        ReadFile(config.data + "/bootstrap-invite");
+    if (!invite.ok()) return invite.status();
+    target.pid = (*server)->pid();
+    target.baseline_rss_kib = (*server)->baseline_rss_kib();
+    Progress(absl::StrCat("parleyd pid ", target.pid, ", port ",
+                          (*server)->parley_port(), "; echo port ",
+                          (*server)->echo_port()));
+    report->Add("rss.baseline_mib", "parleyd process RSS before Start",
+                target.baseline_rss_kib / 1024.0, "MiB");
+    BenchClient client(absl::StrCat("localhost:", (*server)->parley_port()),
+                       *local_ca, local_origin);
+    if (absl::Status s = client.EnrollAdmin(*invite); !s.ok()) return s;
+    return ParleyBench(options, std::move(target), &client, report).Run();
+  }
+
+  absl::StatusOr<std::string> ca = ReadFile(options.ca_file);
+  if (!ca.ok()) return ca.status();
+  absl::StatusOr<std::string> invite = ReadFile(options.invite_file);
+  if (!invite.ok()) return invite.status();
+  target.pid = options.target_pid;
+  absl::StatusOr<v1::ServerInfo> info =
+      BenchClient(options.target, *ca, "").ServerInfo();
+  if (!info.ok()) return info.status();
+  // Names on a shared server carry a tag of this run, so that runs never
+  // collide with each other or with real members.
+  const std::string tag =
+      absl::StrCat("b", HexEncode(SystemRandom().Bytes(3)), "-");
+  Progress(absl::StrCat("target ", options.target, " (", info->origin(),
+                        ", parleyd ", info->version(), ", ", info->tree_size(),
+                        " entries); this run's names start with ", tag,
+                        " and stay in its log"));
+  report->SetContext("target", options.target);
+  report->SetContext("target_version", info->version());
+  report->SetContext("name_tag", tag);
+  BenchClient client(options.target, *ca, info->origin(), tag);
+  if (absl::Status s = client.EnrollAdmin(*invite, options.admin_name);
+      !s.ok()) {
+    return s;
+  }
+  return ParleyBench(options, std::move(target), &client, report).Run();
+}
+
+// What to change on a --target server when the run failed for a reason
+// its configuration decides.
+std::string TargetHint(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kResourceExhausted:
+      return "hint: the target's [limits] refused the run; for a benchmark "
+             "set requests_per_second = 100000, burst = 1000000 and "
+             "max_channel_members = 256 (docs/PERFORMANCE.md)\n";
+    case absl::StatusCode::kUnauthenticated:
+      return "hint: a session expired mid-run; set [auth] session_minutes = "
+             "240 on the target for a full run\n";
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kPermissionDenied:
+      return "hint: --invite-file must hold an unused admin invite for "
+             "--admin-name (parley admin invite --role admin --name NAME)\n";
+    default:
+      return "";
+  }
+}
+
 int Main(int argc, char** argv) {
   Options options;
   for (int i = 1; i < argc; ++i) {
@@ -1099,13 +1239,50 @@ int Main(int argc, char** argv) {
     } else if (arg == "--phases" && i + 1 < argc) {
       std::vector<std::string> names = absl::StrSplit(argv[++i], ',');
       options.phases = {names.begin(), names.end()};
+    } else if (arg == "--target" && i + 1 < argc) {
+      options.target = argv[++i];
+    } else if (arg == "--ca" && i + 1 < argc) {
+      options.ca_file = argv[++i];
+    } else if (arg == "--invite-file" && i + 1 < argc) {
+      options.invite_file = argv[++i];
+    } else if (arg == "--admin-name" && i + 1 < argc) {
+      options.admin_name = argv[++i];
+    } else if (arg == "--target-pid" && i + 1 < argc &&
+               absl::SimpleAtoi(argv[i + 1], &options.target_pid) &&
+               options.target_pid > 0) {
+      ++i;
     } else {
       std::fprintf(stderr,
                    "usage: parley-bench [--smoke] [--json] "
                    "[--gbench-json FILE]... "
-                   "[--phases send,delivery,fanout,notify]\n");
+                   "[--phases send,delivery,fanout,notify]\n"
+                   "       [--target HOST:PORT --ca FILE --invite-file FILE "
+                   "[--admin-name NAME] [--target-pid PID]]\n"
+                   "(unknown or incomplete argument: %s)\n",
+                   arg.c_str());
       return 2;
     }
+  }
+  if (options.target.empty() &&
+      (!options.ca_file.empty() || !options.invite_file.empty() ||
+       options.target_pid > 0)) {
+    std::fprintf(stderr,
+                 "--ca, --invite-file and --target-pid go with --target\n");
+    return 2;
+  }
+  if (!options.target.empty() &&
+      (options.ca_file.empty() || options.invite_file.empty())) {
+    std::fprintf(stderr,
+                 "--target needs --ca (the server's CA certificate, PEM) and "
+                 "--invite-file (a one-time admin invite: parley admin invite "
+                 "--role admin --name %s)\n",
+                 options.admin_name.c_str());
+    return 2;
+  }
+  if (options.target_pid > 0 && kill(options.target_pid, 0) != 0) {
+    std::fprintf(stderr, "--target-pid %d: no such process\n",
+                 static_cast<int>(options.target_pid));
+    return 2;
   }
   if (absl::Status s = InitCrypto(); !s.ok()) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
@@ -1165,36 +1342,13 @@ int Main(int argc, char** argv) {
   config.shutdown_grace = absl::Seconds(2);
 
   int exit_code = 0;
-  {
-    // Fork before this process touches gRPC.
-    absl::StatusOr<std::unique_ptr<ServerProcess>> server =
-        ServerProcess::Start(config);
-    if (!server.ok()) {
-      std::fprintf(stderr, "%s\n", server.status().ToString().c_str());
-      return 1;
+  if (absl::Status s = Drive(options, config, initialised->origin, &report);
+      !s.ok()) {
+    std::fprintf(stderr, "parley-bench failed: %s\n", s.ToString().c_str());
+    if (!options.target.empty()) {
+      std::fprintf(stderr, "%s", TargetHint(s).c_str());
     }
-    absl::StatusOr<std::string> ca = ReadFile(config.data + "/tls/ca.crt");
-    absl::StatusOr<std::string> invite =
-        ReadFile(config.data + "/bootstrap-invite");
-    if (!ca.ok() || !invite.ok()) {
-      std::fprintf(stderr, "cannot read the CA or the bootstrap invite\n");
-      return 1;
-    }
-    Progress(absl::StrCat("parleyd pid ", (*server)->pid(), ", port ",
-                          (*server)->parley_port(), "; echo port ",
-                          (*server)->echo_port()));
-    BenchClient client((*server)->parley_port(), *ca, initialised->origin);
-    report.Add("rss.baseline_mib", "parleyd process RSS before Start",
-               (*server)->baseline_rss_kib() / 1024.0, "MiB");
-    absl::Status s = client.EnrollAdmin(*invite);
-    if (s.ok()) {
-      ParleyBench bench(options, server->get(), &client, *ca, &report);
-      s = bench.Run();
-    }
-    if (!s.ok()) {
-      std::fprintf(stderr, "parley-bench failed: %s\n", s.ToString().c_str());
-      exit_code = 1;
-    }
+    exit_code = 1;
   }
   AddGbenchFigures(gbench, &report);
   if (options.smoke) report.ClearVerdicts();
