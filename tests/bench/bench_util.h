@@ -275,8 +275,7 @@ class ServerProcess {
     std::unique_ptr<grpc::Server> echo_server = builder.BuildAndStart();
     if (echo_server == nullptr) fail("cannot start the echo server");
     std::string line = absl::StrCat("OK ", server ? server->port() : 0, " ",
-                                    echo_port,
-                                    " ", baseline, "\n");
+                                    echo_port, " ", baseline, "\n");
     (void)!write(ready_fd, line.data(), line.size());
     close(ready_fd);
     char c;
@@ -491,6 +490,8 @@ class BenchClient {
   // issuer's organisation. On a server of our own those are all our
   // devices; on a shared one the other mediators and coordinators come
   // from the directory, their keys from their bundles, as a client's do.
+  // The bench takes those keys as the server gives them; a real client
+  // checks each bundle's log entry and fingerprint first.
   absl::StatusOr<std::vector<EnvelopeRecipient>> NotificationAudience(
       const Device& issuer, const std::string& organisation,
       const std::vector<std::string>& parties) {
