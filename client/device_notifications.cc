@@ -48,18 +48,20 @@ std::string FormatUnix(int64_t seconds) {
                       : FormatRfc3339Utc(absl::FromUnixSeconds(seconds));
 }
 
-// Audience of a notification (PROTOCOL.md section 12): its parties, every
-// unrevoked mediator and the coordinators of the issuer's organisation.
+// Audience of a notification (PROTOCOL.md section 12) issued by `issuer`
+// from `organisation`: the issuer, its parties (unless only the issuer side
+// is wanted) and everyone JoinsNotificationAudience admits.
 std::vector<std::string> AudienceOf(const std::vector<v1::Member>& members,
+                                    const std::string& issuer,
                                     const std::vector<std::string>& parties,
                                     const std::string& organisation,
                                     bool include_parties) {
-  std::set<std::string> names;
+  std::set<std::string> names = {issuer};
   if (include_parties) names.insert(parties.begin(), parties.end());
   for (const v1::Member& m : members) {
-    if (m.revoked()) continue;
-    if (m.role() == v1::ROLE_MEDIATOR ||
-        (m.role() == v1::ROLE_COORDINATOR && m.organisation() == organisation)) {
+    if (JoinsNotificationAudience(static_cast<MemberRole>(m.role()),
+                                  m.revoked(), m.organisation(),
+                                  organisation)) {
       names.insert(m.name());
     }
   }
@@ -462,7 +464,8 @@ absl::StatusOr<OutboxItem> Device::SealNotification(
       MembersForSealing(online, offline_cause);
   if (!members.ok()) return members.status();
   const std::vector<std::string> audience =
-      AudienceOf(*members, meta.parties, identity_.organisation, true);
+      AudienceOf(*members, identity_.name, meta.parties,
+                 identity_.organisation, true);
   std::string client_message_id;
   absl::StatusOr<std::string> envelope = SealNotificationEnvelope(
       Channel(meta.id), audience, std::string(ContentTypeOf(content)),
@@ -509,7 +512,8 @@ absl::StatusOr<uint64_t> Device::CancelNotification(const std::string& id,
                                   {"reason", reason}};
   absl::StatusOr<std::string> envelope = SealNotificationEnvelope(
       Channel(id) + "/cancel",
-      AudienceOf(*members, parties, current->organisation(), true),
+      AudienceOf(*members, current->issuer(), parties,
+                 current->organisation(), true),
       kCancelContentType, payload.dump(), 0,
       std::string(kEnvelopeHashSize, '\0'));
   if (!envelope.ok()) return envelope.status();
@@ -541,7 +545,8 @@ absl::StatusOr<uint64_t> Device::PostNotificationStatus(
       {"at", FormatRfc3339Utc(clock_.Now())}};
   absl::StatusOr<std::string> envelope = SealNotificationEnvelope(
       Channel(id) + "/status",
-      AudienceOf(*members, parties, current->organisation(), true),
+      AudienceOf(*members, current->issuer(), parties,
+                 current->organisation(), true),
       kStatusContentType, payload.dump(), 0,
       std::string(kEnvelopeHashSize, '\0'));
   if (!envelope.ok()) return envelope.status();
@@ -885,7 +890,8 @@ absl::StatusOr<Device::AckResult> Device::AcknowledgeNotification(
     // The issuer side only: never the other parties.
     absl::StatusOr<std::string> reason = SealNotificationEnvelope(
         Channel(id) + "/objection",
-        AudienceOf(*members, {}, organisation, false), kObjectionContentType,
+        AudienceOf(*members, issuer, {}, organisation, false),
+        kObjectionContentType,
         payload.dump(), 0, std::string(kEnvelopeHashSize, '\0'), online,
         offline_cause);
     if (!reason.ok()) return reason.status();

@@ -201,10 +201,8 @@ std::set<std::string> ServerState::AudienceLocked(
   }
   audience.insert(issuer);
   for (const auto& [name, m] : members_) {
-    if (m.revoked) continue;
-    if (m.role == MemberRole::kMediator) audience.insert(name);
-    if (m.role == MemberRole::kCoordinator && !organisation.empty() &&
-        m.organisation == organisation) {
+    if (JoinsNotificationAudience(m.role, m.revoked, m.organisation,
+                                  organisation)) {
       audience.insert(name);
     }
   }

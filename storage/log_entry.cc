@@ -70,6 +70,15 @@ bool ReadRole(WireReader& r, MemberRole* role) {
 
 }  // namespace
 
+bool JoinsNotificationAudience(MemberRole role, bool revoked,
+                               std::string_view organisation,
+                               std::string_view issuer_organisation) {
+  if (revoked) return false;
+  if (role == MemberRole::kMediator) return true;
+  return role == MemberRole::kCoordinator && !issuer_organisation.empty() &&
+         organisation == issuer_organisation;
+}
+
 std::string_view RoleName(MemberRole role) {
   switch (role) {
     case MemberRole::kAdmin:

@@ -48,6 +48,17 @@ std::string_view RoleName(MemberRole role);
 // Parses a role name; InvalidArgument listing the valid names otherwise.
 absl::StatusOr<MemberRole> ParseRoleName(std::string_view name);
 
+// The audience rule of docs/PROTOCOL.md section 12, for everyone but the
+// issuer and the parties (who are always in it): whether a member with
+// `role`, `revoked` and `organisation` hears of a notification issued from
+// `issuer_organisation`. Every unrevoked mediator does, and every unrevoked
+// coordinator of the issuer's organisation; an issuer without an
+// organisation shares its notifications with no other coordinator. The
+// server, the client and the load generator all decide with this.
+bool JoinsNotificationAudience(MemberRole role, bool revoked,
+                               std::string_view organisation,
+                               std::string_view issuer_organisation);
+
 // Relay modes match parley.v1.RelayMode.
 enum class RelayMode : uint8_t { kNone = 0, kVerbatim = 1, kAnonymous = 2 };
 

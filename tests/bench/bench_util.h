@@ -65,6 +65,7 @@
 #include "server/parley_server.h"
 #include "server/process_setup.h"
 #include "spdlog/spdlog.h"
+#include "storage/log_entry.h"
 
 namespace parley::bench {
 
@@ -506,10 +507,9 @@ class BenchClient {
       if (!s.ok()) return ToAbsl(s, "ListMembers");
     }
     for (const v1::Member& m : members.members()) {
-      if (m.revoked()) continue;
-      if (m.role() == v1::ROLE_MEDIATOR ||
-          (m.role() == v1::ROLE_COORDINATOR && !organisation.empty() &&
-           m.organisation() == organisation)) {
+      if (JoinsNotificationAudience(static_cast<MemberRole>(m.role()),
+                                    m.revoked(), m.organisation(),
+                                    organisation)) {
         names.insert(m.name());
       }
     }

@@ -666,7 +666,9 @@ class ParleyBench {
     report_->Add("enroll.rate",
                  absl::StrCat("enrollment (invite+enroll+sign-in) x", options_.workers),
                  most / enroll_seconds, "/s");
-    const double idle_mib = target_.RssKiB() / 1024.0;
+    // Before the subscriptions open; reported with them (MemoryFigures).
+    const double idle_mib =
+        target_.measurable() ? target_.RssKiB() / 1024.0 : 0;
 
     constexpr int kGroup = 250;
     struct Group {

@@ -647,5 +647,42 @@ TEST_F(NotificationFlowsTest, DeconflictCheckReportsOverlapsInSpaceAndTime) {
   EXPECT_THAT(ErrorOf(bad)["message"].get<std::string>(), HasSubstr("--zones"));
 }
 
+// --- 7. Coordinators without an organisation ----------------------------------
+
+// Two coordinators enrolled without an organisation. The audience rule
+// (PROTOCOL.md section 12, JoinsNotificationAudience) shares an issuer's
+// notifications with the coordinators of its organisation, and an issuer
+// without one with no other coordinator: the client must seal to exactly
+// the audience the server checks. (It used to count every coordinator
+// without an organisation as a colleague, and the server refused the
+// envelope: "must be encrypted to exactly N members".)
+class UnaffiliatedCoordinatorsTest : public NotificationFlowsTest {
+ protected:
+  std::vector<std::vector<std::string>> Cast() const override {
+    return {{"mediator", "mediator", "org-mediator"},
+            {"coordinator", "coordinator"},
+            {"lone", "coordinator"},
+            {"partya", "party", "org-partya"}};
+  }
+};
+
+TEST_F(UnaffiliatedCoordinatorsTest, IssuerWithoutOrganisationSharesWithNoOtherCoordinator) {
+  const absl::Time t = absl::Now() + absl::Hours(72);
+  Json sent = NotifyMovement("mv-u", "partya", kRoute, t, t + absl::Hours(3));
+  EXPECT_GT(sent["log_index"].get<uint64_t>(), 0u) << sent;
+
+  Json party = RunOk("partya", {"notification", "show", "mv-u"});
+  EXPECT_EQ(party["id"], "mv-u") << party;
+  RunOk("mediator", {"notification", "show", "mv-u"});
+  ProcessResult other = Run("lone", {"notification", "show", "mv-u"});
+  EXPECT_NE(other.exit_code, 0) << other.err;
+  EXPECT_EQ(ErrorOf(other)["code"], "NOT_FOUND") << other.err;
+
+  // The cancel envelope goes to the same audience, named by the issuer.
+  Json cancelled = RunOk("coordinator", {"notification", "cancel", "mv-u",
+                                         "--reason", "road closed"});
+  EXPECT_EQ(cancelled["cancelled"], true) << cancelled;
+}
+
 }  // namespace
 }  // namespace parley

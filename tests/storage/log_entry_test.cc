@@ -27,6 +27,27 @@ std::string EscalationBytes(uint8_t step) {
   return bytes;
 }
 
+// PROTOCOL.md section 12, for members other than the issuer and parties.
+TEST(LogEntryTest, NotificationAudienceRule) {
+  using R = MemberRole;
+  // Every unrevoked mediator, whatever the organisations.
+  EXPECT_TRUE(JoinsNotificationAudience(R::kMediator, false, "", "ocha"));
+  EXPECT_TRUE(JoinsNotificationAudience(R::kMediator, false, "un", ""));
+  // Coordinators of the issuer's organisation only.
+  EXPECT_TRUE(JoinsNotificationAudience(R::kCoordinator, false, "ocha", "ocha"));
+  EXPECT_FALSE(JoinsNotificationAudience(R::kCoordinator, false, "wfp", "ocha"));
+  EXPECT_FALSE(JoinsNotificationAudience(R::kCoordinator, false, "", "ocha"));
+  // An issuer without an organisation has no colleagues, not every
+  // coordinator without one.
+  EXPECT_FALSE(JoinsNotificationAudience(R::kCoordinator, false, "", ""));
+  // Never the revoked, never other roles.
+  EXPECT_FALSE(JoinsNotificationAudience(R::kMediator, true, "", "ocha"));
+  EXPECT_FALSE(JoinsNotificationAudience(R::kCoordinator, true, "ocha", "ocha"));
+  for (R role : {R::kAdmin, R::kParty, R::kObserver}) {
+    EXPECT_FALSE(JoinsNotificationAudience(role, false, "ocha", "ocha"));
+  }
+}
+
 TEST(LogEntryTest, EscalationEncodingIsTheDocumentedLayout) {
   LogEntry e{
       1'790'000'000'250,
