@@ -1162,10 +1162,10 @@ absl::Status Drive(const Options& options, const ServerConfig& config,
   target.echo_pid = (*server)->pid();
   target.echo_address = absl::StrCat("localhost:", (*server)->echo_port());
   target.echo_ca_pem = *local_ca;
+
+  // Where parleyd is, how to trust it and enroll its admin.
+  std::string address, ca_pem, origin, tag, invite_path, admin_name;
   if (own) {
-    absl::StatusOr<std::string> invite =
-        ReadFile(config.data + "/bootstrap-invite");
-    if (!invite.ok()) return invite.status();
     target.pid = (*server)->pid();
     target.baseline_rss_kib = (*server)->baseline_rss_kib();
     Progress(absl::StrCat("parleyd pid ", target.pid, ", port ",
@@ -1173,34 +1173,39 @@ absl::Status Drive(const Options& options, const ServerConfig& config,
                           (*server)->echo_port()));
     report->Add("rss.baseline_mib", "parleyd process RSS before Start",
                 target.baseline_rss_kib / 1024.0, "MiB");
-    BenchClient client(absl::StrCat("localhost:", (*server)->parley_port()),
-                       *local_ca, local_origin);
-    if (absl::Status s = client.EnrollAdmin(*invite); !s.ok()) return s;
-    return ParleyBench(options, std::move(target), &client, report).Run();
+    address = absl::StrCat("localhost:", (*server)->parley_port());
+    ca_pem = *local_ca;
+    origin = local_origin;
+    invite_path = config.data + "/bootstrap-invite";
+    admin_name = "admin";
+  } else {
+    absl::StatusOr<std::string> ca = ReadFile(options.ca_file);
+    if (!ca.ok()) return ca.status();
+    target.pid = options.target_pid;
+    absl::StatusOr<v1::ServerInfo> info =
+        BenchClient(options.target, *ca, "").ServerInfo();
+    if (!info.ok()) return info.status();
+    // Names on a shared server carry a tag of this run, so that runs never
+    // collide with each other or with real members.
+    tag = absl::StrCat("b", HexEncode(SystemRandom().Bytes(3)), "-");
+    Progress(absl::StrCat("target ", options.target, " (", info->origin(),
+                          ", parleyd ", info->version(), ", ",
+                          info->tree_size(),
+                          " entries); this run's names start with ", tag,
+                          " and stay in its log"));
+    report->SetContext("target", options.target);
+    report->SetContext("target_version", info->version());
+    report->SetContext("name_tag", tag);
+    address = options.target;
+    ca_pem = *ca;
+    origin = info->origin();
+    invite_path = options.invite_file;
+    admin_name = options.admin_name;
   }
-
-  absl::StatusOr<std::string> ca = ReadFile(options.ca_file);
-  if (!ca.ok()) return ca.status();
-  absl::StatusOr<std::string> invite = ReadFile(options.invite_file);
+  absl::StatusOr<std::string> invite = ReadFile(invite_path);
   if (!invite.ok()) return invite.status();
-  target.pid = options.target_pid;
-  absl::StatusOr<v1::ServerInfo> info =
-      BenchClient(options.target, *ca, "").ServerInfo();
-  if (!info.ok()) return info.status();
-  // Names on a shared server carry a tag of this run, so that runs never
-  // collide with each other or with real members.
-  const std::string tag =
-      absl::StrCat("b", HexEncode(SystemRandom().Bytes(3)), "-");
-  Progress(absl::StrCat("target ", options.target, " (", info->origin(),
-                        ", parleyd ", info->version(), ", ", info->tree_size(),
-                        " entries); this run's names start with ", tag,
-                        " and stay in its log"));
-  report->SetContext("target", options.target);
-  report->SetContext("target_version", info->version());
-  report->SetContext("name_tag", tag);
-  BenchClient client(options.target, *ca, info->origin(), tag);
-  if (absl::Status s = client.EnrollAdmin(*invite, options.admin_name);
-      !s.ok()) {
+  BenchClient client(address, ca_pem, origin, tag);
+  if (absl::Status s = client.EnrollAdmin(*invite, admin_name); !s.ok()) {
     return s;
   }
   return ParleyBench(options, std::move(target), &client, report).Run();
