@@ -47,6 +47,7 @@ const std::vector<AuthorizationRule>& AuthorizationTable() {
       {"parley.v1.Channels/ListChannels", false,
        {R::kMediator, R::kCoordinator, R::kParty, R::kObserver}},
       {"parley.v1.Channels/Send", false, kMembersWhoTalk},
+      {"parley.v1.Channels/SendBatch", false, kMembersWhoTalk},
       {"parley.v1.Channels/Subscribe", false,
        {R::kMediator, R::kCoordinator, R::kParty, R::kObserver}},
       {"parley.v1.Channels/SubmitReceipts", false,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
 #include <set>
 
 #include "absl/status/status.h"
@@ -186,108 +187,210 @@ grpc::ServerUnaryReactor* ChannelService::ListChannels(
 absl::Status ChannelService::DoSend(const Caller& caller,
                                     const v1::SendRequest& request,
                                     v1::SendResponse* response) {
-  const std::string& bytes = request.envelope();
-  absl::StatusOr<ParsedEnvelope> envelope =
-      core_->CheckSignedEnvelope(caller, bytes, request.channel());
-  if (!envelope.ok()) return envelope.status();
-  const EnvelopeHeader& header = envelope->header;
-  std::optional<ChannelRecord> channel =
-      core_->ledger->state().Channel(request.channel());
-  if (!channel.has_value()) {
-    return absl::NotFoundError(
-        absl::StrCat("no channel named \"", request.channel(), "\""));
+  std::vector<v1::SendResponse> results;
+  if (absl::Status s = DoSendBatch(caller, {&request}, &results); !s.ok()) {
+    return s;
   }
-  if (!channel->members.contains(caller.name)) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "you are not a member of channel \"", request.channel(), "\""));
+  *response = results[0];
+  return absl::OkStatus();
+}
+
+absl::Status ChannelService::DoSendBatch(
+    const Caller& caller, const std::vector<const v1::SendRequest*>& requests,
+    std::vector<v1::SendResponse>* results) {
+  const size_t n = requests.size();
+  if (n == 0) {
+    return absl::InvalidArgumentError("a batch needs at least one send");
+  }
+  if (n > kMaxSendsPerBatch) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a batch of ", n, " sends is over the limit of ",
+                     kMaxSendsPerBatch, "; split it"));
+  }
+  // A failure names the item, so a client can find what to fix.
+  auto item_error = [n](size_t i, const absl::Status& s) {
+    if (n == 1) return s;
+    return absl::Status(
+        s.code(), absl::StrCat("send ", i + 1, " of ", n, ": ", s.message(),
+                               " (nothing in this batch was logged)"));
+  };
+  uint64_t total_bytes = 0;
+  for (const v1::SendRequest* r : requests) total_bytes += r->envelope().size();
+  if (n > 1 && total_bytes > core_->max_message_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the batch's envelopes total ", total_bytes,
+        " bytes, over the server's limit of ", core_->max_message_bytes,
+        " per request; send fewer per batch"));
+  }
+
+  // Checks that need no lock: signature, signer, channel, membership.
+  std::vector<ParsedEnvelope> envelopes;
+  std::vector<ChannelRecord> channels;
+  std::vector<std::string> msgids;
+  envelopes.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    const v1::SendRequest& request = *requests[i];
+    absl::StatusOr<ParsedEnvelope> envelope = core_->CheckSignedEnvelope(
+        caller, request.envelope(), request.channel());
+    if (!envelope.ok()) return item_error(i, envelope.status());
+    std::optional<ChannelRecord> channel =
+        core_->ledger->state().Channel(request.channel());
+    if (!channel.has_value()) {
+      return item_error(i, absl::NotFoundError(absl::StrCat(
+                               "no channel named \"", request.channel(), "\"")));
+    }
+    if (!channel->members.contains(caller.name)) {
+      return item_error(i, absl::PermissionDeniedError(absl::StrCat(
+                               "you are not a member of channel \"",
+                               request.channel(), "\"")));
+    }
+    if (request.relay_mode() < 0 || request.relay_mode() > 2) {
+      return item_error(i, absl::InvalidArgumentError("unknown relay mode"));
+    }
+    std::string msgid = envelope->header.sender_identity +
+                        envelope->header.metadata.client_message_id;
+    for (size_t j = 0; j < i; ++j) {
+      if (msgids[j] == msgid) {
+        return item_error(i, absl::InvalidArgumentError(absl::StrCat(
+                                 "repeats the client message id of send ",
+                                 j + 1, "; each send needs its own")));
+      }
+    }
+    msgids.push_back(std::move(msgid));
+    envelopes.push_back(*std::move(envelope));
+    channels.push_back(*std::move(channel));
   }
 
   absl::MutexLock lock(SenderLock(caller.name));
   // Idempotency first: a retry of a logged envelope answers with its index.
-  // The id's lock, held to the commit, also keeps out a notification sent
-  // at the same time under the same id (Notifications/Notify).
-  const std::string msgid = header.sender_identity +
-                            header.metadata.client_message_id;
-  absl::MutexLock id_lock(&core_->ledger->ClientMessageIdLock(msgid));
-  absl::StatusOr<std::optional<std::string>> seen =
-      core_->ledger->log().GetIndex(index_cf::kMessageId, msgid);
-  if (!seen.ok()) return seen.status();
-  if (seen->has_value() && (*seen)->size() == 40) {
-    if ((*seen)->substr(0, 32) != envelope->hash) {
-      return absl::AlreadyExistsError(
-          "this client message id was already used for a different envelope; "
-          "a retry must resend the same bytes");
+  // The ids' locks, held to the commit, also keep out a notification sent
+  // at the same time under the same id (Notifications/Notify). Taken in
+  // address order, so two batches cannot wait on each other.
+  std::vector<absl::Mutex*> id_locks;
+  for (const std::string& msgid : msgids) {
+    id_locks.push_back(&core_->ledger->ClientMessageIdLock(msgid));
+  }
+  std::sort(id_locks.begin(), id_locks.end());
+  id_locks.erase(std::unique(id_locks.begin(), id_locks.end()),
+                 id_locks.end());
+  for (absl::Mutex* m : id_locks) m->Lock();
+  struct Unlock {
+    std::vector<absl::Mutex*>* locks;
+    ~Unlock() {
+      for (auto it = locks->rbegin(); it != locks->rend(); ++it) {
+        (*it)->Unlock();
+      }
     }
-    response->set_log_index(
-        log_schema::DecodeU64Key(std::string_view(**seen).substr(32))
-            .value_or(0));
-    response->set_duplicate(true);
-    return absl::OkStatus();
-  }
-  auto [next_sequence, last_hash] =
-      ReadChain(core_->ledger->log(), caller.name, request.channel());
-  if (header.metadata.sequence != next_sequence ||
-      header.metadata.previous_hash != last_hash) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "out of order: the envelope has sequence ", header.metadata.sequence,
-        " but the server expects ", next_sequence, " after envelope ",
-        HexEncode(last_hash).substr(0, 16),
-        "; resynchronise from parley channel list"));
-  }
-  // Recipients: exactly the channel's current members, by current key.
-  std::set<std::string> expected;
-  std::vector<std::string> recipient_names;
-  for (const std::string& name : channel->members) {
-    std::optional<MemberRecord> m = core_->ledger->state().MemberByName(name);
-    if (m && !m->revoked) expected.insert(m->identity_key);
-  }
-  std::set<std::string> actual;
-  for (const EnvelopeRecipientEntry& r : header.recipients) {
-    actual.insert(r.identity_public_key);
-    std::optional<MemberRecord> m =
-        core_->ledger->state().MemberByKey(r.identity_public_key);
-    if (m) recipient_names.push_back(m->name);
-  }
-  if (actual != expected) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the envelope's recipients are not the channel's current members (",
-        expected.size(), " expected, ", actual.size(),
-        " given); fetch the member list again and re-encrypt"));
-  }
-  RelayMode mode = static_cast<RelayMode>(request.relay_mode());
-  if (request.relay_mode() < 0 || request.relay_mode() > 2) {
-    return absl::InvalidArgumentError("unknown relay mode");
-  }
-  if (mode != RelayMode::kNone) {
-    if (caller.role != MemberRole::kMediator) {
-      return absl::PermissionDeniedError("only mediators relay messages");
+  } unlock{&id_locks};
+
+  results->assign(n, v1::SendResponse());
+  // The caller's chains as this batch advances them, by channel.
+  std::map<std::string, std::pair<uint64_t, std::string>> chains;
+  std::vector<EnvelopeFacts> facts(n);
+  std::vector<Ledger::Pending> pending;
+  std::vector<size_t> pending_item;
+  for (size_t i = 0; i < n; ++i) {
+    const v1::SendRequest& request = *requests[i];
+    const ParsedEnvelope& envelope = envelopes[i];
+    const EnvelopeHeader& header = envelope.header;
+    absl::StatusOr<std::optional<std::string>> seen =
+        core_->ledger->log().GetIndex(index_cf::kMessageId, msgids[i]);
+    if (!seen.ok()) return seen.status();
+    if (seen->has_value() && (*seen)->size() == 40) {
+      if ((*seen)->substr(0, 32) != envelope.hash) {
+        return item_error(
+            i, absl::AlreadyExistsError(
+                   "this client message id was already used for a different "
+                   "envelope; a retry must resend the same bytes"));
+      }
+      (*results)[i].set_log_index(
+          log_schema::DecodeU64Key(std::string_view(**seen).substr(32))
+              .value_or(0));
+      (*results)[i].set_duplicate(true);
+      continue;
     }
-    std::optional<EnvelopeRecord> source =
-        core_->ledger->Envelope(request.relay_of());
-    if (!source.has_value() ||
-        std::find(source->recipients.begin(), source->recipients.end(),
-                  caller.name) == source->recipients.end()) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "you did not receive an envelope at log index ", request.relay_of()));
+    auto chain = chains.find(request.channel());
+    if (chain == chains.end()) {
+      chain = chains
+                  .emplace(request.channel(),
+                           ReadChain(core_->ledger->log(), caller.name,
+                                     request.channel()))
+                  .first;
     }
+    auto& [next_sequence, last_hash] = chain->second;
+    if (header.metadata.sequence != next_sequence ||
+        header.metadata.previous_hash != last_hash) {
+      return item_error(
+          i, absl::FailedPreconditionError(absl::StrCat(
+                 "out of order: the envelope has sequence ",
+                 header.metadata.sequence, " but the server expects ",
+                 next_sequence, " after envelope ",
+                 HexEncode(last_hash).substr(0, 16),
+                 "; resynchronise from parley channel list")));
+    }
+    // Recipients: exactly the channel's current members, by current key.
+    std::set<std::string> expected;
+    std::vector<std::string> recipient_names;
+    for (const std::string& name : channels[i].members) {
+      std::optional<MemberRecord> m = core_->ledger->state().MemberByName(name);
+      if (m && !m->revoked) expected.insert(m->identity_key);
+    }
+    std::set<std::string> actual;
+    for (const EnvelopeRecipientEntry& r : header.recipients) {
+      actual.insert(r.identity_public_key);
+      std::optional<MemberRecord> m =
+          core_->ledger->state().MemberByKey(r.identity_public_key);
+      if (m) recipient_names.push_back(m->name);
+    }
+    if (actual != expected) {
+      return item_error(
+          i, absl::FailedPreconditionError(absl::StrCat(
+                 "the envelope's recipients are not the channel's current "
+                 "members (",
+                 expected.size(), " expected, ", actual.size(),
+                 " given); fetch the member list again and re-encrypt")));
+    }
+    RelayMode mode = static_cast<RelayMode>(request.relay_mode());
+    if (mode != RelayMode::kNone) {
+      if (caller.role != MemberRole::kMediator) {
+        return item_error(i, absl::PermissionDeniedError(
+                                 "only mediators relay messages"));
+      }
+      std::optional<EnvelopeRecord> source =
+          core_->ledger->Envelope(request.relay_of());
+      if (!source.has_value() ||
+          std::find(source->recipients.begin(), source->recipients.end(),
+                    caller.name) == source->recipients.end()) {
+        return item_error(
+            i, absl::PermissionDeniedError(
+                   absl::StrCat("you did not receive an envelope at log index ",
+                                request.relay_of())));
+      }
+    }
+    next_sequence = header.metadata.sequence + 1;
+    last_hash = envelope.hash;
+    facts[i].hash = envelope.hash;
+    facts[i].sender_identity = header.sender_identity;
+    facts[i].client_message_id = header.metadata.client_message_id;
+    facts[i].sequence = header.metadata.sequence;
+    facts[i].recipient_names = std::move(recipient_names);
+    EnvelopeEntry entry;
+    entry.channel = request.channel();
+    entry.sender = caller.name;
+    entry.relay_mode = mode;
+    entry.relay_of = mode == RelayMode::kNone ? 0 : request.relay_of();
+    entry.envelope = request.envelope();
+    pending.push_back(Ledger::Pending{std::move(entry), &facts[i]});
+    pending_item.push_back(i);
   }
-  EnvelopeFacts facts;
-  facts.hash = envelope->hash;
-  facts.sender_identity = header.sender_identity;
-  facts.client_message_id = header.metadata.client_message_id;
-  facts.sequence = header.metadata.sequence;
-  facts.recipient_names = recipient_names;
-  EnvelopeEntry entry;
-  entry.channel = request.channel();
-  entry.sender = caller.name;
-  entry.relay_mode = mode;
-  entry.relay_of = mode == RelayMode::kNone ? 0 : request.relay_of();
-  entry.envelope = bytes;
-  absl::StatusOr<uint64_t> index =
-      core_->ledger->Commit(std::move(entry), &facts);
-  if (!index.ok()) return index.status();
-  response->set_log_index(*index);
-  response->set_duplicate(false);
+  if (pending.empty()) return absl::OkStatus();  // Every send was a retry.
+  absl::StatusOr<uint64_t> first =
+      core_->ledger->CommitMany(std::move(pending));
+  if (!first.ok()) return first.status();
+  for (size_t k = 0; k < pending_item.size(); ++k) {
+    (*results)[pending_item[k]].set_log_index(*first + k);
+    (*results)[pending_item[k]].set_duplicate(false);
+  }
   return absl::OkStatus();
 }
 
@@ -299,6 +402,29 @@ grpc::ServerUnaryReactor* ChannelService::Send(
   if (!caller.ok()) return FinishUnary(context, caller.status());
   return FinishUnaryOnPool(*core_, context, [=, this] {
     return DoSend(*caller, *request, response);
+  });
+}
+
+grpc::ServerUnaryReactor* ChannelService::SendBatch(
+    grpc::CallbackServerContext* context, const v1::SendBatchRequest* request,
+    v1::SendBatchResponse* response) {
+  // One rate-limit token per send, so a batch is no way around the limit.
+  const int tokens = std::clamp<int>(request->sends_size(), 1,
+                                     static_cast<int>(kMaxSendsPerBatch));
+  absl::StatusOr<Caller> caller =
+      core_->Admit(context, "parley.v1.Channels/SendBatch", tokens);
+  if (!caller.ok()) return FinishUnary(context, caller.status());
+  return FinishUnaryOnPool(*core_, context, [=, this] {
+    std::vector<const v1::SendRequest*> sends;
+    for (const v1::SendRequest& r : request->sends()) sends.push_back(&r);
+    std::vector<v1::SendResponse> results;
+    absl::Status s = DoSendBatch(*caller, sends, &results);
+    if (s.ok()) {
+      for (v1::SendResponse& r : results) {
+        *response->add_results() = std::move(r);
+      }
+    }
+    return s;
   });
 }
 

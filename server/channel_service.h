@@ -35,6 +35,9 @@ class ChannelService final : public v1::Channels::CallbackService {
   grpc::ServerUnaryReactor* Send(grpc::CallbackServerContext* context,
                                  const v1::SendRequest* request,
                                  v1::SendResponse* response) override;
+  grpc::ServerUnaryReactor* SendBatch(grpc::CallbackServerContext* context,
+                                      const v1::SendBatchRequest* request,
+                                      v1::SendBatchResponse* response) override;
   grpc::ServerWriteReactor<v1::Delivery>* Subscribe(
       grpc::CallbackServerContext* context,
       const v1::SubscribeRequest* request) override;
@@ -50,6 +53,14 @@ class ChannelService final : public v1::Channels::CallbackService {
   // The send logic without gRPC (tests and benchmarks).
   absl::Status DoSend(const Caller& caller, const v1::SendRequest& request,
                       v1::SendResponse* response);
+  // SendBatch without gRPC: every send checked in order (each seeing the
+  // chains the earlier ones advance), then the new ones logged in one
+  // synced write; all or none. On success `results` has one per request.
+  // A failure names the item ("send 3 of 8: ...") unless there is one.
+  absl::Status DoSendBatch(const Caller& caller,
+                           const std::vector<const v1::SendRequest*>& requests,
+                           std::vector<v1::SendResponse>* results);
+  static constexpr size_t kMaxSendsPerBatch = 100;
 
  private:
   absl::Status CheckMembers(const std::vector<std::string>& names) const;

@@ -236,24 +236,74 @@ absl::StatusOr<uint64_t> Ledger::Commit(EntryBody body,
   // pure, no locks, no reads.
   absl::StatusOr<uint64_t> index = log_->Append(bytes, [&plan](uint64_t i) {
     std::vector<IndexPut> puts;
-    for (const auto& [name, kind] : plan.inbox) {
-      puts.push_back({index_cf::kInbox, InboxKey(name, i),
-                      std::string(1, static_cast<char>(kind))});
-    }
-    if (plan.extra) plan.extra(i, &puts);
+    plan.AddPuts(i, &puts);
     return puts;
   });
   if (!index.ok()) return index.status();
+  Publish(*index, entry, plan);
+  return *index;
+}
+
+absl::StatusOr<uint64_t> Ledger::CommitMany(std::vector<Pending> pending) {
+  if (pending.empty()) {
+    return absl::InternalError("CommitMany called with no entries");
+  }
+  const int64_t now_ms = absl::ToUnixMillis(clock_->Now());
+  std::vector<LogEntry> entries;
+  std::vector<std::string> bytes;
+  std::vector<IndexPlan> plans;
+  entries.reserve(pending.size());
+  for (Pending& p : pending) {
+    const bool envelope = std::holds_alternative<EnvelopeEntry>(p.body);
+    if (!envelope && !std::holds_alternative<ReceiptEntry>(p.body)) {
+      return absl::InternalError(
+          "CommitMany takes only envelopes and receipts");
+    }
+    if (envelope && p.facts == nullptr) {
+      return absl::InternalError("envelope committed without its facts");
+    }
+    LogEntry& entry = entries.emplace_back();
+    entry.logged_at_ms = now_ms;
+    entry.body = std::move(p.body);
+    bytes.push_back(EncodeLogEntry(entry));
+    plans.push_back(PlanIndexes(entry, p.facts));
+  }
+  absl::StatusOr<uint64_t> first =
+      log_->AppendMany(bytes, [&plans](uint64_t start) {
+        std::vector<IndexPut> puts;
+        for (size_t i = 0; i < plans.size(); ++i) {
+          plans[i].AddPuts(start + i, &puts);
+        }
+        return puts;
+      });
+  if (!first.ok()) return first.status();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    Publish(*first + i, entries[i], plans[i]);
+  }
+  return *first;
+}
+
+void Ledger::IndexPlan::AddPuts(uint64_t index,
+                                std::vector<IndexPut>* puts) const {
+  for (const auto& [name, kind] : inbox) {
+    puts->push_back({index_cf::kInbox, InboxKey(name, index),
+                     std::string(1, static_cast<char>(kind))});
+  }
+  if (extra) extra(index, puts);
+}
+
+void Ledger::Publish(uint64_t index, const LogEntry& entry,
+                     const IndexPlan& plan) {
+  state_.Apply(index, entry);
+  if (plan.inbox.empty()) return;
   std::vector<std::string> notify;
   for (const auto& [name, kind] : plan.inbox) notify.push_back(name);
-  state_.Apply(*index, entry);
   std::function<void(const std::vector<std::string>&, uint64_t)> listener;
   {
     absl::MutexLock lock(&listener_mu_);
     listener = listener_;
   }
-  if (listener && !notify.empty()) listener(notify, *index);
-  return *index;
+  if (listener) listener(notify, index);
 }
 
 void Ledger::SetListener(

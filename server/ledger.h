@@ -84,6 +84,19 @@ class Ledger {
   absl::StatusOr<uint64_t> Commit(EntryBody body,
                                   const EnvelopeFacts* facts = nullptr);
 
+  // One entry of CommitMany. `facts` as for Commit; not owned.
+  struct Pending {
+    EntryBody body;
+    const EnvelopeFacts* facts = nullptr;
+  };
+  // Appends `entries` at consecutive indexes in one synced batch (all or
+  // none), then applies and announces each in order, as Commit does.
+  // Returns the first index. Every entry's index writes and audience are
+  // planned against the state before the batch, so no entry may depend on
+  // another's effect on the state: only envelopes (EnvelopeEntry) and
+  // receipts are accepted (InternalError otherwise). REQUIRES: non-empty.
+  absl::StatusOr<uint64_t> CommitMany(std::vector<Pending> entries);
+
   // Called after each commit with the members it concerns. One listener.
   void SetListener(
       std::function<void(const std::vector<std::string>&, uint64_t)> listener);
@@ -109,9 +122,15 @@ class Ledger {
   struct IndexPlan {
     std::vector<std::pair<std::string, DeliveryKind>> inbox;
     std::function<void(uint64_t, std::vector<IndexPut>*)> extra;
+    // Appends the puts for the entry at `index`: pure (runs inside the
+    // log's commit, possibly on another appender's thread).
+    void AddPuts(uint64_t index, std::vector<IndexPut>* puts) const;
   };
   IndexPlan PlanIndexes(const LogEntry& entry,
                         const EnvelopeFacts* facts) const;
+
+  // After the append: applies `entry` to the state and announces it.
+  void Publish(uint64_t index, const LogEntry& entry, const IndexPlan& plan);
 
   LogStore* const log_;
   const Clock* const clock_;

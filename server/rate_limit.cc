@@ -8,7 +8,12 @@
 namespace parley {
 
 absl::Status RateLimiter::Take(const std::string& name,
-                               absl::Duration* retry_after) {
+                               absl::Duration* retry_after, double tokens) {
+  if (tokens > options_.burst) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "this request counts as ", tokens, " requests, more than the burst of ",
+        options_.burst, " the server allows; split it into smaller ones"));
+  }
   absl::Time now = clock_->Now();
   absl::MutexLock lock(&mu_);
   auto [it, inserted] = buckets_.try_emplace(name, Bucket{options_.burst, now});
@@ -17,11 +22,11 @@ absl::Status RateLimiter::Take(const std::string& name,
   b.tokens = std::min(options_.burst,
                       b.tokens + elapsed * options_.requests_per_second);
   b.updated = now;
-  if (b.tokens >= 1.0) {
-    b.tokens -= 1.0;
+  if (b.tokens >= tokens) {
+    b.tokens -= tokens;
     return absl::OkStatus();
   }
-  double wait_s = (1.0 - b.tokens) / options_.requests_per_second;
+  double wait_s = (tokens - b.tokens) / options_.requests_per_second;
   *retry_after = absl::Milliseconds(std::ceil(wait_s * 1000));
   return absl::ResourceExhaustedError(absl::StrCat(
       "rate limit of ", options_.requests_per_second,

@@ -25,9 +25,12 @@ class RateLimiter {
   RateLimiter(const Clock* clock, LimitOptions options)
       : clock_(clock), options_(options) {}
 
-  // Takes one token for `name`. ResourceExhausted with "retry in N ms" (and
-  // *retry_after set) when the bucket is empty.
-  absl::Status Take(const std::string& name, absl::Duration* retry_after);
+  // Takes `tokens` tokens for `name` (one per request; a batch takes one
+  // per item). ResourceExhausted with "retry in N ms" (and *retry_after
+  // set) when the bucket holds fewer; InvalidArgument if `tokens` exceeds
+  // the burst, since no wait would help.
+  absl::Status Take(const std::string& name, absl::Duration* retry_after,
+                    double tokens = 1.0);
 
   // Counts an open stream; ResourceExhausted over the cap. Release when
   // the stream ends.

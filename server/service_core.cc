@@ -6,13 +6,18 @@
 namespace parley {
 
 absl::StatusOr<Caller> ServiceCore::Admit(grpc::CallbackServerContext* context,
-                                          const std::string& method) const {
+                                          const std::string& method,
+                                          int tokens) const {
   absl::StatusOr<Caller> caller = auth->Resolve(*context, method);
   if (!caller.ok()) return caller.status();
   absl::Duration retry_after;
-  if (absl::Status s = limiter->Take(caller->name, &retry_after); !s.ok()) {
-    context->AddTrailingMetadata(
-        "retry-after-ms", absl::StrCat(absl::ToInt64Milliseconds(retry_after)));
+  if (absl::Status s = limiter->Take(caller->name, &retry_after, tokens);
+      !s.ok()) {
+    if (absl::IsResourceExhausted(s)) {
+      context->AddTrailingMetadata(
+          "retry-after-ms",
+          absl::StrCat(absl::ToInt64Milliseconds(retry_after)));
+    }
     return s;
   }
   return caller;

@@ -35,10 +35,11 @@ struct ServiceCore {
   WorkPool* pool = nullptr;
 
   // Authenticates the caller, checks the authorization table for `method`
-  // and takes a rate-limit token. On RESOURCE_EXHAUSTED it also sets the
-  // trailing metadata "retry-after-ms".
+  // and takes `tokens` rate-limit tokens (one per envelope of a batch). On
+  // RESOURCE_EXHAUSTED it also sets the trailing metadata "retry-after-ms".
   absl::StatusOr<Caller> Admit(grpc::CallbackServerContext* context,
-                               const std::string& method) const;
+                               const std::string& method,
+                               int tokens = 1) const;
 
   // The checks every envelope a member hands the server goes through:
   // size within max_message_bytes (INVALID_ARGUMENT), well formed

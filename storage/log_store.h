@@ -116,8 +116,11 @@ class LogStore {
   absl::StatusOr<uint64_t> Append(std::string_view entry,
                                   IndexPutsFn make_index_puts);
   // Appends `entries` atomically, in order, at consecutive indexes, in one
-  // synced batch. Returns the index of the first. REQUIRES: non-empty.
-  absl::StatusOr<uint64_t> AppendMany(const std::vector<std::string>& entries);
+  // synced batch, with the index writes `make_index_puts` returns for the
+  // first entry's index (same contract as above). Returns the index of the
+  // first. InvalidArgument if `entries` is empty or one is oversize.
+  absl::StatusOr<uint64_t> AppendMany(const std::vector<std::string>& entries,
+                                      IndexPutsFn make_index_puts = nullptr);
 
   // Number of durable entries.
   uint64_t Size() const;

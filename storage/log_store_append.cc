@@ -94,7 +94,7 @@ absl::StatusOr<uint64_t> LogStore::Append(std::string_view entry,
 }
 
 absl::StatusOr<uint64_t> LogStore::AppendMany(
-    const std::vector<std::string>& entries) {
+    const std::vector<std::string>& entries, IndexPutsFn make_index_puts) {
   if (entries.empty()) {
     return absl::InvalidArgumentError("AppendMany needs at least one entry");
   }
@@ -107,6 +107,7 @@ absl::StatusOr<uint64_t> LogStore::AppendMany(
     w.entries.push_back(e);
     w.bytes += e.size();
   }
+  if (make_index_puts) w.make_index_puts = &make_index_puts;
   return Commit(w);
 }
 

@@ -67,6 +67,7 @@ TEST(AuthorizationTableTest, EveryCell) {
       {"parley.v1.Channels/ChangeMembers", {0, 1, 0, 0, 0}},
       {"parley.v1.Channels/ListChannels", {0, 1, 1, 1, 1}},
       {"parley.v1.Channels/Send", {0, 1, 1, 1, 0}},
+      {"parley.v1.Channels/SendBatch", {0, 1, 1, 1, 0}},
       {"parley.v1.Channels/Subscribe", {0, 1, 1, 1, 1}},
       {"parley.v1.Channels/SubmitReceipts", {0, 1, 1, 1, 1}},
       {"parley.v1.Channels/ListReceipts", {0, 1, 1, 1, 1}},

@@ -290,6 +290,40 @@ TEST_F(LogStoreTest, IndexPutsMayDependOnTheAssignedIndex) {
   EXPECT_OK(store->Audit());
 }
 
+TEST_F(LogStoreTest, AppendManyWritesIndexPutsForEveryEntryOrNone) {
+  auto store = OpenStore({"by_index"});
+  ASSERT_OK(store->Append("first").status());
+  std::vector<std::string> entries = {"a", "b", "c"};
+  ASSERT_OK_AND_ASSIGN(
+      uint64_t first, store->AppendMany(entries, [&entries](uint64_t start) {
+        std::vector<IndexPut> puts;
+        for (size_t i = 0; i < entries.size(); ++i) {
+          puts.push_back(
+              {"by_index", absl::StrCat("idx/", start + i), entries[i]});
+        }
+        return puts;
+      }));
+  EXPECT_EQ(first, 1u);
+  for (uint64_t i = 1; i <= 3; ++i) {
+    ASSERT_OK_AND_ASSIGN(std::optional<std::string> v,
+                         store->GetIndex("by_index", absl::StrCat("idx/", i)));
+    ASSERT_TRUE(v.has_value());
+    ASSERT_OK_AND_ASSIGN(std::string entry, store->GetEntry(i));
+    EXPECT_EQ(*v, entry);
+  }
+  // A bad family fails the whole batch: none of its entries is written.
+  EXPECT_THAT(store->AppendMany({"x", "y"},
+                                [](uint64_t) {
+                                  return std::vector<IndexPut>{
+                                      {"nope", "k", "v"}};
+                                }),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(store->Size(), 4u);
+  EXPECT_THAT(store->AppendMany({}),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_OK(store->Audit());
+}
+
 TEST_F(LogStoreTest, OversizeEntryIsRejected) {
   LogOptions o = Options();
   o.max_entry_bytes = 16;
