@@ -10,7 +10,7 @@
 //   --json         one JSON document instead of the table
 //   --gbench-json  a Google Benchmark JSON file (crypto_bench, log_bench) to
 //                  fold into the same table (./test.sh --bench does this)
-//   --phases       a subset of send,delivery,fanout,notify (for profiling);
+//   --phases       a subset of send,batch,delivery,fanout,notify (profiling);
 //                  the delivery phase needs send's channels, which the cast
 //                  creates anyway
 //
@@ -63,6 +63,9 @@ struct Options {
   // Concurrency -> total Sends (and echo calls) in that run.
   std::vector<std::pair<int, int>> send_runs = {{1, 1000}, {8, 4000},
                                                 {64, 6400}};
+  // Channels/SendBatch: sends per call, and (concurrency, total sends).
+  int batch_size = 16;
+  std::pair<int, int> batch_run = {8, 8000};
   int delivery_senders = 8;
   double delivery_rate = 1000;  // messages per second, all senders
   double delivery_seconds = 5;
@@ -72,7 +75,8 @@ struct Options {
   int acks_per_party = 2000;
   int workers = 8;  // concurrency of enrollment, import and acks
   // Phases to run (for profiling one at a time); all by default.
-  std::set<std::string> phases = {"send", "delivery", "fanout", "notify"};
+  std::set<std::string> phases = {"send", "batch", "delivery", "fanout",
+                                   "notify"};
 
   // --target: drive a running parleyd instead of starting one.
   std::string target;       // HOST:PORT
@@ -84,6 +88,8 @@ struct Options {
   void MakeSmoke() {
     smoke = true;
     send_runs = {{1, 20}, {8, 40}};
+    batch_size = 4;
+    batch_run = {8, 64};
     delivery_rate = 100;
     delivery_seconds = 1;
     fanouts = {10, 30};
@@ -318,6 +324,7 @@ class ParleyBench {
     }
     const std::vector<std::pair<std::string, absl::Status (ParleyBench::*)()>>
         phases = {{"send", &ParleyBench::SendVersusEcho},
+                  {"batch", &ParleyBench::SendBatchVersusEcho},
                   {"delivery", &ParleyBench::DeliveryLatency},
                   {"fanout", &ParleyBench::FanOut},
                   {"notify", &ParleyBench::Notifications}};
@@ -330,7 +337,7 @@ class ParleyBench {
 
  private:
   int MaxSenders() const {
-    int n = options_.delivery_senders;
+    int n = std::max(options_.delivery_senders, options_.batch_run.first);
     for (auto [c, total] : options_.send_runs) n = std::max(n, c);
     return n;
   }
@@ -473,6 +480,89 @@ class ParleyBench {
         "Send: envelopes of ", options_.payload_bytes,
         "-byte payloads sealed to 3 members before timing; latency ratios are "
         "echo/Send (share of the time that is gRPC+TLS)"));
+    return absl::OkStatus();
+  }
+
+  // Channels/SendBatch at batch_run's concurrency, batch_size sends per
+  // call, against the raw echo of the same request bytes and against the
+  // unary echo of one Send. A batch is a different call from the issue's
+  // Send figure (one envelope per call), so it gets rows of its own.
+  absl::Status SendBatchVersusEcho() {
+    const auto [concurrency, total] = options_.batch_run;
+    const int size = options_.batch_size;
+    const int calls = std::max(1, total / (concurrency * size));
+    Progress(absl::StrCat("sealing ", calls * size * concurrency,
+                          " envelopes for ", concurrency, " batch senders"));
+    std::vector<std::vector<v1::SendBatchRequest>> requests(concurrency);
+    for (int i = 0; i < concurrency; ++i) {
+      absl::StatusOr<std::vector<v1::SendRequest>> r =
+          SealSends(i, calls * size);
+      if (!r.ok()) return r.status();
+      for (int k = 0; k < calls; ++k) {
+        v1::SendBatchRequest& batch = requests[i].emplace_back();
+        for (int j = 0; j < size; ++j) {
+          *batch.add_sends() = std::move((*r)[k * size + j]);
+        }
+      }
+    }
+    std::shared_ptr<grpc::Channel> echo = EchoChannel();
+    const grpc::ByteBuffer batch_echo =
+        ToByteBuffer(requests[0][0].SerializeAsString());
+    const grpc::ByteBuffer single_echo =
+        ToByteBuffer(requests[0][0].sends(0).SerializeAsString());
+    auto echo_loop = [&](const grpc::ByteBuffer& request, int per) {
+      return ClosedLoop(concurrency, per, [&](int, int) {
+        grpc::ByteBuffer out;
+        return ToAbsl(EchoCall(echo.get(), request, &out), "echo");
+      });
+    };
+    Progress(absl::StrCat("echo x", concurrency, " of one Send and of a ",
+                          size, "-send batch"));
+    echo_loop(batch_echo, 10);  // Warm-up.
+    RunResult single = echo_loop(single_echo, calls * size);
+    if (!single.status.ok()) return single.status;
+    CpuMeter echo_cpu(target_.echo_pid);
+    RunResult e = echo_loop(batch_echo, calls);
+    if (!e.status.ok()) return e.status;
+    const CpuMeter::Use echo_use = echo_cpu.Stop();
+    Progress(absl::StrCat("SendBatch x", concurrency));
+    CpuMeter send_cpu(target_.pid);
+    RunResult s = ClosedLoop(concurrency, calls, [&](int t, int k) {
+      grpc::ClientContext context;
+      BenchClient::Authorize(&context, client_->device(SenderName(t)));
+      v1::SendBatchResponse response;
+      return ToAbsl(
+          client_->channels().SendBatch(&context, requests[t][k], &response),
+          "SendBatch as " + SenderName(t));
+    });
+    if (!s.status.ok()) return s.status;
+    const CpuMeter::Use send_use = send_cpu.Stop();
+    const std::string who =
+        absl::StrCat(size, " per call, ", concurrency, " senders");
+    report_->AddRate("batch.rate",
+                     absl::StrCat("SendBatch rate, ", who),
+                     s.rate() * size, "msg/s", e.rate() * size,
+                     "echo of the batch");
+    report_->AddRate("batch.vs_unary_echo",
+                     absl::StrCat("SendBatch rate vs unary echo, ", who),
+                     s.rate() * size, "msg/s", single.rate(), "unary echo");
+    report_->AddRate("batch.p99", absl::StrCat("SendBatch p99, ", who),
+                     s.p(0.99), "ms", e.p(0.99), "echo p99")
+        .ratio = s.p(0.99) > 0 ? e.p(0.99) / s.p(0.99) : 0;
+    if (target_.measurable()) {
+      const double envelopes = static_cast<double>(s.latencies_ms.size()) * size;
+      report_
+          ->AddRate("batch.server_cpu_us",
+                    absl::StrCat("parleyd CPU per batched envelope, ", who),
+                    send_use.server_s * 1e6 / envelopes, "us",
+                    echo_use.server_s * 1e6 / envelopes,
+                    "echo per envelope")
+          .ratio.reset();
+    }
+    report_->Note(absl::StrCat(
+        "SendBatch: the same envelopes as Send, ", size,
+        " per call; not the issue's Send figure, which is one envelope per "
+        "call"));
     return absl::OkStatus();
   }
 
@@ -1245,6 +1335,16 @@ int Main(int argc, char** argv) {
       options.gbench_json.push_back(argv[++i]);
     } else if (arg == "--phases" && i + 1 < argc) {
       std::vector<std::string> names = absl::StrSplit(argv[++i], ',');
+      const std::set<std::string> known = Options().phases;
+      for (const std::string& name : names) {
+        if (!known.contains(name)) {
+          std::fprintf(stderr,
+                       "parley-bench: unknown phase \"%s\" in --phases; the "
+                       "phases are send,batch,delivery,fanout,notify\n",
+                       name.c_str());
+          return 2;
+        }
+      }
       options.phases = {names.begin(), names.end()};
     } else if (arg == "--target" && i + 1 < argc) {
       options.target = argv[++i];
@@ -1262,7 +1362,7 @@ int Main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: parley-bench [--smoke] [--json] "
                    "[--gbench-json FILE]... "
-                   "[--phases send,delivery,fanout,notify]\n"
+                   "[--phases send,batch,delivery,fanout,notify]\n"
                    "       [--target HOST:PORT --ca FILE --invite-file FILE "
                    "[--admin-name NAME] [--target-pid PID]]\n"
                    "(unknown or incomplete argument: %s)\n",
