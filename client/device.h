@@ -504,6 +504,13 @@ class Device {
   absl::StatusOr<std::string> MemberNameForKey(const std::string& key);
   absl::StatusOr<v1::ChannelInfo> FindChannel(const std::string& name);
   absl::StatusOr<SendResult> SendEnvelope(const OutboxItem& send);
+  // Queued envelopes in one Channels/SendBatch (all or none). On success
+  // records each as SendEnvelope does, adds it to flushed_ and takes it out
+  // of the outbox.
+  absl::Status SendEnvelopeBatch(const std::vector<OutboxItem>& sends);
+  // After the server logged `send`: advances the local chain.
+  absl::StatusOr<SendResult> RecordSent(const OutboxItem& send,
+                                        const v1::SendResponse& response);
   absl::StatusOr<SendResult> SealAndSend(const std::string& channel,
                                          const std::string& content_type,
                                          const std::string& payload,

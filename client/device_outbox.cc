@@ -18,6 +18,10 @@ namespace {
 constexpr char kSendKind[] = "send";
 constexpr char kNotifyKind[] = "notify";
 constexpr char kAckKind[] = "ack";
+// A batch stays within the server's SendBatch limit (100) and below its
+// default message limit (256 KiB).
+constexpr size_t kMaxBatchSends = 100;
+constexpr size_t kMaxBatchBytes = 192 * 1024;
 
 // Failures after which the same request may succeed later.
 bool IsTransient(const absl::Status& s) {
@@ -35,20 +39,23 @@ absl::Status CannotSealOffline(const std::string& what,
 
 }  // namespace
 
-absl::StatusOr<SendResult> Device::SendEnvelope(const OutboxItem& send) {
-  absl::StatusOr<ParsedEnvelope> parsed = ParseEnvelope(send.request);
-  if (!parsed.ok()) return parsed.status();
-  auto api = v1::Channels::NewStub(session_->channel());
+namespace {
+
+v1::SendRequest ToSendRequest(const OutboxItem& send) {
   v1::SendRequest request;
   request.set_channel(send.channel);
   request.set_envelope(send.request);
   request.set_relay_mode(static_cast<v1::RelayMode>(send.relay_mode));
   request.set_relay_of(send.relay_of);
-  v1::SendResponse response;
-  absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return api->Send(c, request, &response);
-  });
-  if (!s.ok()) return s;
+  return request;
+}
+
+}  // namespace
+
+absl::StatusOr<SendResult> Device::RecordSent(const OutboxItem& send,
+                                              const v1::SendResponse& response) {
+  absl::StatusOr<ParsedEnvelope> parsed = ParseEnvelope(send.request);
+  if (!parsed.ok()) return parsed.status();
   const uint64_t sequence = parsed->header.metadata.sequence;
   if (state_.Chain(send.channel).next_sequence <= sequence) {
     if (absl::Status c = state_.SetChain(send.channel,
@@ -65,6 +72,46 @@ absl::StatusOr<SendResult> Device::SendEnvelope(const OutboxItem& send) {
   result.envelope_hash = parsed->hash;
   result.id = send.id;
   return result;
+}
+
+absl::StatusOr<SendResult> Device::SendEnvelope(const OutboxItem& send) {
+  if (absl::StatusOr<ParsedEnvelope> parsed = ParseEnvelope(send.request);
+      !parsed.ok()) {
+    return parsed.status();
+  }
+  auto api = v1::Channels::NewStub(session_->channel());
+  const v1::SendRequest request = ToSendRequest(send);
+  v1::SendResponse response;
+  absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
+    return api->Send(c, request, &response);
+  });
+  if (!s.ok()) return s;
+  return RecordSent(send, response);
+}
+
+absl::Status Device::SendEnvelopeBatch(const std::vector<OutboxItem>& sends) {
+  auto api = v1::Channels::NewStub(session_->channel());
+  v1::SendBatchRequest request;
+  for (const OutboxItem& send : sends) *request.add_sends() = ToSendRequest(send);
+  v1::SendBatchResponse response;
+  absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
+    return api->SendBatch(c, request, &response);
+  });
+  if (!s.ok()) return s;
+  if (response.results_size() != static_cast<int>(sends.size())) {
+    return absl::InternalError(absl::StrCat(
+        "the server answered a batch of ", sends.size(), " sends with ",
+        response.results_size(), " results"));
+  }
+  std::set<std::string> sent;
+  for (size_t i = 0; i < sends.size(); ++i) {
+    absl::StatusOr<SendResult> r = RecordSent(sends[i], response.results(i));
+    if (!r.ok()) return r.status();
+    sent.insert(sends[i].id);
+    flushed_.push_back(FlushedItem{
+        sends[i], OutboxAnswer{r->log_index, r->duplicate, ""}});
+  }
+  return state_.ChangeOutbox(sent, {});
 }
 
 absl::StatusOr<OutboxAnswer> Device::SendOutboxItem(const OutboxItem& item) {
@@ -109,7 +156,9 @@ absl::Status Device::FlushOutbox() {
   std::vector<std::string> ids;
   for (const OutboxItem& item : state_.outbox()) ids.push_back(item.id);
   std::set<std::string> held_keys;  // ordering keys with held work
-  for (const std::string& id : ids) {
+  size_t singles_until = 0;  // items before this go one at a time
+  for (size_t k = 0; k < ids.size(); ++k) {
+    const std::string& id = ids[k];
     const OutboxItem* queued = state_.FindOutboxItem(id);
     if (queued == nullptr) continue;
     OutboxItem item = *queued;
@@ -118,6 +167,40 @@ absl::Status Device::FlushOutbox() {
       continue;
     }
     if (held_keys.contains(item.channel)) continue;
+    if (k >= singles_until && item.kind == kSendKind) {
+      // The envelopes queued from here on, up to the next other work, go
+      // in one Channels/SendBatch: one round trip instead of one each.
+      std::vector<OutboxItem> run;
+      size_t bytes = 0;
+      for (size_t j = k; j < ids.size() && run.size() < kMaxBatchSends; ++j) {
+        const OutboxItem* next = state_.FindOutboxItem(ids[j]);
+        if (next == nullptr || next->kind != kSendKind ||
+            !next->held.empty() || held_keys.contains(next->channel) ||
+            bytes + next->request.size() > kMaxBatchBytes) {
+          break;
+        }
+        bytes += next->request.size();
+        run.push_back(*next);
+      }
+      if (run.size() >= 2) {
+        absl::Status batch = SendEnvelopeBatch(run);
+        if (batch.ok()) {
+          k += run.size() - 1;
+          continue;
+        }
+        if (IsTransient(batch) || absl::IsUnauthenticated(batch)) {
+          ++item.attempts;
+          item.last_error = std::string(batch.message());
+          if (absl::Status s = state_.UpdateOutboxItem(id, item); !s.ok()) {
+            return s;
+          }
+          return batch;
+        }
+        // Refused (nothing of it was logged), or a server without
+        // SendBatch: one at a time, so each refusal lands on its own item.
+        singles_until = k + run.size();
+      }
+    }
     absl::StatusOr<OutboxAnswer> answer = SendOutboxItem(item);
     if (answer.ok()) {
       if (absl::Status s = state_.RemoveFromOutbox(id); !s.ok()) return s;
