@@ -519,21 +519,39 @@ grpc::ServerUnaryReactor* ChannelService::SubmitReceipts(
                                      submission.receipt()});
     }
     absl::MutexLock lock(SenderLock(caller->name));
+    // One receipt per (envelope, recipient, level): a retry, or a repeat
+    // within this call, gets the index of the one logged first. The new
+    // ones are logged together, in request order, in one synced write.
+    std::vector<uint64_t> logged(entries.size());      // already in the log
+    std::vector<std::optional<size_t>> new_at(entries.size());  // in pending
+    std::map<std::string, size_t> new_by_key;
+    std::vector<Ledger::Pending> pending;
     for (size_t i = 0; i < entries.size(); ++i) {
-      // One receipt per (envelope, recipient, level): a retry gets the
-      // index already logged.
+      if (auto it = new_by_key.find(keys[i]); it != new_by_key.end()) {
+        new_at[i] = it->second;
+        continue;
+      }
       absl::StatusOr<std::optional<std::string>> seen =
           core_->ledger->log().GetIndex(index_cf::kReceipt, keys[i]);
       if (!seen.ok()) return seen.status();
       if (seen->has_value()) {
-        response->add_log_indexes(
-            log_schema::DecodeU64Key(**seen).value_or(0));
+        logged[i] = log_schema::DecodeU64Key(**seen).value_or(0);
         continue;
       }
+      new_at[i] = pending.size();
+      new_by_key.emplace(keys[i], pending.size());
+      pending.push_back(Ledger::Pending{std::move(entries[i]), nullptr});
+    }
+    uint64_t first = 0;
+    if (!pending.empty()) {
       absl::StatusOr<uint64_t> index =
-          core_->ledger->Commit(std::move(entries[i]));
+          core_->ledger->CommitMany(std::move(pending));
       if (!index.ok()) return index.status();
-      response->add_log_indexes(*index);
+      first = *index;
+    }
+    for (size_t i = 0; i < entries.size(); ++i) {
+      response->add_log_indexes(new_at[i].has_value() ? first + *new_at[i]
+                                                      : logged[i]);
     }
     return absl::OkStatus();
   });

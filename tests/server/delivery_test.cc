@@ -396,6 +396,38 @@ TEST_F(DeliveryTest, ReceiptForAnEnvelopeNotReceivedIsPermissionDenied) {
   EXPECT_EQ(TreeSize(), before);
 }
 
+TEST_F(DeliveryTest, ReceiptsOfOneCallAreLoggedTogetherAndEachOnce) {
+  Sealed s1, s2, s3;
+  uint64_t e1 = SendText(device("a"), "ab", "one", &s1);
+  uint64_t e2 = SendText(device("a"), "ab", "two", &s2);
+  uint64_t e3 = SendText(device("a"), "ab", "three", &s3);
+  v1::SubmitReceiptsResponse earlier;
+  ASSERT_TRUE(SubmitReceipt(device("b"), e2,
+                            DeliveredReceipt(device("b"), s2.hash), &earlier)
+                  .ok());
+  const uint64_t before = TreeSize();
+  grpc::ClientContext context;
+  Authorize(&context, device("b"));
+  v1::SubmitReceiptsRequest r;
+  auto add = [&r](uint64_t index, const std::string& receipt) {
+    auto* sub = r.add_receipts();
+    sub->set_envelope_index(index);
+    sub->set_receipt(receipt);
+  };
+  add(e1, DeliveredReceipt(device("b"), s1.hash));
+  add(e2, DeliveredReceipt(device("b"), s2.hash));  // logged before
+  add(e3, DeliveredReceipt(device("b"), s3.hash));
+  clock_.Advance(absl::Seconds(1));
+  add(e1, DeliveredReceipt(device("b"), s1.hash));  // repeat, new signature
+  v1::SubmitReceiptsResponse out;
+  grpc::Status s = channels_->SubmitReceipts(&context, r, &out);
+  ASSERT_TRUE(s.ok()) << Describe(s);
+  EXPECT_THAT(out.log_indexes(),
+              ::testing::ElementsAre(before, earlier.log_indexes(0),
+                                     before + 1, before));
+  EXPECT_EQ(TreeSize(), before + 2);
+}
+
 TEST_F(DeliveryTest, BatchWithOneBadReceiptLogsNothing) {
   Sealed s1, s2;
   uint64_t e1 = SendText(device("a"), "ab", "one", &s1);
