@@ -112,6 +112,8 @@ class Ledger {
   // held from the index lookup to the commit, so two envelopes sent at once
   // under one id cannot both be logged. Striped; taken last, after any
   // per-sender or per-notification lock, and never held while taking one.
+  // A call may hold several stripes (Channels/SendBatch): it takes them in
+  // address order, so two such calls cannot wait on each other.
   absl::Mutex& ClientMessageIdLock(std::string_view message_id);
 
  private:
