@@ -508,8 +508,10 @@ class Device {
   // records each as SendEnvelope does, adds it to flushed_ and takes it out
   // of the outbox.
   absl::Status SendEnvelopeBatch(const std::vector<OutboxItem>& sends);
-  // After the server logged `send`: advances the local chain.
+  // After the server logged `send` (`parsed` is its envelope): advances
+  // the local chain.
   absl::StatusOr<SendResult> RecordSent(const OutboxItem& send,
+                                        const ParsedEnvelope& parsed,
                                         const v1::SendResponse& response);
   absl::StatusOr<SendResult> SealAndSend(const std::string& channel,
                                          const std::string& content_type,

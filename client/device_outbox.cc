@@ -29,6 +29,11 @@ bool IsTransient(const absl::Status& s) {
          absl::IsResourceExhausted(s) || absl::IsAborted(s);
 }
 
+// Failures after which the queued work stays queued and the pass ends.
+bool IsRetryable(const absl::Status& s) {
+  return IsTransient(s) || absl::IsUnauthenticated(s);
+}
+
 absl::Status CannotSealOffline(const std::string& what,
                                const absl::Status& cause) {
   return absl::UnavailableError(absl::StrCat(
@@ -53,13 +58,12 @@ v1::SendRequest ToSendRequest(const OutboxItem& send) {
 }  // namespace
 
 absl::StatusOr<SendResult> Device::RecordSent(const OutboxItem& send,
+                                              const ParsedEnvelope& parsed,
                                               const v1::SendResponse& response) {
-  absl::StatusOr<ParsedEnvelope> parsed = ParseEnvelope(send.request);
-  if (!parsed.ok()) return parsed.status();
-  const uint64_t sequence = parsed->header.metadata.sequence;
+  const uint64_t sequence = parsed.header.metadata.sequence;
   if (state_.Chain(send.channel).next_sequence <= sequence) {
     if (absl::Status c = state_.SetChain(send.channel,
-                                         ChainState{sequence + 1, parsed->hash});
+                                         ChainState{sequence + 1, parsed.hash});
         !c.ok()) {
       return c;
     }
@@ -69,16 +73,14 @@ absl::StatusOr<SendResult> Device::RecordSent(const OutboxItem& send,
   result.duplicate = response.duplicate();
   result.channel = send.channel;
   result.sequence = sequence;
-  result.envelope_hash = parsed->hash;
+  result.envelope_hash = parsed.hash;
   result.id = send.id;
   return result;
 }
 
 absl::StatusOr<SendResult> Device::SendEnvelope(const OutboxItem& send) {
-  if (absl::StatusOr<ParsedEnvelope> parsed = ParseEnvelope(send.request);
-      !parsed.ok()) {
-    return parsed.status();
-  }
+  absl::StatusOr<ParsedEnvelope> parsed = ParseEnvelope(send.request);
+  if (!parsed.ok()) return parsed.status();
   auto api = v1::Channels::NewStub(session_->channel());
   const v1::SendRequest request = ToSendRequest(send);
   v1::SendResponse response;
@@ -86,13 +88,19 @@ absl::StatusOr<SendResult> Device::SendEnvelope(const OutboxItem& send) {
     return api->Send(c, request, &response);
   });
   if (!s.ok()) return s;
-  return RecordSent(send, response);
+  return RecordSent(send, *parsed, response);
 }
 
 absl::Status Device::SendEnvelopeBatch(const std::vector<OutboxItem>& sends) {
-  auto api = v1::Channels::NewStub(session_->channel());
+  std::vector<ParsedEnvelope> parsed;
   v1::SendBatchRequest request;
-  for (const OutboxItem& send : sends) *request.add_sends() = ToSendRequest(send);
+  for (const OutboxItem& send : sends) {
+    absl::StatusOr<ParsedEnvelope> p = ParseEnvelope(send.request);
+    if (!p.ok()) return p.status();
+    parsed.push_back(*std::move(p));
+    *request.add_sends() = ToSendRequest(send);
+  }
+  auto api = v1::Channels::NewStub(session_->channel());
   v1::SendBatchResponse response;
   absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
     return api->SendBatch(c, request, &response);
@@ -105,7 +113,8 @@ absl::Status Device::SendEnvelopeBatch(const std::vector<OutboxItem>& sends) {
   }
   std::set<std::string> sent;
   for (size_t i = 0; i < sends.size(); ++i) {
-    absl::StatusOr<SendResult> r = RecordSent(sends[i], response.results(i));
+    absl::StatusOr<SendResult> r =
+        RecordSent(sends[i], parsed[i], response.results(i));
     if (!r.ok()) return r.status();
     sent.insert(sends[i].id);
     flushed_.push_back(FlushedItem{
@@ -167,6 +176,14 @@ absl::Status Device::FlushOutbox() {
       continue;
     }
     if (held_keys.contains(item.channel)) continue;
+    // A failure the same request may survive (unreachable, rate limited,
+    // signed out): count the try, keep the reason, end this pass.
+    auto wait_for_retry = [&](const absl::Status& failure) {
+      ++item.attempts;
+      item.last_error = std::string(failure.message());
+      absl::Status s = state_.UpdateOutboxItem(id, item);
+      return s.ok() ? failure : s;
+    };
     if (k >= singles_until && item.kind == kSendKind) {
       // The envelopes queued from here on, up to the next other work, go
       // in one Channels/SendBatch: one round trip instead of one each.
@@ -188,14 +205,7 @@ absl::Status Device::FlushOutbox() {
           k += run.size() - 1;
           continue;
         }
-        if (IsTransient(batch) || absl::IsUnauthenticated(batch)) {
-          ++item.attempts;
-          item.last_error = std::string(batch.message());
-          if (absl::Status s = state_.UpdateOutboxItem(id, item); !s.ok()) {
-            return s;
-          }
-          return batch;
-        }
+        if (IsRetryable(batch)) return wait_for_retry(batch);
         // Refused (nothing of it was logged), or a server without
         // SendBatch: one at a time, so each refusal lands on its own item.
         singles_until = k + run.size();
@@ -207,16 +217,9 @@ absl::Status Device::FlushOutbox() {
       flushed_.push_back(FlushedItem{std::move(item), *answer});
       continue;
     }
-    ++item.attempts;
-    if (IsTransient(answer.status()) ||
-        absl::IsUnauthenticated(answer.status())) {
-      item.last_error = std::string(answer.status().message());
-      if (absl::Status s = state_.UpdateOutboxItem(id, item); !s.ok()) {
-        return s;
-      }
-      return answer.status();
-    }
+    if (IsRetryable(answer.status())) return wait_for_retry(answer.status());
     // Refused for good: keep it, with the reason, for the user to decide.
+    ++item.attempts;
     refusals_[id] = answer.status();
     item.held = absl::StrCat(absl::StatusCodeToString(answer.status().code()),
                              ": ", answer.status().message());
@@ -279,8 +282,7 @@ absl::StatusOr<SubmitResult> Device::SubmitQueued(
     return absl::OkStatus();
   };
   absl::Status flushed = FlushOutbox();
-  if (!flushed.ok() && !IsTransient(flushed) &&
-      !absl::IsUnauthenticated(flushed)) {
+  if (!flushed.ok() && !IsRetryable(flushed)) {
     return flushed;  // local state could not be written
   }
   SubmitResult result;
@@ -454,8 +456,7 @@ absl::StatusOr<SendResult> Device::SealAndSend(const std::string& channel,
                                                RelayMode relay_mode,
                                                uint64_t relay_of) {
   absl::Status flushed = FlushOutbox();
-  if (!flushed.ok() && !IsTransient(flushed) &&
-      !absl::IsUnauthenticated(flushed)) {
+  if (!flushed.ok() && !IsRetryable(flushed)) {
     return flushed;
   }
   bool online = flushed.ok();
@@ -555,8 +556,7 @@ absl::StatusOr<std::vector<SendResult>> Device::ResendHeld(
       return s;
     }
     absl::Status flushed = FlushOutbox();
-    if (!flushed.ok() && !IsTransient(flushed) &&
-        !absl::IsUnauthenticated(flushed)) {
+    if (!flushed.ok() && !IsRetryable(flushed)) {
       return flushed;
     }
     SendResult r;

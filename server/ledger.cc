@@ -222,31 +222,25 @@ Ledger::IndexPlan Ledger::PlanIndexes(const LogEntry& entry,
 
 absl::StatusOr<uint64_t> Ledger::Commit(EntryBody body,
                                         const EnvelopeFacts* facts) {
-  LogEntry entry;
-  entry.logged_at_ms = absl::ToUnixMillis(clock_->Now());
-  entry.body = std::move(body);
-  if ((std::holds_alternative<EnvelopeEntry>(entry.body) ||
-       std::holds_alternative<NotificationVersion>(entry.body)) &&
-      facts == nullptr) {
-    return absl::InternalError("envelope committed without its facts");
-  }
-  std::string bytes = EncodeLogEntry(entry);
-  IndexPlan plan = PlanIndexes(entry, facts);
-  // Runs inside the log's commit, possibly on another appender's thread:
-  // pure, no locks, no reads.
-  absl::StatusOr<uint64_t> index = log_->Append(bytes, [&plan](uint64_t i) {
-    std::vector<IndexPut> puts;
-    plan.AddPuts(i, &puts);
-    return puts;
-  });
-  if (!index.ok()) return index.status();
-  Publish(*index, entry, plan);
-  return *index;
+  std::vector<Pending> one;
+  one.push_back(Pending{std::move(body), facts});
+  return Append(std::move(one));
 }
 
 absl::StatusOr<uint64_t> Ledger::CommitMany(std::vector<Pending> pending) {
+  for (const Pending& p : pending) {
+    if (!std::holds_alternative<EnvelopeEntry>(p.body) &&
+        !std::holds_alternative<ReceiptEntry>(p.body)) {
+      return absl::InternalError(
+          "CommitMany takes only envelopes and receipts");
+    }
+  }
+  return Append(std::move(pending));
+}
+
+absl::StatusOr<uint64_t> Ledger::Append(std::vector<Pending> pending) {
   if (pending.empty()) {
-    return absl::InternalError("CommitMany called with no entries");
+    return absl::InternalError("nothing to commit");
   }
   const int64_t now_ms = absl::ToUnixMillis(clock_->Now());
   std::vector<LogEntry> entries;
@@ -254,12 +248,9 @@ absl::StatusOr<uint64_t> Ledger::CommitMany(std::vector<Pending> pending) {
   std::vector<IndexPlan> plans;
   entries.reserve(pending.size());
   for (Pending& p : pending) {
-    const bool envelope = std::holds_alternative<EnvelopeEntry>(p.body);
-    if (!envelope && !std::holds_alternative<ReceiptEntry>(p.body)) {
-      return absl::InternalError(
-          "CommitMany takes only envelopes and receipts");
-    }
-    if (envelope && p.facts == nullptr) {
+    if ((std::holds_alternative<EnvelopeEntry>(p.body) ||
+         std::holds_alternative<NotificationVersion>(p.body)) &&
+        p.facts == nullptr) {
       return absl::InternalError("envelope committed without its facts");
     }
     LogEntry& entry = entries.emplace_back();
@@ -268,6 +259,8 @@ absl::StatusOr<uint64_t> Ledger::CommitMany(std::vector<Pending> pending) {
     bytes.push_back(EncodeLogEntry(entry));
     plans.push_back(PlanIndexes(entry, p.facts));
   }
+  // Runs inside the log's commit, possibly on another appender's thread:
+  // pure, no locks, no reads.
   absl::StatusOr<uint64_t> first =
       log_->AppendMany(bytes, [&plans](uint64_t start) {
         std::vector<IndexPut> puts;

@@ -131,6 +131,9 @@ class Ledger {
   IndexPlan PlanIndexes(const LogEntry& entry,
                         const EnvelopeFacts* facts) const;
 
+  // Commit and CommitMany: stamps, encodes and plans every entry, appends
+  // them in one synced batch, then publishes each.
+  absl::StatusOr<uint64_t> Append(std::vector<Pending> pending);
   // After the append: applies `entry` to the state and announces it.
   void Publish(uint64_t index, const LogEntry& entry, const IndexPlan& plan);
 

@@ -262,6 +262,15 @@ RunResult ClosedLoop(int threads, int per_thread,
   return r;
 }
 
+// `threads` closed-loop callers each echoing `request` `per_thread` times.
+RunResult EchoLoop(grpc::Channel* echo, const grpc::ByteBuffer& request,
+                   int threads, int per_thread) {
+  return ClosedLoop(threads, per_thread, [&](int, int) {
+    grpc::ByteBuffer out;
+    return ToAbsl(EchoCall(echo, request, &out), "echo");
+  });
+}
+
 // CPU seconds used by parleyd and by this process (the clients) between
 // construction and Stop().
 class CpuMeter {
@@ -427,15 +436,9 @@ class ParleyBench {
       Progress(absl::StrCat("echo x", concurrency, " (", wire.size(),
                             "-byte requests)"));
       // Warm-up: connection and TLS handshake, allocator, thread pools.
-      ClosedLoop(concurrency, 10, [&](int, int) {
-        grpc::ByteBuffer out;
-        return ToAbsl(EchoCall(echo.get(), echo_request, &out), "echo");
-      });
+      EchoLoop(echo.get(), echo_request, concurrency, 10);
       CpuMeter echo_cpu(target_.echo_pid);
-      RunResult e = ClosedLoop(concurrency, per, [&](int, int) {
-        grpc::ByteBuffer out;
-        return ToAbsl(EchoCall(echo.get(), echo_request, &out), "echo");
-      });
+      RunResult e = EchoLoop(echo.get(), echo_request, concurrency, per);
       if (!e.status.ok()) return e.status;
       const CpuMeter::Use echo_use = echo_cpu.Stop();
       Progress(absl::StrCat("Send x", concurrency));
@@ -510,19 +513,14 @@ class ParleyBench {
         ToByteBuffer(requests[0][0].SerializeAsString());
     const grpc::ByteBuffer single_echo =
         ToByteBuffer(requests[0][0].sends(0).SerializeAsString());
-    auto echo_loop = [&](const grpc::ByteBuffer& request, int per) {
-      return ClosedLoop(concurrency, per, [&](int, int) {
-        grpc::ByteBuffer out;
-        return ToAbsl(EchoCall(echo.get(), request, &out), "echo");
-      });
-    };
     Progress(absl::StrCat("echo x", concurrency, " of one Send and of a ",
                           size, "-send batch"));
-    echo_loop(batch_echo, 10);  // Warm-up.
-    RunResult single = echo_loop(single_echo, calls * size);
+    EchoLoop(echo.get(), batch_echo, concurrency, 10);  // Warm-up.
+    RunResult single =
+        EchoLoop(echo.get(), single_echo, concurrency, calls * size);
     if (!single.status.ok()) return single.status;
     CpuMeter echo_cpu(target_.echo_pid);
-    RunResult e = echo_loop(batch_echo, calls);
+    RunResult e = EchoLoop(echo.get(), batch_echo, concurrency, calls);
     if (!e.status.ok()) return e.status;
     const CpuMeter::Use echo_use = echo_cpu.Stop();
     Progress(absl::StrCat("SendBatch x", concurrency));
