@@ -59,25 +59,41 @@ absl::StatusOr<std::string> Authenticator::Token() {
     }
   }
   auto api = v1::Identity::NewStub(session_.channel());
+  // Signing in is limited per address on the server (calls without a
+  // session): wait as asked, as Call does for members' calls.
+  auto call = [this](const std::function<grpc::Status(grpc::ClientContext*)>&
+                         rpc) {
+    absl::Duration waited;
+    for (;;) {
+      grpc::ClientContext context;
+      SetDeadline(&context, session_.timeout());
+      grpc::Status status = rpc(&context);
+      if (std::optional<absl::Duration> wait =
+              RateLimitRetryAfter(status, context);
+          wait.has_value() && waited + *wait <= kRateLimitPatience) {
+        absl::SleepFor(*wait);
+        waited += *wait;
+        continue;
+      }
+      return status;
+    }
+  };
   v1::GetChallengeRequest challenge_request;
   challenge_request.set_identity_key(identity_.public_key());
   v1::Challenge challenge;
-  {
-    grpc::ClientContext context;
-    SetDeadline(&context, session_.timeout());
-    grpc::Status status =
-        api->GetChallenge(&context, challenge_request, &challenge);
-    if (!status.ok()) return FromRpcStatus(status, session_.pin().address);
-  }
+  grpc::Status status = call([&](grpc::ClientContext* context) {
+    return api->GetChallenge(context, challenge_request, &challenge);
+  });
+  if (!status.ok()) return FromRpcStatus(status, session_.pin().address);
   v1::AuthenticateRequest request;
   request.set_identity_key(identity_.public_key());
   request.set_nonce(challenge.nonce());
   request.set_signature(identity_.Sign(AuthStatement(
       origin_, challenge.nonce(), identity_.public_key())));
   v1::SessionToken token;
-  grpc::ClientContext context;
-  SetDeadline(&context, session_.timeout());
-  grpc::Status status = api->Authenticate(&context, request, &token);
+  status = call([&](grpc::ClientContext* context) {
+    return api->Authenticate(context, request, &token);
+  });
   if (!status.ok()) return FromRpcStatus(status, session_.pin().address);
   absl::MutexLock lock(&mu_);
   token_ = token.token();

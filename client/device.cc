@@ -6,9 +6,11 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "client/delivery_check.h"
 #include "client/did_you_mean.h"
 #include "client/log_client.h"
 #include "client/payloads.h"
+#include "client/rejected_entries.h"
 #include "client/sealed_file.h"
 #include "crypto/envelope.h"
 #include "crypto/fingerprint.h"
@@ -59,7 +61,8 @@ Device::Device(std::unique_ptr<Session> session, LocalState state,
       random_(*options.random),
       profile_dir_(std::move(profile_dir)),
       auth_(*session_, keys_.identity(), identity_.origin, clock_),
-      require_online_(options.require_online) {}
+      require_online_(options.require_online),
+      max_message_bytes_(options.max_message_bytes) {}
 
 std::string Device::KeystorePath() const { return KeystorePathIn(profile_dir_); }
 
@@ -865,6 +868,21 @@ StoredMessage Device::OpenEntry(uint64_t index, int64_t logged_at_ms,
   return m;
 }
 
+absl::Status Device::RefuseDelivery(uint64_t index,
+                                    const v1::Delivery& delivery,
+                                    const absl::Status& failure) {
+  absl::StatusOr<std::string> kept = KeepRejectedEntry(
+      profile_dir_, index, delivery.entry(), failure.message(), clock_.Now());
+  return absl::DataLossError(absl::StrCat(
+      failure.message(),
+      ". Not skipped: this device's cursor stays before it and the next "
+      "sync fetches it again; ",
+      kept.ok() ? absl::StrCat("the bytes received are kept in ", *kept)
+                : absl::StrCat("the bytes received could not be kept (",
+                               kept.status().message(), ")"),
+      ". If it fails again, tell the server's operator"));
+}
+
 absl::Status Device::HandleDelivery(
     const v1::Delivery& delivery,
     const std::function<void(const SyncEvent&)>& sink) {
@@ -876,14 +894,9 @@ absl::Status Device::HandleDelivery(
   if (state_.cursor().has_value() && index <= *state_.cursor()) {
     return absl::OkStatus();  // seen already (a resumed stream)
   }
-  absl::StatusOr<LogEntry> entry = DecodeLogEntry(delivery.entry());
-  if (!entry.ok()) {
-    SyncEvent warning = MakeEvent(SyncEvent::Kind::kWarning, index);
-    warning.text = absl::StrCat("entry ", index, " does not decode: ",
-                                entry.status().message());
-    sink(warning);
-    return state_.CommitDelivery(index, std::nullopt, std::nullopt);
-  }
+  absl::StatusOr<LogEntry> entry =
+      CheckDeliveredEntry(index, delivery.entry());
+  if (!entry.ok()) return RefuseDelivery(index, delivery, entry.status());
 
   if (delivery.kind() == v1::Delivery::NOTIFICATION ||
       delivery.kind() == v1::Delivery::NOTIFICATION_ACK ||

@@ -25,6 +25,7 @@
 #include "client/directory.h"
 #include "client/identity.h"
 #include "client/local_state.h"
+#include "client/message_limit.h"
 #include "client/notification_content.h"
 #include "client/profile.h"
 #include "client/session.h"
@@ -145,6 +146,11 @@ class Device {
     // Fail (Unavailable) instead of queueing work when the server cannot be
     // reached (--require-online).
     bool require_online = false;
+    // The largest sealed envelope the server accepts. Servers do not
+    // report theirs yet, so the documented default
+    // (client/message_limit.h); a sealed message or notification over it
+    // is refused (InvalidArgument) before anything is queued.
+    uint64_t max_message_bytes = kDefaultMaxMessageBytes;
   };
 
   // Creates the keystore and keys in `profile`, registers the device with
@@ -215,7 +221,12 @@ class Device {
   // Subscribes from the stored cursor: opens, verifies and stores every
   // envelope, signs and submits delivered receipts, moves the cursor, and
   // reports each new event to `sink` exactly once (entries already stored
-  // are not reported again).
+  // are not reported again). An entry that fails verification
+  // (CheckDeliveredEntry: it does not decode, or a signature in it does not
+  // verify) is never skipped: the events before it are reported and
+  // committed, the cursor stays before it, its bytes are kept as evidence
+  // (client/rejected_entries.h), and Sync returns DataLoss naming its index
+  // and the reason; the next Sync asks for it again.
   absl::Status Sync(const SyncOptions& options,
                     const std::function<void(const SyncEvent&)>& sink);
   // Makes a running Sync return soon (from a signal-handling thread).
@@ -552,6 +563,13 @@ class Device {
   // Opens one envelope entry into a StoredMessage (error filled on failure).
   StoredMessage OpenEntry(uint64_t index, int64_t logged_at_ms,
                           const EnvelopeEntry& entry);
+  // Sync's answer to a delivered entry that failed verification (`failure`,
+  // from CheckDeliveredEntry): keeps the bytes as evidence
+  // (client/rejected_entries.h) and returns DataLoss naming the index, the
+  // reason and where the bytes are. The cursor is not moved, so the entry
+  // is fetched again on the next sync.
+  absl::Status RefuseDelivery(uint64_t index, const v1::Delivery& delivery,
+                              const absl::Status& failure);
   absl::Status HandleDelivery(const v1::Delivery& delivery,
                               const std::function<void(const SyncEvent&)>& sink);
   absl::Status SyncOnce(const SyncOptions& options, absl::Time deadline,
@@ -589,6 +607,7 @@ class Device {
   std::optional<SignedCheckpoint> proof_checkpoint_;
   std::string proof_checkpoint_note_;
   bool require_online_ = false;
+  uint64_t max_message_bytes_ = kDefaultMaxMessageBytes;
   std::atomic<bool> stop_{false};
 };
 

@@ -215,8 +215,18 @@ absl::StatusOr<std::string> Device::SealNotificationEnvelope(
   metadata.previous_hash = previous_hash;
   metadata.created_at = absl::ToUnixSeconds(clock_.Now());
   metadata.content_type = content_type;
-  return SealEnvelope(keys_.identity(), metadata, *recipients, payload,
-                      random_);
+  absl::StatusOr<std::string> envelope =
+      SealEnvelope(keys_.identity(), metadata, *recipients, payload, random_);
+  if (!envelope.ok()) return envelope.status();
+  if (absl::Status s = CheckEnvelopeFits(
+          envelope->size(), max_message_bytes_,
+          absl::StrCat("the sealed content for ", channel),
+          "Use fewer points (simplify the route or polygon) or shorter "
+          "text.");
+      !s.ok()) {
+    return s;
+  }
+  return envelope;
 }
 
 absl::StatusOr<OpenedEnvelope> Device::OpenSigned(const std::string& envelope,

@@ -412,6 +412,12 @@ absl::StatusOr<OutboxItem> Device::SealForChannel(
   absl::StatusOr<std::string> envelope = SealEnvelope(
       keys_.identity(), metadata, recipients, payload, random_);
   if (!envelope.ok()) return envelope.status();
+  if (absl::Status s = CheckEnvelopeFits(
+          envelope->size(), max_message_bytes_, "the message",
+          "Send less text or a smaller file.");
+      !s.ok()) {
+    return s;
+  }
 
   OutboxItem item;
   item.id = HexEncode(metadata.client_message_id);

@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "client/geometry_check.h"
 
 namespace parley {
 namespace {
@@ -641,7 +642,15 @@ absl::StatusOr<GeoPolygon> ReadPolygonGeoJson(std::string_view text) {
   }
   auto coords = Coordinates(g);
   if (!coords.ok()) return coords.status();
-  return Rings(**coords, g.path + ".coordinates");
+  absl::StatusOr<GeoPolygon> polygon =
+      Rings(**coords, g.path + ".coordinates");
+  if (!polygon.ok()) return polygon.status();
+  // A polygon GEOS finds invalid (a bow tie) would be logged for good and
+  // mislead every reader and `deconflict check`: refuse it here, with why.
+  if (std::optional<std::string> invalid = PolygonInvalidReason(*polygon)) {
+    return Bad(g.path, *invalid);
+  }
+  return polygon;
 }
 
 absl::StatusOr<GeoPoint> ParseLatLon(std::string_view text) {

@@ -82,13 +82,17 @@ when the server cannot be reached (`parley help offline`).
 
    0  success
    1  any other error
-   2  bad arguments or usage
+   2  bad arguments or usage, or input the server could never accept: a
+      polygon or route GEOS finds invalid, a message or notification over
+      the server's size limit (nothing is queued)
    3  the server cannot be reached or timed out (also `sync` when work is
       still queued, and --require-online)
    4  refused: permission denied, TLS pin mismatch, authentication failed,
       wrong passphrase, a verified member's key changed
-   5  verification failed: a signature, proof or checkpoint is wrong, or a
-      profile file is corrupted or belongs to another identity
+   5  verification failed: a signature, proof or checkpoint is wrong (also
+      a log entry that inbox, sync or watch received: it is not skipped, see
+      PROFILE/rejected/), or a profile file is corrupted or belongs to
+      another identity
    6  not found (no such member, message, channel or profile identity)
   10  queued, not yet sent: the work is signed and waits in the outbox
 )"},

@@ -149,7 +149,9 @@ void AddInboxCommand(CLI::App& app, GlobalOptions& options, Handler* run) {
         PrintEvent(options, e, *channel, /*lines=*/false);
       });
       PrintWarnings(options, **device);
-      if (!s.ok()) return ReportError(options, s);
+      // An entry that failed verification stops the sync after what came
+      // before it was stored: show that too, then the failure (exit 5).
+      if (!s.ok() && !absl::IsDataLoss(s)) return ReportError(options, s);
       if (options.json) {
         PrintJson({{"messages", messages},
                    {"events", events},
@@ -157,9 +159,10 @@ void AddInboxCommand(CLI::App& app, GlobalOptions& options, Handler* run) {
                                   ? nlohmann::json(
                                         *(*device)->state().cursor())
                                   : nlohmann::json(nullptr)}});
-      } else if (shown == 0) {
+      } else if (shown == 0 && s.ok()) {
         std::cout << "no new messages\n";
       }
+      if (!s.ok()) return ReportError(options, s);
       return kExitOk;
     };
   });

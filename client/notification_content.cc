@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "client/geometry_check.h"
 #include "storage/log_entry.h"
 
 namespace parley {
@@ -396,6 +397,8 @@ void CheckRoute(const Route& r, const std::string& path, Problems* out) {
     out->push_back(absl::StrCat(
         path, ": needs at least two points (origin and destination are the "
               "same place and there are no other waypoints)"));
+  } else if (std::optional<std::string> invalid = LineInvalidReason(line)) {
+    out->push_back(absl::StrCat(path, ": ", *invalid));
   }
 }
 
@@ -914,8 +917,16 @@ std::vector<std::string> ValidateSite(const SiteContent& s) {
     out.push_back("points: a site needs one or more points or a polygon");
   }
   CheckPoints(s.points, "points", &out);
+  const size_t ring_problems = out.size();
   for (size_t i = 0; i < s.polygon.size(); ++i) {
     CheckRing(s.polygon[i], absl::StrCat("polygon[", i, "]"), &out);
+  }
+  // GEOS needs closed rings; with those, it judges the whole polygon
+  // (a ring crossing itself or another, a hole outside the shell).
+  if (!s.polygon.empty() && out.size() == ring_problems) {
+    if (std::optional<std::string> invalid = PolygonInvalidReason(s.polygon)) {
+      out.push_back(absl::StrCat("polygon: ", *invalid));
+    }
   }
   if (s.review_by && *s.review_by <= s.submitted_at) {
     out.push_back("review_by must be after submitted_at");

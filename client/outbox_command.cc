@@ -185,7 +185,9 @@ void AddOutboxCommand(CLI::App& app, GlobalOptions& options, Handler* run) {
         if (!options.json) PrintMessage(e.message);
       });
       PrintWarnings(options, d);
-      if (!s.ok()) return ReportError(options, s);
+      // As inbox: what came before an entry that failed verification is
+      // shown, then the failure (exit 5).
+      if (!s.ok() && !absl::IsDataLoss(s)) return ReportError(options, s);
       if (options.json) {
         PrintJson({{"sent", sent},
                    {"queued", waiting},
@@ -194,7 +196,7 @@ void AddOutboxCommand(CLI::App& app, GlobalOptions& options, Handler* run) {
                    {"cursor", d.state().cursor().has_value()
                                   ? nlohmann::json(*d.state().cursor())
                                   : nlohmann::json(nullptr)}});
-      } else {
+      } else if (s.ok()) {
         std::cout << "caught up: " << sent.size() << " sent, "
                   << messages.size() << " new message(s)";
         if (held > 0) {
@@ -205,6 +207,7 @@ void AddOutboxCommand(CLI::App& app, GlobalOptions& options, Handler* run) {
         }
         std::cout << "\n";
       }
+      if (!s.ok()) return ReportError(options, s);
       return kExitOk;
     };
   });

@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "crypto/ed25519.h"
 #include "crypto/encoding.h"
@@ -84,34 +85,96 @@ absl::Status Authorize(const std::string& method, MemberRole role) {
 
 Authenticator::Authenticator(const ServerState* state, const Clock* clock,
                              Random* random, std::string origin,
-                             absl::Duration token_ttl)
+                             absl::Duration token_ttl,
+                             int max_pending_per_identity)
     : state_(state),
       clock_(clock),
       random_(random),
       origin_(std::move(origin)),
-      token_ttl_(token_ttl) {}
+      token_ttl_(token_ttl),
+      max_pending_per_identity_(max_pending_per_identity) {}
+
+std::vector<std::string> Authenticator::LiveChallengesOf(
+    const std::string& key, absl::Time now) {
+  auto it = by_identity_.find(key);
+  if (it == by_identity_.end()) return {};
+  std::vector<std::string> live;
+  for (const std::string& nonce : it->second) {
+    auto c = challenges_.find(nonce);
+    if (c == challenges_.end()) continue;
+    if (c->second.expires_at <= now) {
+      challenges_.erase(c);
+    } else {
+      live.push_back(nonce);
+    }
+  }
+  if (live.empty()) {
+    by_identity_.erase(it);
+  } else {
+    it->second = live;
+  }
+  return live;
+}
+
+void Authenticator::EraseChallenge(const std::string& nonce) {
+  auto c = challenges_.find(nonce);
+  if (c == challenges_.end()) return;
+  auto it = by_identity_.find(c->second.identity_key);
+  if (it != by_identity_.end()) {
+    std::erase(it->second, nonce);
+    if (it->second.empty()) by_identity_.erase(it);
+  }
+  challenges_.erase(c);
+}
 
 absl::StatusOr<Authenticator::Challenge> Authenticator::NewChallenge(
-    const std::string& identity_key) {
+    const std::string& identity_key, const std::string& peer,
+    absl::Duration* retry_after) {
   std::optional<MemberRecord> member = state_->MemberByKey(identity_key);
   if (!member.has_value()) {
     return absl::NotFoundError(
         "this identity key is not enrolled on this server; enroll first with "
         "an invite (parley enroll)");
   }
+  if (member->revoked) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "member ", member->name, " has been revoked; it cannot sign in"));
+  }
   absl::Time now = clock_->Now();
   Challenge challenge{random_->Bytes(32), now + kChallengeTtl};
   absl::MutexLock lock(&mu_);
+  std::vector<std::string> live = LiveChallengesOf(identity_key, now);
+  std::vector<std::string> from_peer;
+  for (const std::string& nonce : live) {
+    if (challenges_.at(nonce).peer == peer) from_peer.push_back(nonce);
+  }
+  if (from_peer.size() >= kMaxPendingPerPeer) {
+    EraseChallenge(from_peer.front());
+  } else if (live.size() >= static_cast<size_t>(max_pending_per_identity_)) {
+    *retry_after = challenges_.at(live.front()).expires_at - now;
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "too many sign-ins in progress for this identity key (",
+        max_pending_per_identity_, " unanswered challenges); retry in ",
+        absl::ToInt64Milliseconds(*retry_after), " ms"));
+  }
   if (challenges_.size() >= kMaxPendingChallenges) {
     absl::erase_if(challenges_, [now](const auto& kv) {
       return kv.second.expires_at <= now;
     });
+    absl::erase_if(by_identity_, [this](auto& kv) {
+      std::erase_if(kv.second, [this](const std::string& nonce) {
+        return !challenges_.contains(nonce);
+      });
+      return kv.second.empty();
+    });
     if (challenges_.size() >= kMaxPendingChallenges) {
+      *retry_after = kChallengeTtl;
       return absl::ResourceExhaustedError(
-          "too many pending challenges; retry in a minute");
+          "too many pending challenges; retry in 60000 ms");
     }
   }
-  challenges_[challenge.nonce] = {identity_key, challenge.expires_at};
+  challenges_[challenge.nonce] = {identity_key, peer, challenge.expires_at};
+  by_identity_[identity_key].push_back(challenge.nonce);
   return challenge;
 }
 
@@ -127,7 +190,7 @@ absl::StatusOr<Authenticator::Token> Authenticator::Authenticate(
           "unknown or already used challenge; ask for a new one");
     }
     bool expired = it->second.expires_at <= now;
-    challenges_.erase(it);  // Single use, whatever happens next.
+    EraseChallenge(nonce);  // Single use, whatever happens next.
     if (expired) {
       return absl::UnauthenticatedError(
           "challenge expired; ask for a new one");
@@ -153,6 +216,22 @@ absl::StatusOr<Authenticator::Token> Authenticator::Authenticate(
                  [now](const auto& kv) { return kv.second.expires_at <= now; });
   sessions_[token.token] = {member->name, token.expires_at, false};
   return token;
+}
+
+std::optional<std::string> Authenticator::SessionMember(
+    const grpc::ServerContextBase& context) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find("authorization");
+  if (it == metadata.end()) return std::nullopt;
+  absl::string_view value(it->second.data(), it->second.size());
+  if (!absl::ConsumePrefix(&value, "Bearer ")) return std::nullopt;
+  absl::MutexLock lock(&mu_);
+  auto session = sessions_.find(std::string(value));
+  if (session == sessions_.end() || session->second.revoked ||
+      session->second.expires_at <= clock_->Now()) {
+    return std::nullopt;
+  }
+  return session->second.name;
 }
 
 absl::StatusOr<Caller> Authenticator::Resolve(

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,17 +47,35 @@ absl::Status Authorize(const std::string& method, MemberRole role);
 // to one identity, valid for `token_ttl`. Thread-safe.
 class Authenticator {
  public:
+  // `max_pending_per_identity` bounds the unanswered challenges of one key.
   Authenticator(const ServerState* state, const Clock* clock, Random* random,
                 std::string origin,
-                absl::Duration token_ttl = absl::Minutes(15));
+                absl::Duration token_ttl = absl::Minutes(15),
+                int max_pending_per_identity = 16);
 
   struct Challenge {
     std::string nonce;
     absl::Time expires_at;
   };
-  // A single-use nonce valid for 60 s. NotFound if the key is not enrolled
-  // (the same answer as for a revoked key would leak nothing more).
-  absl::StatusOr<Challenge> NewChallenge(const std::string& identity_key);
+  // A single-use nonce valid for 60 s, for a sign-in from `peer` (the
+  // caller's address key). NotFound if the key is not enrolled,
+  // PermissionDenied if its member is revoked: neither gets a challenge.
+  // At most kMaxPendingPerPeer unanswered challenges per key and peer (a
+  // newer one replaces that peer's oldest, so a client that lost answers
+  // can always sign in again) and at most max_pending_per_identity per key
+  // in all (ResourceExhausted beyond, with *retry_after set to when the
+  // oldest expires): someone flooding a key from elsewhere cannot evict a
+  // challenge the member is answering, and memory stays bounded by the
+  // number of members.
+  absl::StatusOr<Challenge> NewChallenge(const std::string& identity_key,
+                                         const std::string& peer,
+                                         absl::Duration* retry_after);
+  static constexpr int kMaxPendingPerPeer = 4;
+
+  // The member whose valid, unrevoked session token `context` carries, if
+  // any (for counting a public call against its member, not its address).
+  std::optional<std::string> SessionMember(
+      const grpc::ServerContextBase& context);
 
   struct Token {
     std::string token;
@@ -90,8 +109,15 @@ class Authenticator {
  private:
   struct PendingChallenge {
     std::string identity_key;
+    std::string peer;
     absl::Time expires_at;
   };
+  // Drops `key`'s expired challenges. Returns its live ones, oldest first.
+  std::vector<std::string> LiveChallengesOf(const std::string& key,
+                                            absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EraseChallenge(const std::string& nonce)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   struct Session {
     std::string name;
     absl::Time expires_at;
@@ -107,9 +133,13 @@ class Authenticator {
   Random* const random_;
   const std::string origin_;
   const absl::Duration token_ttl_;
+  const int max_pending_per_identity_;
 
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, PendingChallenge> challenges_
+      ABSL_GUARDED_BY(mu_);
+  // Identity key -> its pending nonces, oldest first.
+  absl::flat_hash_map<std::string, std::vector<std::string>> by_identity_
       ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Session> sessions_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, Listener> listeners_ ABSL_GUARDED_BY(mu_);

@@ -51,7 +51,7 @@ absl::Status ChannelService::CheckMembers(
     std::optional<MemberRecord> m = core_->ledger->state().MemberByName(name);
     if (!m.has_value()) {
       return absl::NotFoundError(absl::StrCat(
-          "no member named \"", name, "\" (see parley directory)"));
+          "no member named ", Quote(name), " (see parley directory)"));
     }
     if (m->revoked) {
       return absl::FailedPreconditionError(
@@ -102,8 +102,8 @@ grpc::ServerUnaryReactor* ChannelService::CreateChannel(
     absl::MutexLock lock(&channels_mu_);
     if (core_->ledger->state().Channel(request->name()).has_value()) {
       return absl::AlreadyExistsError(
-          absl::StrCat("a channel named \"", request->name(),
-                       "\" already exists"));
+          absl::StrCat("a channel named ", Quote(request->name()),
+                       " already exists"));
     }
     ChannelCreated entry{request->name(), caller->name, list,
                          core_->random->Bytes(kEntrySaltSize)};
@@ -128,11 +128,11 @@ grpc::ServerUnaryReactor* ChannelService::ChangeMembers(
         core_->ledger->state().Channel(request->channel());
     if (!channel.has_value()) {
       return absl::NotFoundError(
-          absl::StrCat("no channel named \"", request->channel(), "\""));
+          absl::StrCat("no channel named ", Quote(request->channel())));
     }
     if (!channel->members.contains(caller->name)) {
       return absl::PermissionDeniedError(absl::StrCat(
-          "you are not a member of channel \"", request->channel(), "\""));
+          "you are not a member of channel ", Quote(request->channel())));
     }
     std::vector<std::string> added(request->add().begin(),
                                    request->add().end());
@@ -142,7 +142,8 @@ grpc::ServerUnaryReactor* ChannelService::ChangeMembers(
     for (const std::string& name : request->remove()) {
       if (!members.erase(name)) {
         return absl::NotFoundError(absl::StrCat(
-            name, " is not a member of channel \"", request->channel(), "\""));
+            Quote(name), " is not a member of channel ",
+            Quote(request->channel())));
       }
     }
     if (members.empty()) {
@@ -237,7 +238,7 @@ absl::Status ChannelService::DoSendBatch(
         core_->ledger->state().Channel(request.channel());
     if (!channel.has_value()) {
       return item_error(i, absl::NotFoundError(absl::StrCat(
-                               "no channel named \"", request.channel(), "\"")));
+                               "no channel named ", Quote(request.channel()))));
     }
     if (!channel->members.contains(caller.name)) {
       return item_error(i, absl::PermissionDeniedError(absl::StrCat(
@@ -441,14 +442,15 @@ grpc::ServerWriteReactor<v1::Delivery>* ChannelService::Subscribe(
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Channels/Subscribe");
   if (!caller.ok()) return new Refused(caller.status());
-  if (absl::Status s = core_->limiter->OpenStream(caller->name); !s.ok()) {
-    context->AddTrailingMetadata("retry-after-ms", "5000");
-    return new Refused(s);
-  }
+  // Every check before the stream slot is taken: a refused call holds none.
   if (!request->from_start() &&
       request->cursor() == std::numeric_limits<uint64_t>::max()) {
     return new Refused(absl::InvalidArgumentError(
         "cursor is the largest index there can be; nothing follows it"));
+  }
+  if (absl::Status s = core_->limiter->OpenStream(caller->name); !s.ok()) {
+    context->AddTrailingMetadata("retry-after-ms", "5000");
+    return new Refused(s);
   }
   uint64_t next = request->from_start() ? 0 : request->cursor() + 1;
   auto* sub = new Subscription(hub_, caller->name, next);

@@ -159,7 +159,7 @@ absl::Status ParseConfigToml(absl::string_view toml_text,
   }
 
   absl::StatusOr<const toml::table*> log =
-      section("log", {"checkpoint_interval_ms"});
+      section("log", {"checkpoint_interval_ms", "scrub_entries_per_second"});
   if (!log.ok()) return log.status();
   if (*log != nullptr) {
     if (auto s = ReadPositiveMillis(**log, "checkpoint_interval_ms",
@@ -168,11 +168,29 @@ absl::Status ParseConfigToml(absl::string_view toml_text,
         !s.ok()) {
       return s;
     }
+    if (auto s = Read<int64_t>(**log, "scrub_entries_per_second",
+                               "log.scrub_entries_per_second", source,
+                               "an integer", &config->scrub_entries_per_second);
+        !s.ok()) {
+      return s;
+    }
+    if (config->scrub_entries_per_second < 0 ||
+        config->scrub_entries_per_second > 1000000) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          source, ": \"log.scrub_entries_per_second\" must be between 0 "
+          "(off) and 1000000"));
+    }
   }
 
   absl::StatusOr<const toml::table*> limits =
-      section("limits", {"max_message_bytes", "requests_per_second", "burst",
-                         "max_streams_per_identity", "max_channel_members"});
+      section("limits",
+              {"max_message_bytes", "requests_per_second", "burst",
+               "max_streams_per_identity", "max_channel_members",
+               "address_requests_per_second", "address_burst",
+               "public_requests_per_second", "max_watch_streams_per_address",
+               "max_watch_streams", "enrollments_per_minute_per_address",
+               "enrollment_attempts_per_invite_per_hour",
+               "max_pending_challenges_per_identity", "min_free_disk_mb"});
   if (!limits.ok()) return limits.status();
   if (*limits != nullptr) {
     int64_t bytes = static_cast<int64_t>(config->max_message_bytes);
@@ -205,6 +223,38 @@ absl::Status ParseConfigToml(absl::string_view toml_text,
          [&l](int64_t v) { l.max_streams_per_identity = static_cast<int>(v); }},
         {"max_channel_members", 2, 1000,
          [&l](int64_t v) { l.max_channel_members = static_cast<int>(v); }},
+        {"address_requests_per_second", 1, 100000,
+         [&l](int64_t v) {
+           l.address_requests_per_second = static_cast<double>(v);
+         }},
+        {"address_burst", 1, 1000000,
+         [&l](int64_t v) { l.address_burst = static_cast<double>(v); }},
+        {"public_requests_per_second", 1, 1000000,
+         [&l](int64_t v) {
+           l.public_requests_per_second = static_cast<double>(v);
+         }},
+        {"max_watch_streams_per_address", 1, 100000,
+         [&l](int64_t v) {
+           l.max_watch_streams_per_address = static_cast<int>(v);
+         }},
+        {"max_watch_streams", 1, 100000,
+         [&l](int64_t v) { l.max_watch_streams = static_cast<int>(v); }},
+        {"enrollments_per_minute_per_address", 1, 100000,
+         [&l](int64_t v) {
+           l.enrollments_per_minute_per_address = static_cast<double>(v);
+         }},
+        {"enrollment_attempts_per_invite_per_hour", 1, 100000,
+         [&l](int64_t v) {
+           l.enrollment_attempts_per_invite_per_hour = static_cast<double>(v);
+         }},
+        {"max_pending_challenges_per_identity", 4, 10000,
+         [&l](int64_t v) {
+           l.max_pending_challenges_per_identity = static_cast<int>(v);
+         }},
+        {"min_free_disk_mb", 0, 1 << 20,
+         [config](int64_t v) {
+           config->min_free_disk_bytes = static_cast<uint64_t>(v) << 20;
+         }},
     };
     for (const IntLimit& limit : int_limits) {
       const toml::node* node = (*limits)->get(limit.key);

@@ -29,10 +29,17 @@ struct ServerConfig {
 
   // [log]
   absl::Duration checkpoint_interval = absl::Milliseconds(1000);
+  // Background storage scrub (server/storage_scrub.h): log entries verified
+  // per second (index keys: 4 times as many); 0 turns it off.
+  int64_t scrub_entries_per_second = 128;
 
   // [limits]
   uint64_t max_message_bytes = 256 * 1024;
   LimitOptions limits;
+  // Writes are refused (UNAVAILABLE) while the data directory's file system
+  // has less free space than this, and resume by themselves when it has
+  // more again; RocksDB never runs out of space mid-write.
+  uint64_t min_free_disk_bytes = 256ull << 20;
 
   // [auth]
   absl::Duration session_ttl = absl::Minutes(15);

@@ -267,14 +267,7 @@ absl::StatusOr<std::unique_ptr<DataDir>> DataDir::Open(
   if (!chain.ok()) return chain.status();
   absl::StatusOr<std::string> tls_key = ReadFile(tls_key_path);
   if (!tls_key.ok()) return tls_key.status();
-  if (absl::Status s = CheckCertificateAndKey(*chain, *tls_key, now);
-      !s.ok()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("TLS certificate ", cert_path, ": ", s.message()));
-  }
-  dir->cert_chain_pem_ = std::move(*chain);
-  dir->key_pem_ = std::move(*tls_key);
-
+  std::string dev_ca;  // The development CA signs the development chain.
   if (operator_certs) {
     dir->ca_fingerprint_ = "";  // Pinned by the operator's own CA.
   } else {
@@ -282,8 +275,9 @@ absl::StatusOr<std::unique_ptr<DataDir>> DataDir::Open(
     if (!ca.ok()) return ca.status();
     absl::StatusOr<std::string> fp = CertificateFingerprint(*ca);
     if (!fp.ok()) {
-      return absl::DataLossError(
-          absl::StrCat(path, "/tls/ca.crt is corrupted: ", fp.status().message()));
+      return absl::DataLossError(absl::StrCat(
+          path, "/tls/ca.crt is corrupted: ", fp.status().message(),
+          "; restore it from a backup of this data directory"));
     }
     if (*fp != field("ca_fingerprint")) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -292,7 +286,16 @@ absl::StatusOr<std::unique_ptr<DataDir>> DataDir::Open(
           field("ca_fingerprint"), ")"));
     }
     dir->ca_fingerprint_ = *fp;
+    dev_ca = *std::move(ca);
   }
+  if (absl::Status s = CheckCertificateAndKey(*chain, *tls_key, now, dev_ca);
+      !s.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("TLS certificate ", cert_path, ": ", s.message()));
+  }
+  dir->cert_chain_pem_ = std::move(*chain);
+  dir->key_pem_ = std::move(*tls_key);
+
   return dir;
 }
 

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/status_util.h"
+#include "spdlog/spdlog.h"
 #include "storage/log_schema.h"
 
 namespace parley {
@@ -138,22 +139,43 @@ void DeliveryHub::Done(Subscription* sub) {
   if (on_end) on_end();
 }
 
-bool DeliveryHub::NextMessage(Subscription* sub, v1::Delivery* out) {
+absl::StatusOr<bool> DeliveryHub::NextMessage(Subscription* sub,
+                                              v1::Delivery* out) {
   const std::string prefix = sub->member_ + std::string(1, '\0');
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> next =
       ledger_->log().ScanIndexFrom(index_cf::kInbox,
                                    InboxKey(sub->member_, sub->next_index_),
                                    prefix, 1);
-  if (!next.ok() || next->empty()) return false;
+  if (!next.ok()) return next.status();
+  if (next->empty()) return false;
   const auto& [key, kind] = next->front();
   std::optional<uint64_t> index =
       log_schema::DecodeU64Key(std::string_view(key).substr(prefix.size()));
-  if (!index.has_value() || kind.size() != 1) return false;
-  // The index batch may be visible a moment before the log's size covers it;
-  // the commit's Notify wakes us again.
+  if (!index.has_value() || kind.size() != 1) {
+    return absl::DataLossError(absl::StrCat(
+        "the inbox index holds a malformed ",
+        index.has_value() ? "value" : "key", " after index ",
+        sub->next_index_));
+  }
   absl::StatusOr<std::shared_ptr<const std::string>> entry =
       CachedEntry(*index);
-  if (!entry.ok()) return false;
+  if (absl::IsOutOfRange(entry.status())) {
+    // The index batch may be visible a moment before the log's size covers
+    // it; the commit's Notify wakes us again. A key that stays ahead is
+    // damage.
+    const absl::Time now = absl::Now();
+    if (sub->ahead_index_ != *index) {
+      sub->ahead_index_ = *index;
+      sub->ahead_since_ = now;
+    } else if (now - sub->ahead_since_ >= kIndexAheadGrace) {
+      return absl::DataLossError(absl::StrCat(
+          "the inbox index names log entry ", *index,
+          " but the log holds only ", ledger_->log().Size(), " entries"));
+    }
+    return false;
+  }
+  sub->ahead_index_.reset();
+  if (!entry.ok()) return entry.status();
   out->Clear();
   out->set_kind(static_cast<v1::Delivery::Kind>(kind[0]));
   out->set_index(*index);
@@ -210,7 +232,7 @@ void DeliveryHub::Run() {
                                           ? absl::UnavailableError(
                                                 "stream write failed")
                                           : entry.end_status);
-        } else if (ready_.contains(sub)) {
+        } else if (ready_.contains(sub) || sub->ahead_index_.has_value()) {
           to_serve.push_back(sub);
         } else if (now - sub->last_write_ >= heartbeat_) {
           heartbeat.push_back(sub);
@@ -222,7 +244,29 @@ void DeliveryHub::Run() {
     }
     for (auto& [sub, status] : to_finish) sub->Finish(ToGrpcStatus(status));
     for (Subscription* sub : to_serve) {
-      if (NextMessage(sub, &sub->message_)) {
+      absl::StatusOr<bool> next = NextMessage(sub, &sub->message_);
+      if (!next.ok()) {
+        // Storage damage: end the stream with it (the client keeps its
+        // cursor and retries later), never report "caught up".
+        spdlog::error(
+            "cannot deliver to {}: reading the inbox after index {} failed: "
+            "{}; run `parleyd check` (docs/OPERATIONS.md, \"Checking and "
+            "repairing storage\")",
+            sub->member_, sub->next_index_, next.status().ToString());
+        {
+          absl::MutexLock lock(&mu_);
+          sub->writing_ = false;
+          if (auto it = subs_.find(sub); it != subs_.end()) {
+            it->second.finished = true;
+          }
+        }
+        sub->Finish(ToGrpcStatus(absl::Status(
+            next.status().code(),
+            absl::StrCat("the server cannot read your inbox after index ",
+                         sub->next_index_,
+                         ": its storage is damaged and its operator has been "
+                         "alerted. Resume from the same cursor later"))));
+      } else if (*next) {
         sub->last_write_ = absl::Now();
         sub->StartWrite(&sub->message_);
       } else if (!sub->caught_up_sent_) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,6 +41,11 @@ class Subscription final : public grpc::ServerWriteReactor<v1::Delivery> {
   uint64_t last_sent_ = 0;    // for heartbeats
   bool sent_any_ = false;
   bool caught_up_sent_ = false;  // the first "caught up" heartbeat
+  // An inbox key naming an entry the log's size did not yet cover (the
+  // index batch is visible a moment before Size() moves): retried until
+  // DeliveryHub::kIndexAheadGrace has passed, then taken for damage.
+  std::optional<uint64_t> ahead_index_;
+  absl::Time ahead_since_;
   absl::Time last_write_;
   v1::Delivery message_;      // the message in flight
   // Shared with gRPC's threads, under the hub's mutex.
@@ -82,8 +88,17 @@ class DeliveryHub {
   void Cancelled(Subscription* sub, absl::Status status);
   void Done(Subscription* sub);
   void Run();
-  // Hub thread: the next message for `sub`, if any.
-  bool NextMessage(Subscription* sub, v1::Delivery* out);
+  // How long an inbox key may name an entry beyond the log's size before
+  // the stream ends with DATA_LOSS (the race between the index batch and
+  // Size() lasts microseconds; a key that stays ahead is damage).
+  static constexpr absl::Duration kIndexAheadGrace = absl::Seconds(10);
+
+  // Hub thread: fills `out` with the next message for `sub` and returns
+  // true; false if there is none yet (nothing more in the inbox, or the
+  // index is momentarily ahead of the log). An error when the inbox index
+  // or the entry it names cannot be read or does not decode (DataLoss,
+  // Internal): the stream must end with it, never look caught up.
+  absl::StatusOr<bool> NextMessage(Subscription* sub, v1::Delivery* out);
   // Hub thread: the (verified) bytes of log entry `index`, read from the log
   // once and kept while recent, so a message to N streams costs one read and
   // one leaf-hash check, not N. Logged entries never change.

@@ -439,7 +439,8 @@ absl::StatusOr<std::string> CertificateFingerprint(std::string_view pem) {
 }
 
 absl::Status CheckCertificateAndKey(std::string_view cert_chain_pem,
-                                    std::string_view key_pem, absl::Time now) {
+                                    std::string_view key_pem, absl::Time now,
+                                    std::string_view ca_pem) {
   ERR_clear_error();
   absl::StatusOr<std::vector<X509Ptr>> chain =
       ParseCertificates(cert_chain_pem, "the server certificate file");
@@ -487,6 +488,31 @@ absl::Status CheckCertificateAndKey(std::string_view cert_chain_pem,
       return absl::FailedPreconditionError(
           absl::StrCat(who, " is not valid until ", FormatAsn1Time(not_before),
                        " (is the system clock right?)"));
+    }
+  }
+  std::vector<X509Ptr> ca;
+  if (!ca_pem.empty()) {
+    absl::StatusOr<std::vector<X509Ptr>> parsed =
+        ParseCertificates(ca_pem, "the CA certificate file");
+    if (!parsed.ok()) return parsed.status();
+    ca = *std::move(parsed);
+  }
+  for (size_t i = 0; i < chain->size(); ++i) {
+    X509* cert = (*chain)[i].get();
+    X509* issuer = i + 1 < chain->size() ? (*chain)[i + 1].get()
+                   : !ca.empty()         ? ca.front().get()
+                   : X509_check_issued(cert, cert) == X509_V_OK ? cert
+                                                                : nullptr;
+    if (issuer == nullptr) continue;  // Issued by a CA the file leaves out.
+    if (X509_verify(cert, X509_get0_pubkey(issuer)) != 1) {
+      ERR_clear_error();
+      return absl::InvalidArgumentError(absl::StrCat(
+          i == 0 ? std::string("the server certificate")
+                 : absl::StrCat("certificate ", i + 1, " in the chain"),
+          " \"", CommonName(cert), "\" does not carry a valid signature by \"",
+          CommonName(issuer),
+          "\": the file is damaged or does not belong with its issuer; "
+          "restore it from a backup (clients would refuse every connection)"));
     }
   }
   return absl::OkStatus();

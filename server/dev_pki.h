@@ -49,13 +49,17 @@ absl::StatusOr<std::string> CertificateFingerprint(std::string_view pem);
 
 // Checks a certificate chain and private key loaded from disk before the
 // server uses them: both parse, the key belongs to the first (leaf)
-// certificate, and every certificate in the chain is valid at `now`.
-// Returns OK if so; otherwise InvalidArgument for unparseable input or a key
-// that does not match, FailedPrecondition for a certificate outside its
+// certificate, every certificate in the chain is valid at `now` and carries
+// a good signature by the next one (the last by `ca_pem`'s certificate if
+// given, or by itself if it is self-issued), so a damaged file stops the
+// start instead of failing every handshake later. Returns OK if so;
+// otherwise InvalidArgument for unparseable input, a key that does not
+// match or a bad signature, FailedPrecondition for a certificate outside its
 // validity period, each with a message an operator can act on (e.g. "server
 // certificate expired on 2026-01-01 00:00:00 UTC").
 absl::Status CheckCertificateAndKey(std::string_view cert_chain_pem,
-                                    std::string_view key_pem, absl::Time now);
+                                    std::string_view key_pem, absl::Time now,
+                                    std::string_view ca_pem = {});
 
 }  // namespace parley
 

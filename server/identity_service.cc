@@ -1,4 +1,5 @@
 #include "server/identity_service.h"
+#include "server/status_util.h"
 
 #include <unistd.h>
 
@@ -52,11 +53,10 @@ absl::Status EnsureBootstrapInvite(Ledger& ledger,
 
 absl::Status IdentityService::DoEnroll(const v1::EnrollRequest& request,
                                        v1::EnrollResponse* response) {
-  std::string code(absl::StripAsciiWhitespace(request.invite()));
-  if (code.empty()) {
-    return absl::InvalidArgumentError("an invite code is required");
-  }
-  const std::string invite_hash = Sha256(code);
+  // The invite first: an unknown or used code costs no signature check.
+  absl::StatusOr<std::string> checked = CheckInvite(request.invite());
+  if (!checked.ok()) return checked.status();
+  const std::string invite_hash = *std::move(checked);
   absl::StatusOr<KeyBundle> bundle = ParseKeyBundle(request.key_bundle());
   if (!bundle.ok()) {
     return absl::InvalidArgumentError(
@@ -96,13 +96,13 @@ absl::Status IdentityService::DoEnroll(const v1::EnrollRequest& request,
     // the device must sign the invited name. The holder of the code may
     // learn it.
     return absl::InvalidArgumentError(absl::StrCat(
-        "this invite is for \"", name, "\"", request.name().empty() ? "" : absl::StrCat(", not \"", request.name(), "\""),
+        "this invite is for ", Quote(name), request.name().empty() ? "" : absl::StrCat(", not ", Quote(request.name())),
         ": enroll with --name ", name));
   }
   if (absl::Status s = ValidateName("member", name); !s.ok()) return s;
   if (state.MemberByName(name).has_value()) {
     return absl::AlreadyExistsError(
-        absl::StrCat("a member named \"", name, "\" already exists"));
+        absl::StrCat("a member named ", Quote(name), " already exists"));
   }
   if (state.MemberByKey(bundle->identity_public_key).has_value()) {
     return absl::AlreadyExistsError(
@@ -140,16 +140,62 @@ absl::Status IdentityService::DoEnroll(const v1::EnrollRequest& request,
 grpc::ServerUnaryReactor* IdentityService::Enroll(
     grpc::CallbackServerContext* context, const v1::EnrollRequest* request,
     v1::EnrollResponse* response) {
+  // The cheap checks and the limits on this thread; the signature checks
+  // (up to one per prekey) and the commit on the pool.
+  if (absl::Status s = core_->AdmitPublic(context); !s.ok()) {
+    return FinishUnary(context, s);
+  }
+  absl::StatusOr<std::string> invite_hash = CheckInvite(request->invite());
+  if (!invite_hash.ok()) return FinishUnary(context, invite_hash.status());
+  absl::Duration retry_after;
+  if (absl::Status s = core_->limiter->TakeEnrollment(
+          PeerKey(*context), *invite_hash, &retry_after);
+      !s.ok()) {
+    AddRetryAfter(context, s, retry_after);
+    return FinishUnary(context, s);
+  }
   return FinishUnaryOnPool(*core_, context, [=, this] {
     return DoEnroll(*request, response);
   });
 }
 
+absl::StatusOr<std::string> IdentityService::CheckInvite(
+    const std::string& invite) const {
+  std::string code(absl::StripAsciiWhitespace(invite));
+  if (code.empty()) {
+    return absl::InvalidArgumentError("an invite code is required");
+  }
+  if (code.size() > kMaxInviteCodeBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "an invite code is at most ", kMaxInviteCodeBytes,
+        " characters (pi1-xxxx-...); this one has ", code.size()));
+  }
+  std::string invite_hash = Sha256(code);
+  std::optional<InviteRecord> record =
+      core_->ledger->state().Invite(invite_hash);
+  if (!record.has_value()) {
+    return absl::NotFoundError(
+        "unknown invite code: check it for typos, or ask the admin for a new "
+        "one");
+  }
+  if (record->redeemed) {
+    return absl::FailedPreconditionError(
+        "this invite has already been used; ask the admin for a new one");
+  }
+  return invite_hash;
+}
+
 grpc::ServerUnaryReactor* IdentityService::GetChallenge(
     grpc::CallbackServerContext* context,
     const v1::GetChallengeRequest* request, v1::Challenge* response) {
+  if (absl::Status s = core_->AdmitPublic(context); !s.ok()) {
+    return FinishUnary(context, s);
+  }
+  absl::Duration retry_after;
   absl::StatusOr<Authenticator::Challenge> challenge =
-      core_->auth->NewChallenge(request->identity_key());
+      core_->auth->NewChallenge(request->identity_key(), PeerKey(*context),
+                                &retry_after);
+  AddRetryAfter(context, challenge.status(), retry_after);
   if (challenge.ok()) {
     response->set_nonce(challenge->nonce);
     response->set_expires_at(absl::ToUnixSeconds(challenge->expires_at));
@@ -160,6 +206,9 @@ grpc::ServerUnaryReactor* IdentityService::GetChallenge(
 grpc::ServerUnaryReactor* IdentityService::Authenticate(
     grpc::CallbackServerContext* context,
     const v1::AuthenticateRequest* request, v1::SessionToken* response) {
+  if (absl::Status s = core_->AdmitPublic(context); !s.ok()) {
+    return FinishUnary(context, s);
+  }
   absl::StatusOr<Authenticator::Token> token = core_->auth->Authenticate(
       request->identity_key(), request->nonce(), request->signature());
   if (token.ok()) {
@@ -194,7 +243,7 @@ absl::Status AdminService::DoCreateInvite(const Caller& caller,
   absl::MutexLock lock(&registry_->mu);
   if (core_->ledger->state().MemberByName(request.name()).has_value()) {
     return absl::AlreadyExistsError(
-        absl::StrCat("a member named \"", request.name(), "\" already exists"));
+        absl::StrCat("a member named ", Quote(request.name()), " already exists"));
   }
   std::string code = NewInviteCode(*core_->random);
   InviteCreated entry;
@@ -242,7 +291,7 @@ grpc::ServerUnaryReactor* AdminService::Revoke(
           core_->ledger->state().MemberByName(request->name());
       if (!member.has_value()) {
         return absl::NotFoundError(
-            absl::StrCat("no member named \"", request->name(), "\""));
+            absl::StrCat("no member named ", Quote(request->name())));
       }
       if (member->revoked) {
         return absl::FailedPreconditionError(
@@ -289,8 +338,8 @@ grpc::ServerUnaryReactor* DirectoryService::GetKeyBundle(
       core_->ledger->state().MemberByName(request->name());
   if (!member.has_value()) {
     return FinishUnary(context, absl::NotFoundError(absl::StrCat(
-                                    "no member named \"", request->name(),
-                                    "\"")));
+                                    "no member named ", Quote(request->name()),
+                                    "")));
   }
   absl::StatusOr<std::string> entry =
       core_->ledger->log().GetEntry(member->registration_index);

@@ -37,6 +37,11 @@ class IdentityService final : public v1::Identity::CallbackService {
                         v1::EnrollResponse* response);
 
  private:
+  // The invite code's hash if it names a known, unused invite: NotFound,
+  // FailedPrecondition or InvalidArgument otherwise. Cheap (no signature).
+  absl::StatusOr<std::string> CheckInvite(const std::string& invite) const;
+  static constexpr size_t kMaxInviteCodeBytes = 128;
+
   const ServiceCore* const core_;
   RegistryLock* const registry_;
 };

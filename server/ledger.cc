@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "crypto/envelope.h"
 #include "crypto/receipt.h"
 #include "crypto/wire.h"
 #include "spdlog/spdlog.h"
@@ -78,8 +79,8 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(LogStore* log,
   return ledger;
 }
 
-Ledger::IndexPlan Ledger::PlanIndexes(const LogEntry& entry,
-                                      const EnvelopeFacts* facts) const {
+absl::StatusOr<Ledger::IndexPlan> Ledger::PlanIndexes(
+    const LogEntry& entry, const EnvelopeFacts* facts) const {
   IndexPlan plan;
   auto inbox = [&](const std::string& name, DeliveryKind kind) {
     plan.inbox.emplace_back(name, kind);
@@ -107,7 +108,9 @@ Ledger::IndexPlan Ledger::PlanIndexes(const LogEntry& entry,
       inbox(name, DeliveryKind::kEnvelope);
     }
   } else if (const auto* e = std::get_if<ReceiptEntry>(&entry.body)) {
-    std::optional<EnvelopeRecord> envelope = Envelope(e->envelope_index);
+    absl::StatusOr<std::optional<std::pair<std::string, std::string>>>
+        envelope = EnvelopeOrigin(e->envelope_index, log_->Size());
+    if (!envelope.ok()) return envelope.status();
     absl::StatusOr<Receipt> receipt = ParseReceipt(e->receipt);
     uint8_t level = receipt.ok() ? static_cast<uint8_t>(receipt->level) : 0;
     std::string key = absl::StrCat(log_schema::U64Key(e->envelope_index),
@@ -127,10 +130,11 @@ Ledger::IndexPlan Ledger::PlanIndexes(const LogEntry& entry,
           }
         }
       }
-    } else if (envelope.has_value()) {
-      std::set<std::string> audience = {envelope->sender};
+    } else if (envelope->has_value()) {
+      const auto& [envelope_channel, envelope_sender] = **envelope;
+      std::set<std::string> audience = {envelope_sender};
       if (std::optional<ChannelRecord> channel =
-              state_.Channel(envelope->channel)) {
+              state_.Channel(envelope_channel)) {
         for (const std::string& member : channel->members) {
           std::optional<MemberRecord> m = state_.MemberByName(member);
           if (m && m->role == MemberRole::kMediator) audience.insert(member);
@@ -257,7 +261,9 @@ absl::StatusOr<uint64_t> Ledger::Append(std::vector<Pending> pending) {
     entry.logged_at_ms = now_ms;
     entry.body = std::move(p.body);
     bytes.push_back(EncodeLogEntry(entry));
-    plans.push_back(PlanIndexes(entry, p.facts));
+    absl::StatusOr<IndexPlan> plan = PlanIndexes(entry, p.facts);
+    if (!plan.ok()) return plan.status();
+    plans.push_back(*std::move(plan));
   }
   // Runs inside the log's commit, possibly on another appender's thread:
   // pure, no locks, no reads.
@@ -309,13 +315,138 @@ absl::Mutex& Ledger::ClientMessageIdLock(std::string_view message_id) {
   return message_id_locks_[absl::HashOf(message_id) % kMessageIdStripes];
 }
 
-std::optional<EnvelopeRecord> Ledger::Envelope(uint64_t index) const {
+absl::StatusOr<std::optional<EnvelopeRecord>> Ledger::LookupEnvelope(
+    uint64_t index) const {
   absl::StatusOr<std::optional<std::string>> value =
       log_->GetIndex(index_cf::kEnvelope, log_schema::U64Key(index));
-  if (!value.ok() || !value->has_value()) return std::nullopt;
+  if (!value.ok()) return value.status();
+  if (!value->has_value()) return std::optional<EnvelopeRecord>();
   absl::StatusOr<EnvelopeRecord> record = DecodeEnvelopeRecord(**value);
-  if (!record.ok()) return std::nullopt;
-  return *record;
+  if (!record.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "the envelope index record of log entry ", index,
+        " does not decode: ", record.status().message()));
+  }
+  return std::optional<EnvelopeRecord>(*std::move(record));
+}
+
+std::optional<EnvelopeRecord> Ledger::Envelope(uint64_t index) const {
+  absl::StatusOr<std::optional<EnvelopeRecord>> record = LookupEnvelope(index);
+  if (!record.ok()) {
+    spdlog::error("reading the envelope index at {}: {}", index,
+                  record.status().ToString());
+    return std::nullopt;
+  }
+  return *std::move(record);
+}
+
+absl::StatusOr<std::optional<std::pair<std::string, std::string>>>
+Ledger::EnvelopeOrigin(uint64_t index, uint64_t before) const {
+  using Origin = std::optional<std::pair<std::string, std::string>>;
+  if (!replaying_) {
+    absl::StatusOr<std::optional<EnvelopeRecord>> record =
+        LookupEnvelope(index);
+    if (!record.ok()) return record.status();
+    if (!record->has_value()) return Origin();
+    return Origin(std::pair((*record)->channel, (*record)->sender));
+  }
+  // Exactly the entries the envelope index holds a record for: envelopes
+  // and notification versions logged before the entry being replayed.
+  if (index >= before) return Origin();
+  absl::StatusOr<std::string> bytes = log_->GetEntry(index);
+  if (!bytes.ok()) return bytes.status();
+  absl::StatusOr<LogEntry> entry = DecodeLogEntry(*bytes);
+  if (!entry.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "log entry ", index, " cannot be decoded: ", entry.status().message()));
+  }
+  if (const auto* e = std::get_if<EnvelopeEntry>(&entry->body)) {
+    return Origin(std::pair(e->channel, e->sender));
+  }
+  if (const auto* n = std::get_if<NotificationVersion>(&entry->body)) {
+    return Origin(std::pair("n/" + n->id, n->issuer));
+  }
+  return Origin();
+}
+
+absl::StatusOr<EnvelopeFacts> Ledger::FactsFromLog(
+    const LogEntry& entry) const {
+  const std::string* bytes = nullptr;
+  if (const auto* e = std::get_if<EnvelopeEntry>(&entry.body)) {
+    bytes = &e->envelope;
+  } else if (const auto* n = std::get_if<NotificationVersion>(&entry.body)) {
+    bytes = &n->envelope;
+  } else {
+    return absl::InternalError("no envelope facts for this kind of entry");
+  }
+  absl::StatusOr<ParsedEnvelope> envelope = ParseEnvelope(*bytes);
+  if (!envelope.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "the logged envelope does not parse: ", envelope.status().message()));
+  }
+  EnvelopeFacts facts;
+  facts.hash = envelope->hash;
+  facts.sender_identity = envelope->header.sender_identity;
+  facts.client_message_id = envelope->header.metadata.client_message_id;
+  facts.sequence = envelope->header.metadata.sequence;
+  if (const auto* n = std::get_if<NotificationVersion>(&entry.body)) {
+    // As Notifications/Notify: the audience, in name order.
+    std::set<std::string> audience =
+        state_.NotificationAudience(n->issuer, n->parties);
+    facts.recipient_names.assign(audience.begin(), audience.end());
+  } else {
+    // As Channels/Send: the header's recipients, in header order, by name.
+    for (const EnvelopeRecipientEntry& r : envelope->header.recipients) {
+      if (std::optional<MemberRecord> m =
+              state_.MemberByKey(r.identity_public_key)) {
+        facts.recipient_names.push_back(m->name);
+      }
+    }
+  }
+  return facts;
+}
+
+absl::Status Ledger::ReplayIndexPuts(
+    LogStore* log, const Clock* clock,
+    const std::function<absl::Status(uint64_t, std::vector<IndexPut>)>&
+        visit) {
+  Ledger ledger(log, clock);
+  ledger.replaying_ = true;
+  const uint64_t size = log->Size();
+  uint64_t next = 0;
+  while (next < size) {
+    absl::StatusOr<std::vector<std::string>> page =
+        log->GetEntries(next, size, 8 << 20);
+    if (!page.ok()) return page.status();
+    for (const std::string& bytes : *page) {
+      absl::StatusOr<LogEntry> entry = DecodeLogEntry(bytes);
+      if (!entry.ok()) {
+        return absl::DataLossError(
+            absl::StrCat("log entry ", next, " cannot be decoded: ",
+                         entry.status().message()));
+      }
+      std::optional<EnvelopeFacts> facts;
+      if (std::holds_alternative<EnvelopeEntry>(entry->body) ||
+          std::holds_alternative<NotificationVersion>(entry->body)) {
+        absl::StatusOr<EnvelopeFacts> f = ledger.FactsFromLog(*entry);
+        if (!f.ok()) {
+          return absl::Status(f.status().code(),
+                              absl::StrCat("log entry ", next, ": ",
+                                           f.status().message()));
+        }
+        facts = *std::move(f);
+      }
+      absl::StatusOr<IndexPlan> plan =
+          ledger.PlanIndexes(*entry, facts ? &*facts : nullptr);
+      if (!plan.ok()) return plan.status();
+      std::vector<IndexPut> puts;
+      plan->AddPuts(next, &puts);
+      if (absl::Status s = visit(next, std::move(puts)); !s.ok()) return s;
+      ledger.state_.Apply(next, *entry);
+      ++next;
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace parley

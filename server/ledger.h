@@ -31,7 +31,8 @@ enum class DeliveryKind : uint8_t {
 
 // Derived index column families. Each is a pure function of the log (see
 // Ledger::Commit), written in the same atomic batch as the entry that implies
-// it. Keys and values are documented in docs/ARCHITECTURE.md ("Indexes").
+// it; Ledger::ReplayIndexPuts recomputes them from the log alone (`parleyd
+// check` compares, `parleyd repair --rebuild-indexes` rewrites). Keys and values are documented in docs/ARCHITECTURE.md ("Indexes").
 namespace index_cf {
 inline constexpr char kInbox[] = "inbox";        // name 0x00 u64be(i) -> kind
 inline constexpr char kEnvelope[] = "envelope";  // u64be(i) -> record
@@ -105,7 +106,29 @@ class Ledger {
   LogStore& log() { return *log_; }
   const Clock& clock() const { return *clock_; }
 
+  // The envelope index's record for the envelope (or notification version)
+  // logged at `index`; nullopt if there is none. DataLoss if the stored
+  // record cannot be read or decoded (the index is damaged: run
+  // `parleyd check`), Internal or Unavailable for other read errors.
+  absl::StatusOr<std::optional<EnvelopeRecord>> LookupEnvelope(
+      uint64_t index) const;
+  // As LookupEnvelope, but a read error is logged (spdlog::error) and
+  // reported as nullopt. Prefer LookupEnvelope; kept for callers that still
+  // map "absent" to NotFound.
   std::optional<EnvelopeRecord> Envelope(uint64_t index) const;
+
+  // The index writes each logged entry implies, recomputed from the log
+  // alone: replays every entry [0, log->Size()) into a fresh state through
+  // the same planning Commit uses (never reading a stored index), and calls
+  // `visit(index, puts)` for each entry in order. Puts of later entries
+  // overwrite earlier ones with the same key (the chain index). Returns the
+  // first error: DataLoss for an entry that does not verify against the
+  // tree or does not decode, or whatever `visit` returns. Used by
+  // `parleyd check` and `parleyd repair --rebuild-indexes`.
+  static absl::Status ReplayIndexPuts(
+      LogStore* log, const Clock* clock,
+      const std::function<absl::Status(uint64_t index,
+                                       std::vector<IndexPut> puts)>& visit);
 
   // Serialises the calls that log an envelope under one client message id
   // (sender identity + client_message_id, the key of the message-id index):
@@ -128,8 +151,16 @@ class Ledger {
     // log's commit, possibly on another appender's thread).
     void AddPuts(uint64_t index, std::vector<IndexPut>* puts) const;
   };
-  IndexPlan PlanIndexes(const LogEntry& entry,
-                        const EnvelopeFacts* facts) const;
+  // DataLoss or Internal if a lookup it needs cannot be read.
+  absl::StatusOr<IndexPlan> PlanIndexes(const LogEntry& entry,
+                                        const EnvelopeFacts* facts) const;
+  // The (channel, sender) of the envelope at `index`, from the envelope
+  // index (live) or from the log entry itself (replay); nullopt if none.
+  absl::StatusOr<std::optional<std::pair<std::string, std::string>>>
+  EnvelopeOrigin(uint64_t index, uint64_t before) const;
+  // Replay: the facts the service established for a logged envelope or
+  // notification version, recomputed from the entry and the state before it.
+  absl::StatusOr<EnvelopeFacts> FactsFromLog(const LogEntry& entry) const;
 
   // Commit and CommitMany: stamps, encodes and plans every entry, appends
   // them in one synced batch, then publishes each.
@@ -139,6 +170,8 @@ class Ledger {
 
   LogStore* const log_;
   const Clock* const clock_;
+  // Set only by ReplayIndexPuts: lookups read the log, never an index.
+  bool replaying_ = false;
   ServerState state_;
   static constexpr size_t kMessageIdStripes = 1024;
   absl::Mutex message_id_locks_[kMessageIdStripes];

@@ -1,7 +1,5 @@
 #include "server/log_service.h"
 
-#include <thread>
-
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "server/status_util.h"
@@ -19,89 +17,30 @@ grpc::ServerUnaryReactor* FinishWith(grpc::CallbackServerContext* context,
   return reactor;
 }
 
-// One WatchCheckpoints stream. A dedicated thread waits for checkpoints in
-// short slices (never on a reactor thread), writes one message at a time,
-// and finishes the stream on cancellation or a failed write. Deletes itself
-// in OnDone.
-class CheckpointWatcher final
-    : public grpc::ServerWriteReactor<v1::Checkpoint> {
- public:
-  CheckpointWatcher(const LogStore* log, uint64_t after_size,
-                    absl::Duration poll,
-                    std::function<void(const SignedCheckpoint&,
-                                       v1::Checkpoint*)>
-                        fill)
-      : log_(log), after_size_(after_size), poll_(poll), fill_(std::move(fill)) {
-    thread_ = std::thread([this] { Run(); });
-  }
-
-  void OnWriteDone(bool ok) override {
-    absl::MutexLock lock(&mu_);
-    writing_ = false;
-    if (!ok) stop_ = true;  // The client went away.
-  }
-  void OnCancel() override {
-    absl::MutexLock lock(&mu_);
-    stop_ = true;
-  }
-  void OnDone() override {
-    // OnDone may run inline on the watcher thread (from its Finish); that
-    // thread touches nothing after Finish, so detaching is safe there.
-    if (thread_.get_id() == std::this_thread::get_id()) {
-      thread_.detach();
-    } else {
-      thread_.join();
-    }
-    delete this;
-  }
-
- private:
-  void Run() {
-    uint64_t after = after_size_;
-    grpc::Status final_status = grpc::Status::OK;
-    while (true) {
-      {
-        absl::MutexLock lock(&mu_);
-        if (stop_) break;
-      }
-      std::optional<SignedCheckpoint> cp =
-          log_->WaitForCheckpoint(after, poll_);
-      if (!cp.has_value()) continue;
-      absl::MutexLock lock(&mu_);
-      if (stop_) break;
-      fill_(*cp, &message_);
-      writing_ = true;
-      StartWrite(&message_);
-      auto write_finished = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !writing_ || stop_;
-      };
-      mu_.Await(absl::Condition(&write_finished));
-      if (stop_) break;
-      after = cp->size;
-    }
-    Finish(final_status);
-  }
-
-  const LogStore* const log_;
-  const uint64_t after_size_;
-  const absl::Duration poll_;
-  const std::function<void(const SignedCheckpoint&, v1::Checkpoint*)> fill_;
-  absl::Mutex mu_;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  bool writing_ ABSL_GUARDED_BY(mu_) = false;
-  v1::Checkpoint message_;  // Alive until OnDone, as StartWrite requires.
-  std::thread thread_;
-};
-
 }  // namespace
 
 LogService::LogService(LogStore* log, LogServiceOptions options)
-    : log_(log), options_(std::move(options)) {}
+    : log_(log),
+      options_(std::move(options)),
+      broadcaster_(log, options_.watch_poll,
+                   [this](const SignedCheckpoint& cp, v1::Checkpoint* out) {
+                     FillCheckpoint(cp, out);
+                   }) {}
+
+LogService::~LogService() = default;
+
+void LogService::Shutdown() { broadcaster_.Shutdown(); }
 
 absl::StatusOr<EntryFilter> LogService::Authorize(
-    const grpc::CallbackServerContext& context) const {
+    grpc::CallbackServerContext* context) const {
   if (!options_.authorize_private_read) return EntryFilter();
   return options_.authorize_private_read(context);
+}
+
+absl::Status LogService::AdmitPublic(
+    grpc::CallbackServerContext* context) const {
+  if (!options_.admit_public) return absl::OkStatus();
+  return options_.admit_public(context);
 }
 
 void LogService::FillCheckpoint(const SignedCheckpoint& cp,
@@ -116,6 +55,9 @@ void LogService::FillCheckpoint(const SignedCheckpoint& cp,
 grpc::ServerUnaryReactor* LogService::GetCheckpoint(
     grpc::CallbackServerContext* context,
     const v1::GetCheckpointRequest* request, v1::Checkpoint* response) {
+  if (absl::Status s = AdmitPublic(context); !s.ok()) {
+    return FinishWith(context, s);
+  }
   if (request->fresh() && options_.pool != nullptr) {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     options_.pool->Run([this, reactor, response] {
@@ -188,7 +130,7 @@ grpc::ServerUnaryReactor* LogService::GetInclusionProof(
     grpc::CallbackServerContext* context,
     const v1::GetInclusionProofRequest* request,
     v1::InclusionProof* response) {
-  absl::StatusOr<EntryFilter> filter = Authorize(*context);
+  absl::StatusOr<EntryFilter> filter = Authorize(context);
   if (!filter.ok()) return FinishWith(context, filter.status());
   return FinishWith(context, InclusionProof(*request, *filter, response));
 }
@@ -227,7 +169,10 @@ grpc::ServerUnaryReactor* LogService::GetConsistencyProof(
     const v1::GetConsistencyProofRequest* request,
     v1::ConsistencyProof* response) {
   // Public: subtree hashes only, so witnesses and auditors can check any
-  // checkpoint against the next.
+  // checkpoint against the next. Rate limited like every public call.
+  if (absl::Status s = AdmitPublic(context); !s.ok()) {
+    return FinishWith(context, s);
+  }
   return FinishWith(context, ConsistencyProof(*request, response));
 }
 
@@ -255,18 +200,32 @@ absl::Status LogService::Entries(const v1::GetEntriesRequest& request,
 grpc::ServerUnaryReactor* LogService::GetEntries(
     grpc::CallbackServerContext* context,
     const v1::GetEntriesRequest* request, v1::GetEntriesResponse* response) {
-  absl::StatusOr<EntryFilter> filter = Authorize(*context);
+  absl::StatusOr<EntryFilter> filter = Authorize(context);
   if (!filter.ok()) return FinishWith(context, filter.status());
   return FinishWith(context, Entries(*request, *filter, response));
 }
 
 grpc::ServerWriteReactor<v1::Checkpoint>* LogService::WatchCheckpoints(
-    grpc::CallbackServerContext*, const v1::WatchCheckpointsRequest* request) {
-  return new CheckpointWatcher(
-      log_, request->after_size(), options_.watch_poll,
-      [this](const SignedCheckpoint& cp, v1::Checkpoint* out) {
-        FillCheckpoint(cp, out);
-      });
+    grpc::CallbackServerContext* context,
+    const v1::WatchCheckpointsRequest* request) {
+  class Refused final : public grpc::ServerWriteReactor<v1::Checkpoint> {
+   public:
+    explicit Refused(const absl::Status& status) {
+      Finish(ToGrpcStatus(status));
+    }
+    void OnDone() override { delete this; }
+  };
+  if (absl::Status s = AdmitPublic(context); !s.ok()) return new Refused(s);
+  std::function<void()> on_end;
+  if (options_.open_watch) {
+    absl::StatusOr<std::function<void()>> opened = options_.open_watch(context);
+    if (!opened.ok()) return new Refused(opened.status());
+    on_end = *std::move(opened);
+  }
+  auto* watch = new CheckpointWatch(&broadcaster_, request->after_size(),
+                                    std::move(on_end));
+  broadcaster_.Add(watch);
+  return watch;
 }
 
 }  // namespace parley

@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "parley/v1/log.grpc.pb.h"
+#include "server/checkpoint_watch.h"
 #include "storage/log_store.h"
 
 namespace parley {
@@ -27,9 +28,18 @@ struct LogServiceOptions {
   // which entries in full: the log holds metadata. Returns the filter to
   // apply, or the status to send (e.g. Unauthenticated). Unset: everyone
   // reads everything (tests of the log alone).
-  std::function<absl::StatusOr<EntryFilter>(
-      const grpc::CallbackServerContext&)>
+  // It may refuse for the caller's rate limit (ResourceExhausted, after
+  // adding the trailing metadata "retry-after-ms").
+  std::function<absl::StatusOr<EntryFilter>(grpc::CallbackServerContext*)>
       authorize_private_read;
+  // Admits a call that needs no session (GetCheckpoint, GetConsistencyProof,
+  // WatchCheckpoints): rate limits per peer address. Unset: all admitted.
+  std::function<absl::Status(grpc::CallbackServerContext*)> admit_public;
+  // Counts a new WatchCheckpoints stream against the stream limits: returns
+  // what to run when it ends, or the refusal. Unset: no limit.
+  std::function<absl::StatusOr<std::function<void()>>(
+      grpc::CallbackServerContext*)>
+      open_watch;
   // Upper bound on the entry bytes of one GetEntries page.
   size_t max_page_bytes = 1 << 20;
   // How often a WatchCheckpoints stream re-checks for cancellation while it
@@ -49,14 +59,20 @@ struct LogServiceOptions {
 // tree size at 0 ("latest"), the latest *signed checkpoint's* size is used,
 // so every proof is against a root a client can verify.
 //
-// WatchCheckpoints runs one thread per open stream that waits on
-// LogStore::WaitForCheckpoint in slices of `watch_poll`, so no reactor
-// thread ever blocks; the stream ends within `watch_poll` of cancellation.
+// WatchCheckpoints streams are all served by one CheckpointBroadcaster
+// thread (server/checkpoint_watch.h), whatever their number; a stream ends
+// within `watch_poll` of cancellation.
 class LogService final : public v1::Log::CallbackService {
  public:
   // `log` is not owned and must outlive the service and every open stream
   // (shut the gRPC server down before destroying the log).
   explicit LogService(LogStore* log, LogServiceOptions options = {});
+  ~LogService() override;
+
+  // Ends every WatchCheckpoints stream (UNAVAILABLE) and waits up to 5 s for
+  // them to be released. Call before shutting the gRPC server down.
+  void Shutdown();
+  size_t open_watch_streams() const { return broadcaster_.open_streams(); }
 
   grpc::ServerUnaryReactor* GetCheckpoint(
       grpc::CallbackServerContext* context,
@@ -80,7 +96,8 @@ class LogService final : public v1::Log::CallbackService {
 
  private:
   absl::StatusOr<EntryFilter> Authorize(
-      const grpc::CallbackServerContext& context) const;
+      grpc::CallbackServerContext* context) const;
+  absl::Status AdmitPublic(grpc::CallbackServerContext* context) const;
   void FillCheckpoint(const SignedCheckpoint& cp, v1::Checkpoint* out) const;
   absl::Status InclusionProof(const v1::GetInclusionProofRequest& request,
                               const EntryFilter& filter,
@@ -93,6 +110,7 @@ class LogService final : public v1::Log::CallbackService {
 
   LogStore* const log_;
   const LogServiceOptions options_;
+  CheckpointBroadcaster broadcaster_;
 };
 
 }  // namespace parley

@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "server/ledger.h"
+#include "spdlog/spdlog.h"
 #include "storage/log_entry.h"
 
 namespace parley {
@@ -92,7 +93,15 @@ bool MayReadEntry(Ledger& ledger, const Caller& caller, uint64_t index,
   }
   absl::StatusOr<std::optional<std::string>> addressed =
       ledger.log().GetIndex(index_cf::kInbox, InboxKey(caller.name, index));
-  return addressed.ok() && addressed->has_value();
+  if (!addressed.ok()) {
+    // Withheld (fail closed), but never silently: the index is damaged.
+    spdlog::error(
+        "reading the inbox index of {} at {} failed: {}; entry withheld. Run "
+        "`parleyd check`",
+        caller.name, index, addressed.status().ToString());
+    return false;
+  }
+  return addressed->has_value();
 }
 
 }  // namespace parley

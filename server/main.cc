@@ -3,7 +3,11 @@
 //   parleyd [--config FILE] [--listen ADDR] [--data DIR] [--log-level LEVEL]
 //   parleyd [--config FILE] init --data DIR [--origin NAME]
 //           [--server-name NAME]... [--json]
-// With --config, init adds the file's [tls] server_names.
+//   parleyd check --data DIR
+//   parleyd repair --rebuild-indexes --data DIR
+// With --config, init adds the file's [tls] server_names. check and repair
+// refuse to run while a parleyd holds DIR; their exit codes are in
+// server/storage_check.h and docs/OPERATIONS.md.
 
 #include <signal.h>
 
@@ -20,6 +24,7 @@
 #include "server/data_dir.h"
 #include "server/parley_server.h"
 #include "server/process_setup.h"
+#include "server/storage_check.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -117,6 +122,25 @@ int main(int argc, char** argv) {
   init->add_option("--server-name", server_names,
                    "Extra DNS name or IP address for the server certificate");
   init->add_flag("--json", json, "Print the result as one JSON document");
+
+  CLI::App* check = app.add_subcommand(
+      "check", "Verify the log (entries, tree, checkpoints) and every index "
+               "against it; names the first bad key. Exit 0 clean, 3 index "
+               "damage (repairable), 4 log damage (restore from backup), "
+               "1 could not check");
+  std::string check_data;
+  check->add_option("--data", check_data, "Data directory to check")
+      ->required();
+  CLI::App* repair = app.add_subcommand(
+      "repair", "Rebuild every index from the log (refuses if the log itself "
+                "is damaged). Exit codes as for check");
+  std::string repair_data;
+  bool rebuild_indexes = false;
+  repair->add_option("--data", repair_data, "Data directory to repair")
+      ->required();
+  repair->add_flag("--rebuild-indexes", rebuild_indexes,
+                   "Drop every derived index and write it again from the log")
+      ->required();
   app.require_subcommand(0, 1);
 
   CLI11_PARSE(app, argc, argv);
@@ -138,6 +162,11 @@ int main(int argc, char** argv) {
                           config->tls_server_names.end());
     }
     return RunInit(init_data, origin, server_names, json);
+  }
+
+  if (check->parsed()) return parley::RunStorageCheck(check_data);
+  if (repair->parsed() && rebuild_indexes) {
+    return parley::RunIndexRebuild(repair_data);
   }
 
   parley::ConfigOverrides overrides;

@@ -169,7 +169,7 @@ absl::Status NotificationService::DoNotify(const Caller& caller,
     std::optional<MemberRecord> member = state.MemberByName(name);
     if (!member.has_value()) {
       return absl::NotFoundError(absl::StrCat(
-          "parties: no member named \"", name, "\" (see parley directory)"));
+          "parties: no member named ", Quote(name), " (see parley directory)"));
     }
     if (member->role != MemberRole::kParty) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -255,12 +255,12 @@ absl::Status NotificationService::DoNotify(const Caller& caller,
   if (request.supersedes() == 0) {
     if (existing.has_value()) {
       return absl::AlreadyExistsError(absl::StrCat(
-          "notification \"", m.id(), "\" already exists; amend it instead"));
+          "notification ", Quote(m.id()), " already exists; amend it instead"));
     }
   } else {
     if (!existing.has_value() || !existing->audience.contains(caller.name)) {
       return absl::NotFoundError(
-          absl::StrCat("no notification \"", m.id(), "\""));
+          absl::StrCat("no notification ", Quote(m.id())));
     }
     if (existing->current.issuer != caller.name) {
       return absl::PermissionDeniedError(
@@ -343,7 +343,7 @@ absl::Status NotificationService::DoAcknowledge(
       core_->ledger->state().Notification(request.id());
   if (!n.has_value() || !n->parties.contains(caller.name)) {
     return absl::NotFoundError(
-        absl::StrCat("no notification \"", request.id(), "\" for you"));
+        absl::StrCat("no notification ", Quote(request.id()), " for you"));
   }
   if (n->cancelled) {
     return absl::FailedPreconditionError("this notification was cancelled");
@@ -441,7 +441,7 @@ absl::StatusOr<NotificationRecord> NotificationService::IssuedByCaller(
     const Caller& caller, const std::string& id, std::string_view action) {
   std::optional<NotificationRecord> n = core_->ledger->state().Notification(id);
   if (!n.has_value() || !n->audience.contains(caller.name)) {
-    return absl::NotFoundError(absl::StrCat("no notification \"", id, "\""));
+    return absl::NotFoundError(absl::StrCat("no notification ", Quote(id)));
   }
   if (n->current.issuer != caller.name) {
     return absl::PermissionDeniedError(absl::StrCat(
@@ -533,8 +533,8 @@ grpc::ServerUnaryReactor* NotificationService::GetNotification(
   // Whoever is not in the audience learns nothing, not even existence.
   if (!n.has_value() || !n->audience.contains(caller->name)) {
     return FinishUnary(context, absl::NotFoundError(absl::StrCat(
-                                    "no notification \"", request->id(),
-                                    "\"")));
+                                    "no notification ", Quote(request->id()),
+                                    "")));
   }
   FillState(*n, *caller, response);
   return FinishUnary(context, absl::OkStatus());

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
@@ -27,6 +28,7 @@
 #include "server/notification_service.h"
 #include "server/rate_limit.h"
 #include "server/service_core.h"
+#include "server/storage_scrub.h"
 #include "server/log_visibility.h"
 #include "server/work_pool.h"
 #include "spdlog/spdlog.h"
@@ -109,6 +111,7 @@ class ParleyServerImpl final : public ParleyServer {
     log_options.signer = &server->dir_->log_key();
     log_options.clock = &clock;
     log_options.checkpoint_interval = config.checkpoint_interval;
+    log_options.min_free_bytes = config.min_free_disk_bytes;
     absl::StatusOr<std::unique_ptr<LogStore>> log =
         LogStore::Open(log_options, LedgerIndexFamilies());
     if (!log.ok()) return log.status();
@@ -133,7 +136,8 @@ class ParleyServerImpl final : public ParleyServer {
     }
     server->auth_ = std::make_unique<Authenticator>(
         &server->ledger_->state(), &clock, &SystemRandom(),
-        server->dir_->origin(), config.session_ttl);
+        server->dir_->origin(), config.session_ttl,
+        config.limits.max_pending_challenges_per_identity);
     server->limiter_ = std::make_unique<RateLimiter>(&clock, config.limits);
     server->hub_ = std::make_unique<DeliveryHub>(server->ledger_.get());
     DeliveryHub* hub = server->hub_.get();
@@ -154,24 +158,41 @@ class ParleyServerImpl final : public ParleyServer {
                                 },
                                 server->pool_.get()};
 
-    server->info_ =
-        std::make_unique<InfoService>(server->log_.get(), ParleydVersion());
+    const ServiceCore* core = &server->core_;
+    auto admit_public = [core](grpc::CallbackServerContext* context) {
+      return core->AdmitPublic(context);
+    };
+    server->info_ = std::make_unique<InfoService>(
+        server->log_.get(), ParleydVersion(), admit_public);
     LogServiceOptions log_service_options;
-    Authenticator* auth = server->auth_.get();
     Ledger* entries_ledger = server->ledger_.get();
     log_service_options.authorize_private_read =
-        [auth, entries_ledger](const grpc::CallbackServerContext& context)
+        [core, entries_ledger](grpc::CallbackServerContext* context)
         -> absl::StatusOr<EntryFilter> {
-      // Entries and proofs carry metadata: enrolled members only, and each
-      // reads in full only what concerns it (server/log_visibility.h).
+      // Entries and proofs carry metadata: enrolled members only, each
+      // within its rate limit, and each reads in full only what concerns it
+      // (server/log_visibility.h).
       absl::StatusOr<Caller> caller =
-          auth->Resolve(context, "parley.v1.Log/GetEntries");
+          core->Admit(context, "parley.v1.Log/GetEntries");
       if (!caller.ok()) return caller.status();
       return EntryFilter(
           [entries_ledger, caller = *std::move(caller)](
               uint64_t index, std::string_view entry) {
             return MayReadEntry(*entries_ledger, caller, index, entry);
           });
+    };
+    log_service_options.admit_public = admit_public;
+    RateLimiter* limiter = server->limiter_.get();
+    log_service_options.open_watch =
+        [limiter](grpc::CallbackServerContext* context)
+        -> absl::StatusOr<std::function<void()>> {
+      std::string address = PeerKey(*context);
+      if (absl::Status s = limiter->OpenWatchStream(address); !s.ok()) {
+        context->AddTrailingMetadata("retry-after-ms", "5000");
+        return s;
+      }
+      return std::function<void()>(
+          [limiter, address] { limiter->CloseWatchStream(address); });
     };
     log_service_options.pool = server->pool_.get();
     server->log_service_ = std::make_unique<LogService>(
@@ -226,12 +247,38 @@ class ParleyServerImpl final : public ParleyServer {
       health->SetServingStatus("parley.v1.Log", true);
       health->SetServingStatus("parley.v1.Info", true);
       health->SetServingStatus("parley.v1.Identity", true);
+      health->SetServingStatus("parley.v1.Admin", true);
+      health->SetServingStatus("parley.v1.Directory", true);
       health->SetServingStatus("parley.v1.Channels", true);
       health->SetServingStatus("parley.v1.Notifications", true);
     }
+    server->write_watch_ = std::thread([raw = server.get()] {
+      raw->WatchWritable();
+    });
     if (config.run_deadline_watcher) {
       server->deadlines_ =
           std::make_unique<DeadlineWatcher>(server->notifications_.get());
+    }
+    if (config.scrub_entries_per_second > 0) {
+      // Damage the scrub finds: "parley.storage" turns NOT_SERVING, and
+      // "parley.v1.Log" too if the log itself is damaged. The server as a
+      // whole ("") keeps serving: undamaged data stays available
+      // (docs/OPERATIONS.md, "Checking and repairing storage").
+      if (health != nullptr) health->SetServingStatus("parley.storage", true);
+      StorageScrubOptions scrub;
+      scrub.interval = absl::Seconds(2);
+      scrub.entries_per_slice = 2 * config.scrub_entries_per_second;
+      scrub.index_keys_per_slice = 8 * config.scrub_entries_per_second;
+      server->scrub_ = std::make_unique<StorageScrub>(
+          server->log_.get(), scrub,
+          [health](StorageScrub::Damage damage, const absl::Status&) {
+            if (health == nullptr) return;
+            health->SetServingStatus("parley.storage", false);
+            if (damage == StorageScrub::Damage::kLog) {
+              health->SetServingStatus("parley.v1.Log", false);
+            }
+          });
+      server->scrub_->Start();
     }
     spdlog::info("parleyd {} listening on {} (port {}), origin {}",
                  ParleydVersion(), config.listen, server->port_,
@@ -240,6 +287,39 @@ class ParleyServerImpl final : public ParleyServer {
   }
 
   int port() const override { return port_; }
+
+  // Reports whether writes can go through (the disk reserve, a failed
+  // write) in the health service and the log, on every change. Reads do
+  // not depend on it: Log and Info stay SERVING.
+  void WatchWritable() {
+    static constexpr const char* kWritingServices[] = {
+        "parley.v1.Identity", "parley.v1.Admin", "parley.v1.Directory",
+        "parley.v1.Channels", "parley.v1.Notifications"};
+    bool writable = true;
+    absl::MutexLock lock(&write_watch_mu_);
+    while (!stop_write_watch_) {
+      write_watch_mu_.Unlock();
+      absl::Status status = log_->WritableStatus();
+      write_watch_mu_.Lock();
+      if (stop_write_watch_) break;
+      if (status.ok() != writable) {
+        writable = status.ok();
+        if (writable) {
+          spdlog::info("writes are accepted again");
+        } else {
+          spdlog::error("writes are refused: {}",
+                        std::string(status.message()));
+        }
+        if (auto* health = grpc_->GetHealthCheckService()) {
+          for (const char* service : kWritingServices) {
+            health->SetServingStatus(service, writable);
+          }
+        }
+      }
+      write_watch_mu_.AwaitWithTimeout(
+          absl::Condition(&stop_write_watch_), kWriteWatchPeriod);
+    }
+  }
   const std::string& ca_fingerprint() const override {
     return dir_->ca_fingerprint();
   }
@@ -252,18 +332,27 @@ class ParleyServerImpl final : public ParleyServer {
     absl::MutexLock lock(&shutdown_mu_);
     if (shut_down_) return;
     shut_down_ = true;
+    {
+      absl::MutexLock stop_lock(&write_watch_mu_);
+      stop_write_watch_ = true;
+    }
+    if (write_watch_.joinable()) write_watch_.join();
     if (grpc_ != nullptr) {
       if (auto* health = grpc_->GetHealthCheckService()) {
         health->Shutdown();
       }
       deadlines_.reset();
+      scrub_.reset();
       // Open streams end now with a resumable cursor; unary calls get the
       // grace period to finish.
       hub_->Shutdown();
+      log_service_->Shutdown();
       grpc_->Shutdown(std::chrono::system_clock::now() +
                       absl::ToChronoMilliseconds(grace_));
       grpc_->Wait();
+      grpc_.reset();
     }
+    log_service_.reset();  // Its broadcaster thread reads the log.
     pool_.reset();  // Every RPC has finished: its work is done.
     hub_.reset();
     ledger_.reset();
@@ -290,8 +379,13 @@ class ParleyServerImpl final : public ParleyServer {
   std::unique_ptr<ChannelService> channels_;
   std::unique_ptr<NotificationService> notifications_;
   std::unique_ptr<DeadlineWatcher> deadlines_;
+  std::unique_ptr<StorageScrub> scrub_;
   std::unique_ptr<grpc::Server> grpc_;
   int port_ = 0;
+  static constexpr absl::Duration kWriteWatchPeriod = absl::Milliseconds(500);
+  std::thread write_watch_;
+  absl::Mutex write_watch_mu_;
+  bool stop_write_watch_ ABSL_GUARDED_BY(write_watch_mu_) = false;
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
 };

@@ -13,14 +13,35 @@ absl::StatusOr<Caller> ServiceCore::Admit(grpc::CallbackServerContext* context,
   absl::Duration retry_after;
   if (absl::Status s = limiter->Take(caller->name, &retry_after, tokens);
       !s.ok()) {
-    if (absl::IsResourceExhausted(s)) {
-      context->AddTrailingMetadata(
-          "retry-after-ms",
-          absl::StrCat(absl::ToInt64Milliseconds(retry_after)));
-    }
+    AddRetryAfter(context, s, retry_after);
     return s;
   }
   return caller;
+}
+
+absl::Status ServiceCore::AdmitPublic(
+    grpc::CallbackServerContext* context) const {
+  absl::Duration retry_after;
+  absl::Status s;
+  if (std::optional<std::string> member = auth->SessionMember(*context)) {
+    s = limiter->Take(*member, &retry_after);
+  } else {
+    s = limiter->TakePublic(PeerKey(*context), &retry_after);
+  }
+  AddRetryAfter(context, s, retry_after);
+  return s;
+}
+
+std::string PeerKey(const grpc::CallbackServerContext& context) {
+  return PeerAddressKey(context.peer());
+}
+
+void AddRetryAfter(grpc::CallbackServerContext* context,
+                   const absl::Status& status, absl::Duration retry_after) {
+  if (!absl::IsResourceExhausted(status)) return;
+  context->AddTrailingMetadata(
+      "retry-after-ms",
+      absl::StrCat(std::max<int64_t>(1, absl::ToInt64Milliseconds(retry_after))));
 }
 
 namespace {
@@ -51,7 +72,7 @@ absl::StatusOr<ParsedEnvelope> ServiceCore::CheckSignedEnvelope(
   }
   if (envelope->header.metadata.channel_id != channel) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "the envelope's channel id must be \"", channel, "\""));
+        "the envelope's channel id must be ", Quote(channel)));
   }
   const absl::Time now = clock->Now();
   const absl::Time created =

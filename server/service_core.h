@@ -41,6 +41,12 @@ struct ServiceCore {
                                const std::string& method,
                                int tokens = 1) const;
 
+  // Admits a call that needs no session: one token from the member's bucket
+  // if the call carries a valid session token, else from the peer address's
+  // bucket and the bucket all such calls share (RateLimiter::TakePublic).
+  // RESOURCE_EXHAUSTED with "retry-after-ms" as for Admit.
+  absl::Status AdmitPublic(grpc::CallbackServerContext* context) const;
+
   // The checks every envelope a member hands the server goes through:
   // size within max_message_bytes (INVALID_ARGUMENT), well formed
   // (INVALID_ARGUMENT), signature (UNAUTHENTICATED), signed by the caller
@@ -51,6 +57,14 @@ struct ServiceCore {
       const Caller& caller, const std::string& bytes,
       const std::string& channel) const;
 };
+
+// The key the caller's address is limited under (PeerAddressKey).
+std::string PeerKey(const grpc::CallbackServerContext& context);
+
+// Adds the trailing metadata "retry-after-ms" to a call refused with
+// RESOURCE_EXHAUSTED; does nothing for any other status.
+void AddRetryAfter(grpc::CallbackServerContext* context,
+                   const absl::Status& status, absl::Duration retry_after);
 
 // Finishes a unary call with `status` mapped to gRPC (server/status_util.h).
 grpc::ServerUnaryReactor* FinishUnary(grpc::CallbackServerContext* context,

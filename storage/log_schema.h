@@ -10,6 +10,7 @@
 //                                              (level 0 = leaf hashes)
 //   checkpoints  u64be(size)                -> signed checkpoint note
 //   meta         "format" | "origin" | "verifier_key" | "size"(u64be)
+//                | "index_rebuild" (only while a rebuild runs)
 //   index.<name> caller-defined              -> caller-defined (IndexPut)
 
 #include <cstdint>
@@ -31,6 +32,8 @@ inline constexpr char kMetaFormat[] = "format";
 inline constexpr char kMetaOrigin[] = "origin";
 inline constexpr char kMetaVerifierKey[] = "verifier_key";
 inline constexpr char kMetaSize[] = "size";
+// Present while an index rebuild is in progress (value: unused).
+inline constexpr char kMetaIndexRebuild[] = "index_rebuild";
 inline constexpr char kFormatV1[] = "parley-log-v1";
 
 std::string U64Key(uint64_t value);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "crypto/encoding.h"
@@ -73,6 +74,84 @@ rocksdb::ColumnFamilyOptions FamilyOptions(
   // Hashes and (end-to-end encrypted) entries do not compress; skip the CPU.
   cf.compression = rocksdb::kNoCompression;
   return cf;
+}
+
+// The file a RocksDB error message names ("... in file /d/000012.sst",
+// "... /d/000004.log: ...", "MANIFEST-000005"), if any.
+std::optional<std::string> NamedFile(const std::string& message) {
+  size_t best = std::string::npos;
+  size_t best_end = 0;
+  for (std::string_view suffix : {".sst", ".log", ".blob"}) {
+    for (size_t at = message.find(suffix); at != std::string::npos;
+         at = message.find(suffix, at + 1)) {
+      size_t digits = at;
+      while (digits > 0 && absl::ascii_isdigit(message[digits - 1])) --digits;
+      if (digits == at) continue;
+      if (best == std::string::npos || digits < best) {
+        best = digits;
+        best_end = at + suffix.size();
+      }
+    }
+  }
+  if (size_t m = message.find("MANIFEST-");
+      m != std::string::npos && (best == std::string::npos || m < best)) {
+    best = m;
+    best_end = m + 9;
+    while (best_end < message.size() && absl::ascii_isdigit(message[best_end])) {
+      ++best_end;
+    }
+  }
+  if (best == std::string::npos) return std::nullopt;
+  // Widen to the whole path if one is given.
+  size_t start = best;
+  while (start > 0 && message[start - 1] != ' ' && message[start - 1] != ':') {
+    --start;
+  }
+  return std::string(message.substr(start, best_end - start));
+}
+
+// What parleyd says when RocksDB refuses to open the store: which file is
+// damaged, and what the operator should do about it.
+absl::Status DescribeOpenFailure(const rocksdb::Status& rs,
+                                 const std::string& path) {
+  absl::Status s = FromRocks(rs, absl::StrCat("opening log at ", path));
+  const std::string reason = rs.getState() == nullptr ? "" : rs.getState();
+  if (rs.IsIOError() &&
+      absl::StrContains(absl::AsciiStrToLower(reason), "lock")) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the log at ", path, " is in use: another process (a running "
+        "parleyd, or parleyd check/repair) holds its RocksDB LOCK file; stop "
+        "it first (", rs.ToString(), ")"));
+  }
+  if (!rs.IsCorruption()) return s;
+  std::optional<std::string> file = NamedFile(reason);
+  if (!file.has_value() && absl::StrContains(reason, "CURRENT")) {
+    file = "CURRENT";
+  }
+  const std::string named =
+      !file.has_value() ? absl::StrCat("a file in ", path)
+      : absl::StrContains(*file, "/")
+          ? absl::StrCat("the file ", *file)
+          : absl::StrCat("the file ", *file, " in ", path);
+  if (file.has_value() && absl::EndsWith(*file, ".sst")) {
+    return absl::DataLossError(absl::StrCat(
+        named, " (a RocksDB table file) is damaged: ", rs.ToString(),
+        ". The store cannot be opened with it: do not delete it; restore the "
+        "data directory from a backup and run `parleyd check --data DIR` on "
+        "it (see docs/OPERATIONS.md, \"Checking and repairing storage\")"));
+  }
+  if (file.has_value() && !absl::EndsWith(*file, ".log")) {
+    return absl::DataLossError(absl::StrCat(
+        named, " is damaged: ", rs.ToString(),
+        ". Do not delete anything. Restore the data directory from a backup "
+        "and run `parleyd check --data DIR` on it"));
+  }
+  // RocksDB's WAL reader names no file; table and manifest errors do.
+  return absl::DataLossError(absl::StrCat(
+      s.message(), " (the write-ahead log is damaged before its last record",
+      file.has_value() ? absl::StrCat(", in ", *file) : std::string(),
+      "; refusing to drop the acknowledged "
+      "records after the damage. Restore the data directory from a backup)"));
 }
 
 std::string FoldFrontierHashes(const std::vector<std::string>& hashes) {
@@ -195,18 +274,7 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(
     rs = open_db(rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords, &raw);
     store->recovered_torn_wal_tail_ = rs.ok();
   }
-  if (!rs.ok()) {
-    absl::Status s =
-        FromRocks(rs, absl::StrCat("opening log at ", options.path));
-    if (rs.IsCorruption()) {
-      return absl::DataLossError(absl::StrCat(
-          s.message(),
-          " (the write-ahead log is damaged before its last record; "
-          "refusing to drop the acknowledged records after the damage. "
-          "Restore the data directory from a backup)"));
-    }
-    return s;
-  }
+  if (!rs.ok()) return DescribeOpenFailure(rs, options.path);
   store->db_.reset(raw);
   for (size_t i = 0; i < names.size(); ++i) {
     rocksdb::ColumnFamilyHandle* h = store->handles_[i];
@@ -220,6 +288,18 @@ absl::StatusOr<std::unique_ptr<LogStore>> LogStore::Open(
     }
   }
   if (absl::Status s = store->Load(); !s.ok()) return s;
+  if (!options.allow_interrupted_index_rebuild) {
+    std::string mark;
+    rocksdb::Status ms = store->db_->Get(rocksdb::ReadOptions(), store->meta_,
+                                         schema::kMetaIndexRebuild, &mark);
+    if (ms.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "an index rebuild of the log at ", options.path,
+          " was interrupted, so its indexes are incomplete; run `parleyd "
+          "repair --rebuild-indexes --data DIR` again"));
+    }
+    if (!ms.IsNotFound()) return FromRocks(ms, "reading log metadata");
+  }
   if (absl::Status s = store->CheckWitness(); !s.ok()) return s;
   if (options.background_checkpoints) {
     store->checkpointer_ = std::thread([s = store.get()] { s->CheckpointLoop(); });
@@ -463,8 +543,53 @@ absl::StatusOr<std::string> LogStore::ReadNode(int level,
   return value;
 }
 
+std::pair<uint64_t, std::string> LogStore::TrustedHead() const {
+  absl::MutexLock lock(&mu_);
+  return {size_, root_};
+}
+
+absl::Status LogStore::VerifyAgainstRoot(
+    uint64_t first, const std::vector<std::string>& leaf_hashes, uint64_t size,
+    const std::string& root) const {
+  absl::StatusOr<std::string> computed = RootFromLeafRange(
+      size, first, leaf_hashes,
+      [this](int level, uint64_t i) { return ReadNode(level, i); });
+  if (!computed.ok()) return computed.status();
+  if (*computed == root) return absl::OkStatus();
+  // Name the entries whose own inclusion proofs fail (work done only on
+  // this, the damaged, path). A rewrite that kept the stored nodes
+  // consistent with a forged entry makes its neighbours' proofs fail too:
+  // from the stored data alone the forged one cannot be told apart, so the
+  // whole run is named.
+  std::optional<uint64_t> lo, hi;
+  for (size_t i = 0; i < leaf_hashes.size(); ++i) {
+    absl::StatusOr<std::string> one =
+        leaf_hashes.size() == 1
+            ? computed
+            : RootFromLeafRange(
+                  size, first + i, {leaf_hashes[i]},
+                  [this](int level, uint64_t j) { return ReadNode(level, j); });
+    if (!one.ok()) return one.status();
+    if (*one != root) {
+      if (!lo.has_value()) lo = first + i;
+      hi = first + i;
+    }
+  }
+  std::string which =
+      !lo.has_value()
+          ? absl::StrCat("entries ", first, " to ",
+                         first + leaf_hashes.size() - 1)
+      : *lo == *hi ? absl::StrCat("entry ", *lo)
+                   : absl::StrCat("entries ", *lo, " to ", *hi);
+  return absl::DataLossError(absl::StrCat(
+      which, " do", lo == hi && lo.has_value() ? "es" : "",
+      " not verify against the trusted tree root of size ", size,
+      ": a stored entry or the tree nodes over it were altered; run "
+      "`parleyd check`"));
+}
+
 absl::StatusOr<std::string> LogStore::GetEntry(uint64_t index) const {
-  uint64_t size = Size();
+  const auto [size, root] = TrustedHead();
   if (index >= size) {
     return absl::OutOfRangeError(
         absl::StrCat("index ", index, " is beyond the tree size ", size));
@@ -479,18 +604,22 @@ absl::StatusOr<std::string> LogStore::GetEntry(uint64_t index) const {
                ? absl::DataLossError(s.message())
                : s;
   }
-  absl::StatusOr<std::string> leaf = ReadNode(0, index);
-  if (!leaf.ok()) return leaf.status();
-  if (LeafHash(value) != *leaf) {
+  std::string leaf = LeafHash(value);
+  absl::StatusOr<std::string> stored_leaf = ReadNode(0, index);
+  if (!stored_leaf.ok()) return stored_leaf.status();
+  if (leaf != *stored_leaf) {
     return absl::DataLossError(absl::StrCat(
         "entry ", index, " does not match its stored leaf hash"));
+  }
+  if (absl::Status s = VerifyAgainstRoot(index, {leaf}, size, root); !s.ok()) {
+    return s;
   }
   return value;
 }
 
 absl::StatusOr<std::vector<std::string>> LogStore::GetEntries(
     uint64_t start, uint64_t end, size_t max_bytes) const {
-  uint64_t size = Size();
+  const auto [size, root] = TrustedHead();
   if (start >= size) {
     return absl::OutOfRangeError(
         absl::StrCat("index ", start, " is beyond the tree size ", size));
@@ -506,6 +635,7 @@ absl::StatusOr<std::vector<std::string>> LogStore::GetEntries(
   ro.iterate_upper_bound = &upper_slice;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, entries_));
   std::vector<std::string> out;
+  std::vector<std::string> leaves;
   size_t bytes = 0;
   uint64_t index = start;
   bool page_full = false;
@@ -516,12 +646,7 @@ absl::StatusOr<std::vector<std::string>> LogStore::GetEntries(
       break;
     }
     if (it->key().ToStringView() != schema::U64Key(index)) break;
-    absl::StatusOr<std::string> leaf = ReadNode(0, index);
-    if (!leaf.ok()) return leaf.status();
-    if (LeafHash(it->value().ToStringView()) != *leaf) {
-      return absl::DataLossError(absl::StrCat(
-          "entry ", index, " does not match its stored leaf hash"));
-    }
+    leaves.push_back(LeafHash(it->value().ToStringView()));
     bytes += it->value().size();
     out.emplace_back(it->value().ToStringView());
   }
@@ -531,6 +656,11 @@ absl::StatusOr<std::vector<std::string>> LogStore::GetEntries(
   if (!page_full && index < end) {
     return absl::DataLossError(
         absl::StrCat("entry ", index, " is missing from the store"));
+  }
+  // One root recomputation for the whole page: the page's leaves plus the
+  // O(log n) stored subtrees around it must give the trusted root.
+  if (absl::Status s = VerifyAgainstRoot(start, leaves, size, root); !s.ok()) {
+    return s;
   }
   return out;
 }

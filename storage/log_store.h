@@ -55,6 +55,15 @@ struct LogOptions {
   bool wal_point_in_time_recovery = false;
   // Appends larger than this fail with InvalidArgument.
   size_t max_entry_bytes = 1 << 20;
+  // Appends (and checkpoint signing) are refused with Unavailable, before
+  // anything is written, while the file system holding `path` has fewer
+  // free bytes than this; they go through again as soon as it has more. So
+  // RocksDB never meets a full disk in the middle of a write (which would
+  // make the failure sticky, see Append). 0 disables the check.
+  uint64_t min_free_bytes = 0;
+  // Free bytes (for unprivileged users) of the file system holding `path`.
+  // Unset: statvfs(2). Tests inject a fake disk.
+  std::function<absl::StatusOr<uint64_t>()> free_bytes;
   // Memory RocksDB may hold: the block cache (data blocks read from disk;
   // proofs and entry reads miss into the OS page cache beyond it) and all
   // column families' memtables together (when full, the largest is flushed
@@ -62,6 +71,10 @@ struct LogOptions {
   // docs/PERFORMANCE.md (issue #8 pass, change 6).
   size_t block_cache_bytes = 32 << 20;
   size_t write_buffer_bytes = 16 << 20;
+  // Open refuses (FailedPrecondition) a store whose index rebuild was
+  // interrupted (BeginIndexRebuild without FinishIndexRebuild): its indexes
+  // are partial. Only the repair tool sets this, to run the rebuild again.
+  bool allow_interrupted_index_rebuild = false;
 };
 
 // A secondary index write, applied in the same atomic batch as the entry.
@@ -125,6 +138,11 @@ class LogStore {
   // Number of durable entries.
   uint64_t Size() const;
 
+  // OK if an append could be written now; otherwise why not: Unavailable
+  // while the disk is below options.min_free_bytes (passes by itself), or
+  // the sticky error of a failed write. Cheap (one statvfs).
+  absl::Status WritableStatus() const;
+
   // True if Open found the WAL's last record incomplete and dropped it (see
   // LogOptions::wal_point_in_time_recovery). The dropped record was never
   // acknowledged; the caller should still say so in its log.
@@ -137,13 +155,21 @@ class LogStore {
   // checkpoints with it.
   static constexpr char kCheckpointWitnessFile[] = "PARLEY-LATEST-CHECKPOINT";
 
-  // The entry at `index`. OutOfRange if index >= Size(); DataLoss if the
-  // stored entry no longer matches its stored leaf hash.
+  // The entry at `index`, verified before it is returned: its leaf hash
+  // must equal the stored leaf hash and, with the stored nodes on its RFC
+  // 9162 inclusion path, give the in-memory root (the root verified at Open
+  // against the signed checkpoint and extended by every append since).
+  // OutOfRange if index >= Size(); DataLoss naming the index if the entry
+  // or its path was altered (even consistently, with RocksDB checksums
+  // intact). O(log n) node reads and hashes.
   absl::StatusOr<std::string> GetEntry(uint64_t index) const;
   // Entries [start, min(end, Size())), stopping early once the total exceeds
   // `max_bytes` (at least one entry is returned). OutOfRange if
-  // start >= Size(); otherwise InvalidArgument if end <= start. DataLoss as
-  // GetEntry.
+  // start >= Size(); otherwise InvalidArgument if end <= start. The page is
+  // verified against the in-memory root as a whole: its leaves with the
+  // O(log n) stored subtrees around it (O(page + log n) hashes); DataLoss
+  // naming the first entry that does not verify. Stored leaf hashes inside
+  // the page are not read (Audit and the scrub check those).
   absl::StatusOr<std::vector<std::string>> GetEntries(uint64_t start,
                                                       uint64_t end,
                                                       size_t max_bytes) const;
@@ -189,6 +215,23 @@ class LogStore {
   ScanIndexFrom(std::string_view column_family, std::string_view start,
                 std::string_view prefix, size_t limit) const;
 
+  // Names of every index column family open (as given to Open, plus any
+  // found on disk), in name order.
+  std::vector<std::string> IndexFamilies() const;
+
+  // Offline index rebuild (`parleyd repair --rebuild-indexes`); the log
+  // itself is never touched. REQUIRES: no other call is in progress or
+  // starts until FinishIndexRebuild returns, and background_checkpoints is
+  // off. BeginIndexRebuild marks the store (synced) so that Open refuses it
+  // until FinishIndexRebuild, then drops every index column family and
+  // creates `families` again, empty. WriteIndexPuts writes one unsynced
+  // batch (InvalidArgument for an unknown family); FinishIndexRebuild syncs
+  // and clears the mark. On any failure the mark stays: run the rebuild
+  // again.
+  absl::Status BeginIndexRebuild(const std::vector<std::string>& families);
+  absl::Status WriteIndexPuts(const std::vector<IndexPut>& puts);
+  absl::Status FinishIndexRebuild();
+
   // C2SP verifier key "origin+hex(keyid)+base64(0x01||pubkey)".
   std::string VerifierKey() const;
   const NoteVerifier& Verifier() const { return verifier_; }
@@ -201,6 +244,12 @@ class LogStore {
   // (entries checked, total) every 64Ki entries.
   absl::Status Audit(
       std::function<void(uint64_t, uint64_t)> progress = nullptr) const;
+  // One slice of an audit, for a background scrub: entries [begin, end)
+  // (end clamped to Size()) must verify against the in-memory root, and
+  // every stored node wholly inside the range (leaf hashes included) must
+  // equal the hash recomputed from the entries. DataLoss naming the first
+  // bad entry or node; OutOfRange if begin >= Size(). O(end - begin) reads.
+  absl::Status AuditRange(uint64_t begin, uint64_t end) const;
 
  private:
   struct Subtree {
@@ -217,7 +266,17 @@ class LogStore {
   absl::Status CheckWitness();
   absl::Status WriteWitness(const std::string& note) const;
   absl::StatusOr<uint64_t> Commit(Writer& w);
+  // Unavailable (naming the free and reserved space) if the disk is below
+  // the reserve.
+  absl::Status CheckDiskReserve() const;
   absl::StatusOr<std::string> ReadNode(int level, uint64_t index) const;
+  // (Size(), root) read together: the tree head reads are verified against.
+  std::pair<uint64_t, std::string> TrustedHead() const;
+  // OK if leaves [first, first + n) with the stored nodes around them give
+  // `root` for `size`; else DataLoss naming the first bad entry.
+  absl::Status VerifyAgainstRoot(uint64_t first,
+                                 const std::vector<std::string>& leaf_hashes,
+                                 uint64_t size, const std::string& root) const;
   absl::Status LoadNodeCache(uint64_t size);
   void CacheNode(int level, uint64_t index, const std::string& hash);
   absl::StatusOr<rocksdb::ColumnFamilyHandle*> IndexFamily(

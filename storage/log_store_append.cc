@@ -9,6 +9,11 @@
 // because tree positions must be assigned in commit order: independent
 // concurrent Writes could reach the WAL out of order and leave a hole.
 
+#include <sys/statvfs.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
@@ -62,6 +67,38 @@ absl::Status CheckEntrySize(std::string_view entry, size_t limit) {
 }
 
 }  // namespace
+
+absl::Status LogStore::CheckDiskReserve() const {
+  if (options_.min_free_bytes == 0) return absl::OkStatus();
+  uint64_t free = 0;
+  if (options_.free_bytes) {
+    absl::StatusOr<uint64_t> probed = options_.free_bytes();
+    if (!probed.ok()) return probed.status();
+    free = *probed;
+  } else {
+    struct statvfs fs;
+    if (::statvfs(options_.path.c_str(), &fs) != 0) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot tell the free space of ", options_.path, ": ",
+          std::strerror(errno), "; writes are refused until it can"));
+    }
+    free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  }
+  if (free >= options_.min_free_bytes) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat(
+      "the disk holding ", options_.path, " has ", free >> 20,
+      " MiB free, below the reserve of ", options_.min_free_bytes >> 20,
+      " MiB: writes are refused until space is freed (nothing was written; "
+      "reads, subscriptions and proofs go on)"));
+}
+
+absl::Status LogStore::WritableStatus() const {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!write_error_.ok()) return write_error_;
+  }
+  return CheckDiskReserve();
+}
 
 absl::StatusOr<uint64_t> LogStore::Append(std::string_view entry,
                                           std::vector<IndexPut> index_puts) {
@@ -135,6 +172,10 @@ absl::StatusOr<uint64_t> LogStore::Commit(Writer& w) {
     group_bytes += x->bytes;
   }
   absl::Status status = write_error_;
+  if (status.ok()) {
+    // Not sticky: nothing is written, and the next group checks again.
+    status = CheckDiskReserve();
+  }
   const uint64_t base = size_;
   uint64_t next = base;
   std::vector<Subtree> frontier = frontier_;

@@ -210,6 +210,9 @@ absl::StatusOr<std::optional<SignedCheckpoint>> LogStore::SignIfDue(
   if (!force && now < last_signed_at_ + options_.checkpoint_interval) {
     return std::optional<SignedCheckpoint>();
   }
+  // A checkpoint is a small synced write and a witness file: not on a disk
+  // below its reserve either (signing resumes with the space).
+  if (absl::Status s = CheckDiskReserve(); !s.ok()) return s;
   absl::StatusOr<SignedCheckpoint> cp = SignLocked(size, root);
   if (!cp.ok()) return cp.status();
   last_signed_at_ = now;

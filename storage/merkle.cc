@@ -41,6 +41,15 @@ absl::Status CheckProofHashes(const std::vector<std::string>& proof) {
   return absl::OkStatus();
 }
 
+// MTH over leaf_hashes[lo, hi), splitting as RFC 9162 does. REQUIRES: lo < hi.
+std::string MthOfLeafHashes(const std::vector<std::string>& leaf_hashes,
+                            size_t lo, size_t hi) {
+  if (hi - lo == 1) return leaf_hashes[lo];
+  size_t k = SplitPoint(hi - lo);
+  return NodeHash(MthOfLeafHashes(leaf_hashes, lo, lo + k),
+                  MthOfLeafHashes(leaf_hashes, lo + k, hi));
+}
+
 std::string FoldRight(const std::vector<std::string>& hashes) {
   std::string h = hashes.back();
   for (size_t i = hashes.size() - 1; i-- > 0;) h = NodeHash(hashes[i], h);
@@ -310,6 +319,40 @@ absl::StatusOr<std::vector<std::string>> BuildConsistencyProof(
   }
   std::reverse(proof.begin(), proof.end());
   return proof;
+}
+
+absl::StatusOr<std::string> RootFromLeafRange(
+    uint64_t size, uint64_t begin, const std::vector<std::string>& leaf_hashes,
+    SubtreeHashReader read) {
+  const uint64_t end = begin + leaf_hashes.size();
+  if (leaf_hashes.empty() || end > size || end < begin) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "leaf range [", begin, ", ", end, ") is empty or beyond tree size ",
+        size));
+  }
+  for (size_t i = 0; i < leaf_hashes.size(); ++i) {
+    if (absl::Status s =
+            CheckHash(leaf_hashes[i], absl::StrCat("leaf hash ", begin + i));
+        !s.ok()) {
+      return s;
+    }
+  }
+  // MTH(D[lo:hi]): stored subtrees where disjoint from the range, the given
+  // leaves where inside it, recursion only along the range's two edges.
+  auto mth = [&](auto& self, uint64_t lo,
+                 uint64_t hi) -> absl::StatusOr<std::string> {
+    if (hi <= begin || lo >= end) return RangeHash(lo, hi, read);
+    if (begin <= lo && hi <= end) {
+      return MthOfLeafHashes(leaf_hashes, lo - begin, hi - begin);
+    }
+    uint64_t k = SplitPoint(hi - lo);
+    absl::StatusOr<std::string> left = self(self, lo, lo + k);
+    if (!left.ok()) return left.status();
+    absl::StatusOr<std::string> right = self(self, lo + k, hi);
+    if (!right.ok()) return right.status();
+    return NodeHash(*left, *right);
+  };
+  return mth(mth, 0, size);
 }
 
 std::vector<std::pair<int, uint64_t>> FrontierSubtrees(uint64_t size) {

@@ -92,6 +92,16 @@ absl::StatusOr<std::vector<std::string>> BuildInclusionProof(
 absl::StatusOr<std::vector<std::string>> BuildConsistencyProof(
     uint64_t size1, uint64_t size2, SubtreeHashReader read);
 
+// MTH(D[0:size]) from the leaf hashes of a contiguous range D[begin:begin+n)
+// (n = leaf_hashes.size()) and stored subtrees for everything outside it:
+// the check that a run of entries read from storage belongs to a tree whose
+// root the caller trusts. O(n + log size) hashes and O(log size) calls to
+// `read` (only for subtrees disjoint from the range). InvalidArgument if the
+// range is empty or does not fit in `size`.
+absl::StatusOr<std::string> RootFromLeafRange(
+    uint64_t size, uint64_t begin, const std::vector<std::string>& leaf_hashes,
+    SubtreeHashReader read);
+
 // The perfect subtrees whose hashes fold into MTH(D[0:size]), left to right
 // (one per set bit of `size`, largest first), as (level, index) pairs.
 std::vector<std::pair<int, uint64_t>> FrontierSubtrees(uint64_t size);

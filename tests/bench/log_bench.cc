@@ -5,6 +5,9 @@
 //   BM_InclusionProof/1000000   proof latency at 10^6 entries (p50/p99)
 //   BM_Open/1000000             LogStore::Open at 10^6 entries
 //   BM_SignCheckpoint           signing one checkpoint (p50/p99), witness included
+//   BM_GetEntry/1000000         one verified entry read at 10^6 entries (the
+//                               entry checked against the trusted root)
+//   BM_GetEntries/1000000/P     one verified page of P entries (p50/p99)
 //   *Smoke*                     the same with tiny sizes, for ./test.sh
 //
 // Scratch data goes under $PARLEY_BENCH_DIR (default /tmp); the 10^6-entry
@@ -192,6 +195,52 @@ void BM_Open(benchmark::State& state) {
   }
 }
 
+// Verified reads: each entry served is checked against the in-memory root
+// (GetEntry: its inclusion path; GetEntries: the page as a whole, its leaves
+// and the O(log n) subtrees around it).
+void BM_GetEntry(benchmark::State& state) {
+  const uint64_t n = state.range(0);
+  BuiltLog& log = LogOfSize(n);
+  std::mt19937_64 rng(11);
+  std::vector<double> micros;
+  for (auto _ : state) {
+    uint64_t index = rng() % n;
+    auto start = std::chrono::steady_clock::now();
+    absl::StatusOr<std::string> entry = log.store->GetEntry(index);
+    auto end = std::chrono::steady_clock::now();
+    if (!entry.ok()) state.SkipWithError("read failed");
+    benchmark::DoNotOptimize(entry);
+    micros.push_back(
+        std::chrono::duration<double, std::micro>(end - start).count());
+  }
+  state.counters["p50_us"] = Percentile(micros, 0.50);
+  state.counters["p99_us"] = Percentile(micros, 0.99);
+}
+
+void BM_GetEntries(benchmark::State& state) {
+  const uint64_t n = state.range(0);
+  const uint64_t page = state.range(1);
+  BuiltLog& log = LogOfSize(n);
+  std::mt19937_64 rng(13);
+  std::vector<double> micros;
+  for (auto _ : state) {
+    uint64_t first = rng() % (n - page);
+    auto start = std::chrono::steady_clock::now();
+    absl::StatusOr<std::vector<std::string>> entries =
+        log.store->GetEntries(first, first + page, 64 << 20);
+    auto end = std::chrono::steady_clock::now();
+    if (!entries.ok() || entries->size() != page) {
+      state.SkipWithError("read failed");
+    }
+    benchmark::DoNotOptimize(entries);
+    micros.push_back(
+        std::chrono::duration<double, std::micro>(end - start).count());
+  }
+  state.SetItemsProcessed(state.iterations() * page);
+  state.counters["p50_us"] = Percentile(micros, 0.50);
+  state.counters["p99_us"] = Percentile(micros, 0.99);
+}
+
 // Signing a checkpoint: the consistency proof from the previous one, the
 // Ed25519 signature, the synced RocksDB put and the synced witness file
 // (PARLEY-LATEST-CHECKPOINT). One entry is appended, untimed, before each.
@@ -231,6 +280,8 @@ void BM_OpenSmoke(benchmark::State& state) { BM_Open(state); }
 void BM_SignCheckpointSmoke(benchmark::State& state) {
   BM_SignCheckpoint(state);
 }
+void BM_GetEntrySmoke(benchmark::State& state) { BM_GetEntry(state); }
+void BM_GetEntriesSmoke(benchmark::State& state) { BM_GetEntries(state); }
 
 // Appends and raw puts are compared as a ratio on a disk whose latency
 // swings with the neighbours' load, so each runs as 5 repetitions and main()
@@ -244,6 +295,9 @@ BENCHMARK(BM_RawSyncedPut)->Threads(1)->Threads(8)->Threads(64)->UseRealTime()
 BENCHMARK(BM_InclusionProof)->Arg(1000000)->Iterations(20000)->UseRealTime();
 BENCHMARK(BM_Open)->Arg(1000000)->Iterations(5)->UseManualTime();
 BENCHMARK(BM_SignCheckpoint)->Iterations(500)->UseManualTime();
+BENCHMARK(BM_GetEntry)->Arg(1000000)->Iterations(20000)->UseRealTime();
+BENCHMARK(BM_GetEntries)->Args({1000000, 100})->Args({1000000, 1000})
+    ->Iterations(2000)->UseRealTime();
 
 BENCHMARK(BM_LogAppendSmoke)->Threads(1)->Threads(8)->Iterations(20)
     ->UseRealTime();
@@ -252,6 +306,9 @@ BENCHMARK(BM_RawSyncedPutSmoke)->Threads(1)->Threads(8)->Iterations(20)
 BENCHMARK(BM_InclusionProofSmoke)->Arg(1000)->Iterations(200)->UseRealTime();
 BENCHMARK(BM_OpenSmoke)->Arg(1000)->Iterations(2)->UseManualTime();
 BENCHMARK(BM_SignCheckpointSmoke)->Iterations(5)->UseManualTime();
+BENCHMARK(BM_GetEntrySmoke)->Arg(1000)->Iterations(50)->UseRealTime();
+BENCHMARK(BM_GetEntriesSmoke)->Args({1000, 100})->Iterations(20)
+    ->UseRealTime();
 
 }  // namespace
 

@@ -497,8 +497,10 @@ TEST(DeliveryHubTest, IdleStreamGetsHeartbeatsRepeatingTheLastIndex) {
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   ASSERT_NE(server, nullptr);
 
-  ASSERT_OK_AND_ASSIGN(Authenticator::Challenge challenge,
-                       auth.NewChallenge(p_key.public_key()));
+  absl::Duration retry_after;
+  ASSERT_OK_AND_ASSIGN(
+      Authenticator::Challenge challenge,
+      auth.NewChallenge(p_key.public_key(), "127.0.0.1", &retry_after));
   ASSERT_OK_AND_ASSIGN(
       Authenticator::Token token,
       auth.Authenticate(p_key.public_key(), challenge.nonce,

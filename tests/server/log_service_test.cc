@@ -235,7 +235,8 @@ TEST_F(LogServiceTest,
   AppendN(3);
   ASSERT_OK(log_->SignCheckpointNow().status());
   LogServiceOptions options;
-  options.authorize_private_read = [](const grpc::CallbackServerContext&) {
+  options.authorize_private_read =
+      [](grpc::CallbackServerContext*) -> absl::StatusOr<EntryFilter> {
     return absl::PermissionDeniedError("not enrolled");
   };
   StartServer(std::move(options));

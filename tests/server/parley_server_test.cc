@@ -3,6 +3,8 @@
 #include <future>
 
 #include "crypto/file_util.h"
+#include "openssl/pem.h"
+#include "openssl/x509.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
@@ -127,6 +129,44 @@ TEST_F(ParleyServerTest, ExpiredCertificateIsRefusedAtStart) {
   testing::FakeClock later(clock_.Now() + absl::Hours(24 * 800));
   EXPECT_THAT(ParleyServer::Start(config_, later),
               StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+// A byte of the server certificate's signature flipped (the file still
+// parses and still matches its key): the start fails, naming the file, where
+// it used to start and then fail every TLS handshake.
+TEST_F(ParleyServerTest, DamagedServerCertificateStopsTheStart) {
+  const std::string path = config_.data + "/tls/server.crt";
+  ASSERT_OK_AND_ASSIGN(std::string pem, ReadFile(path));
+  BIO* in = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  X509* leaf = PEM_read_bio_X509(in, nullptr, nullptr, nullptr);
+  std::string rest(pem.substr(pem.find("-----END CERTIFICATE-----") + 26));
+  BIO_free(in);
+  ASSERT_NE(leaf, nullptr);
+  unsigned char* der = nullptr;
+  int len = i2d_X509(leaf, &der);
+  X509_free(leaf);
+  ASSERT_GT(len, 0);
+  der[len - 1] ^= 0x01;  // the last byte of the signature
+  const unsigned char* p = der;
+  X509* damaged = d2i_X509(nullptr, &p, len);
+  OPENSSL_free(der);
+  ASSERT_NE(damaged, nullptr);
+  BIO* out = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509(out, damaged);
+  X509_free(damaged);
+  char* data = nullptr;
+  long out_len = BIO_get_mem_data(out, &data);
+  std::string damaged_pem(data, out_len);
+  BIO_free(out);
+  ASSERT_OK(WriteFileAtomically(path, damaged_pem + rest, 0644));
+
+  absl::StatusOr<std::unique_ptr<ParleyServer>> server =
+      ParleyServer::Start(config_, clock_);
+  ASSERT_FALSE(server.ok());
+  EXPECT_THAT(std::string(server.status().message()),
+              ::testing::HasSubstr("tls/server.crt"));
+  EXPECT_THAT(std::string(server.status().message()),
+              ::testing::HasSubstr("signature"));
 }
 
 }  // namespace

@@ -185,6 +185,13 @@ class ServerTest : public ::testing::Test {
     config_.limits.requests_per_second = 1e6;
     config_.limits.burst = 1e6;
     config_.limits.max_streams_per_identity = 2;
+    // Every test signs in from 127.0.0.1; the limits of calls without a
+    // session have tests of their own (hostile_load_test.cc).
+    config_.limits.address_requests_per_second = 1e6;
+    config_.limits.address_burst = 1e6;
+    config_.limits.public_requests_per_second = 1e6;
+    config_.limits.enrollments_per_minute_per_address = 1e6;
+    config_.limits.enrollment_attempts_per_invite_per_hour = 1e6;
     Configure(config_);
     ASSERT_OK_AND_ASSIGN(ca_pem_, ReadFile(tmp_.Sub("data/tls/ca.crt")));
     StartServer();

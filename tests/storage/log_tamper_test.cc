@@ -72,6 +72,87 @@ TEST_F(LogTamperTest, FlippedEntryIsCaughtByReadAndAudit) {
   EXPECT_THAT(audit.message(), HasSubstr("entry 17 "));
 }
 
+TEST_F(LogTamperTest, EntryRewrittenWithItsLeafHashIsRefusedByReads) {
+  // A consistent rewrite below RocksDB's checksums: the entry and its
+  // stored leaf hash agree, so only the trusted root can tell.
+  {
+    RawLogDb db(dir_.path());
+    db.Put(schema::kEntries, schema::U64Key(17), "forged 17");
+    db.Put(schema::kNodes, schema::NodeKey(0, 17), LeafHash("forged 17"));
+  }
+  ASSERT_OK_AND_ASSIGN(auto store, Open());  // Not on the open path.
+  absl::StatusOr<std::string> one = store->GetEntry(17);
+  EXPECT_THAT(one, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(one.status().message(), HasSubstr("entry 17 "));
+  absl::StatusOr<std::vector<std::string>> page =
+      store->GetEntries(0, kEntries, 1 << 20);
+  EXPECT_THAT(page, StatusIs(absl::StatusCode::kDataLoss));
+  // Which of the pair was forged cannot be told from the store: both named.
+  EXPECT_THAT(page.status().message(), HasSubstr("entries 16 to 17 "));
+  // Entries off the damaged path are still served.
+  EXPECT_OK(store->GetEntry(40).status());
+  EXPECT_OK(store->GetEntries(32, 48, 1 << 20).status());
+}
+
+TEST_F(LogTamperTest, EntryRewrittenWithEveryNodeBelowTheFrontierIsRefused) {
+  // Entry 5 and every stored node above it up to level 5 rewritten
+  // consistently; only the frontier node (level 6, index 0) and the root
+  // it folds into are left alone.
+  {
+    RawLogDb db(dir_.path());
+    db.Put(schema::kEntries, schema::U64Key(5), "forged 5");
+    std::string h = LeafHash("forged 5");
+    db.Put(schema::kNodes, schema::NodeKey(0, 5), h);
+    uint64_t index = 5;
+    for (int level = 1; level < 6; ++level) {
+      uint64_t sibling = index ^ 1;
+      std::string other =
+          db.Get(schema::kNodes, schema::NodeKey(level - 1, sibling));
+      h = (index & 1) ? NodeHash(other, h) : NodeHash(h, other);
+      index >>= 1;
+      db.Put(schema::kNodes, schema::NodeKey(level, index), h);
+    }
+  }
+  ASSERT_OK_AND_ASSIGN(auto store, Open());
+  EXPECT_THAT(store->GetEntry(5), StatusIs(absl::StatusCode::kDataLoss));
+  absl::StatusOr<std::vector<std::string>> page =
+      store->GetEntries(4, 8, 1 << 20);
+  EXPECT_THAT(page, StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(page.status().message(), HasSubstr("entries 4 to 7 "));
+}
+
+TEST_F(LogTamperTest, DamagedTableFileIsNamedAtOpenWithWhatToDo) {
+  std::vector<std::string> tables;
+  { tables = RawLogDb(dir_.path()).TableFiles(schema::kEntries); }
+  ASSERT_FALSE(tables.empty());
+  // The footer: RocksDB reads it when it opens the table, at start-up.
+  testing::FlipFileByte(tables.front(), -3);
+  absl::StatusOr<std::unique_ptr<LogStore>> store = Open();
+  ASSERT_THAT(store, StatusIs(absl::StatusCode::kDataLoss));
+  std::string file = std::filesystem::path(tables.front()).filename();
+  EXPECT_THAT(store.status().message(), HasSubstr(file));
+  EXPECT_THAT(store.status().message(), HasSubstr("parleyd check"));
+  EXPECT_THAT(store.status().message(), HasSubstr("backup"));
+  EXPECT_THAT(store.status().message(),
+              ::testing::Not(HasSubstr("write-ahead log")));
+}
+
+TEST_F(LogTamperTest, SecondOpenOfAStoreInUseSaysSo) {
+  ASSERT_OK_AND_ASSIGN(auto store, Open());
+  absl::StatusOr<std::unique_ptr<LogStore>> again = Open();
+  EXPECT_THAT(again, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(again.status().message(), HasSubstr("in use"));
+}
+
+TEST_F(LogTamperTest, InterruptedIndexRebuildIsRefusedAtOpenUntilRerun) {
+  {
+    RawLogDb(dir_.path()).Put(schema::kMeta, schema::kMetaIndexRebuild, "1");
+  }
+  absl::StatusOr<std::unique_ptr<LogStore>> store = Open();
+  EXPECT_THAT(store, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(store.status().message(), HasSubstr("--rebuild-indexes"));
+}
+
 TEST_F(LogTamperTest, FlippedLastEntryIsCaughtAtOpen) {
   {
     RawLogDb(dir_.path())

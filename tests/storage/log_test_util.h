@@ -4,6 +4,7 @@
 // Shared fixtures for the LogStore tests: scratch directories, a fixed log
 // key, and raw RocksDB access for damaging a store on purpose.
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -98,6 +99,20 @@ class RawLogDb {
     rocksdb::Status s = db_->Delete(wo, family(family_name), key);
     EXPECT_TRUE(s.ok()) << s.ToString();
   }
+  // Paths of the SST files that hold `family_name`, after flushing it.
+  std::vector<std::string> TableFiles(const std::string& family_name) {
+    rocksdb::ColumnFamilyHandle* cf = family(family_name);
+    EXPECT_TRUE(db_->Flush(rocksdb::FlushOptions(), cf).ok());
+    rocksdb::ColumnFamilyMetaData meta;
+    db_->GetColumnFamilyMetaData(cf, &meta);
+    std::vector<std::string> out;
+    for (const auto& level : meta.levels) {
+      for (const auto& file : level.files) {
+        out.push_back(file.db_path + "/" + file.name);
+      }
+    }
+    return out;
+  }
   // Flips one bit of the stored value.
   void FlipByte(const std::string& family_name, const std::string& key,
                 size_t byte = 0) {
@@ -112,6 +127,19 @@ class RawLogDb {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::vector<std::pair<std::string, rocksdb::ColumnFamilyHandle*>> by_name_;
 };
+
+// Flips one bit of the byte at `offset` of a file (from the end if
+// negative): damage below RocksDB, which its checksums catch.
+inline void FlipFileByte(const std::string& path, long offset) {
+  std::FILE* f = std::fopen(path.c_str(), "r+b");
+  ASSERT_NE(f, nullptr) << path;
+  std::fseek(f, offset, offset < 0 ? SEEK_END : SEEK_SET);
+  int c = std::fgetc(f);
+  ASSERT_NE(c, EOF) << path;
+  std::fseek(f, -1, SEEK_CUR);
+  std::fputc(c ^ 0x01, f);
+  std::fclose(f);
+}
 
 }  // namespace parley::testing
 

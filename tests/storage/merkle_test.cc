@@ -17,6 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::nlohmann::json;
+using ::parley::testing::StatusIs;
 
 const fs::path kVectors = fs::path(PARLEY_SHARED_VECTORS_DIR) / "merkle";
 
@@ -189,6 +190,56 @@ TEST(MerkleTest, RangeHashMatchesRootForEverySmallSize) {
     ASSERT_OK(root);
     ASSERT_EQ(*root, RootFromLeafHashes(prefix)) << "size " << n;
   }
+}
+
+TEST(MerkleTest, RootFromLeafRangeMatchesTheRootForEveryRangeOfSmallTrees) {
+  std::vector<std::string> hashes;
+  for (int i = 0; i < 40; ++i) hashes.push_back(LeafHash(std::to_string(i)));
+  MemoryTree tree(hashes);
+  for (uint64_t size = 1; size <= hashes.size(); ++size) {
+    const std::string root = RootFromLeafHashes(
+        std::vector<std::string>(hashes.begin(), hashes.begin() + size));
+    for (uint64_t begin = 0; begin < size; ++begin) {
+      for (uint64_t end = begin + 1; end <= size; ++end) {
+        std::vector<std::string> range(hashes.begin() + begin,
+                                       hashes.begin() + end);
+        absl::StatusOr<std::string> got = RootFromLeafRange(
+            size, begin, range,
+            [&](int level, uint64_t i) { return tree.Read(level, i); });
+        ASSERT_OK(got);
+        ASSERT_EQ(*got, root) << size << " [" << begin << ", " << end << ")";
+        // Any altered leaf in the range changes the root.
+        range[(end - begin) / 2] = LeafHash("forged");
+        got = RootFromLeafRange(
+            size, begin, range,
+            [&](int level, uint64_t i) { return tree.Read(level, i); });
+        ASSERT_OK(got);
+        ASSERT_NE(*got, root);
+      }
+    }
+  }
+}
+
+TEST(MerkleTest, RootFromLeafRangeReadsLogarithmicallyManyNodes) {
+  std::vector<std::string> hashes;
+  for (int i = 0; i < 5000; ++i) hashes.push_back(LeafHash(std::to_string(i)));
+  MemoryTree tree(hashes);
+  const std::string root = RootFromLeafHashes(hashes);
+  int reads = 0;
+  std::vector<std::string> range(hashes.begin() + 1234, hashes.begin() + 3333);
+  absl::StatusOr<std::string> got = RootFromLeafRange(
+      hashes.size(), 1234, range, [&](int level, uint64_t i) {
+        ++reads;
+        return tree.Read(level, i);
+      });
+  ASSERT_OK(got);
+  EXPECT_EQ(*got, root);
+  EXPECT_LE(reads, 3 * 13);  // log2(5000) < 13: one per level per edge.
+  EXPECT_THAT(RootFromLeafRange(10, 8, {hashes[8], hashes[9], hashes[10]},
+                                [&](int level, uint64_t i) {
+                                  return tree.Read(level, i);
+                                }),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 std::string Mutate(std::string h, size_t bit) {
