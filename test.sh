@@ -8,7 +8,11 @@
 #                             parley-bench at full size (takes several
 #                             minutes; never part of the default run) and
 #                             prints one table (or one JSON document) of every
-#                             figure beside its limit measured in the same run
+#                             figure beside its limit measured in the same run;
+#                             then parley-hostile-bench (Send latency under
+#                             each attack of issue #17, about 2 minutes): its
+#                             table follows on stdout, or goes to stderr with
+#                             --json so that stdout stays one JSON document
 #
 # Installs missing Debian packages first (as root, or through sudo).
 set -euo pipefail
@@ -25,7 +29,7 @@ if [ "${1:-}" = "--bench" ]; then
     format=(--json)
     shift
   fi
-  parley_build crypto_bench log_bench parley-bench
+  parley_build crypto_bench log_bench parley-bench parley-hostile-bench
   results="$(mktemp -d "${PARLEY_BENCH_DIR:-/tmp}/parley-bench-results.XXXXXX")"
   trap 'rm -rf "$results"' EXIT
   # Google Benchmark's own tables go to stderr as progress; their JSON is
@@ -39,6 +43,12 @@ if [ "${1:-}" = "--bench" ]; then
   build/tests/bench/parley-bench "${format[@]}" \
     --gbench-json "$results/crypto_bench.json" \
     --gbench-json "$results/log_bench.json"
+  echo "running parley-hostile-bench (10 s per scenario)..." >&2
+  if [ "${#format[@]}" -gt 0 ]; then
+    build/tests/bench/parley-hostile-bench --seconds 10 >&2
+  else
+    build/tests/bench/parley-hostile-bench --seconds 10
+  fi
   exit $?
 fi
 

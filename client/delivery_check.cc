@@ -22,13 +22,14 @@ absl::Status CheckEnvelope(absl::string_view what, std::string_view envelope,
         absl::StrCat("the signature of its ", what, " does not verify"));
   }
   if (!parsed.ok()) {
-    return absl::DataLossError(absl::StrCat("its ", what, " is malformed: ",
-                                            parsed.status().message()));
+    return absl::DataLossError(absl::StrCat(
+        "its ", what, " is malformed: ", parsed.status().message()));
   }
   if (!channel.empty() && parsed->header.metadata.channel_id != channel) {
     return absl::DataLossError(
-        absl::StrCat("its ", what, " was sealed for another channel than the "
-                                   "one the entry names"));
+        absl::StrCat("its ", what,
+                     " was sealed for another channel than the "
+                     "one the entry names"));
   }
   return absl::OkStatus();
 }
@@ -80,11 +81,10 @@ absl::Status CheckSigned(const LogEntry& entry) {
 absl::StatusOr<LogEntry> CheckDeliveredEntry(uint64_t index,
                                              std::string_view bytes) {
   absl::StatusOr<LogEntry> entry = DecodeLogEntry(bytes);
-  absl::Status s =
-      entry.ok()
-          ? CheckSigned(*entry)
-          : absl::DataLossError(absl::StrCat("it does not decode: ",
-                                             entry.status().message()));
+  absl::Status s = entry.ok()
+                       ? CheckSigned(*entry)
+                       : absl::DataLossError(absl::StrCat(
+                             "it does not decode: ", entry.status().message()));
   if (!s.ok()) {
     return absl::DataLossError(absl::StrCat(
         "log entry ", index, " failed verification: ", s.message()));

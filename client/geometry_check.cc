@@ -19,8 +19,8 @@ class GeosContext {
 
   // A coordinate sequence of `points` (x = lon, y = lat); caller owns it.
   GEOSCoordSequence* Sequence(const std::vector<GeoPoint>& points) {
-    GEOSCoordSequence* seq = GEOSCoordSeq_create_r(
-        handle_, static_cast<unsigned>(points.size()), 2);
+    GEOSCoordSequence* seq =
+        GEOSCoordSeq_create_r(handle_, static_cast<unsigned>(points.size()), 2);
     for (size_t i = 0; seq != nullptr && i < points.size(); ++i) {
       GEOSCoordSeq_setXY_r(handle_, seq, static_cast<unsigned>(i),
                            points[i].lon, points[i].lat);
@@ -65,8 +65,9 @@ std::optional<std::string> PolygonInvalidReason(const GeoPolygon& polygon) {
   std::vector<GEOSGeometry*> rings;
   for (const std::vector<GeoPoint>& ring : polygon) {
     GEOSCoordSequence* seq = geos.Sequence(ring);
-    GEOSGeometry* r =
-        seq == nullptr ? nullptr : GEOSGeom_createLinearRing_r(geos.handle(), seq);
+    GEOSGeometry* r = seq == nullptr
+                          ? nullptr
+                          : GEOSGeom_createLinearRing_r(geos.handle(), seq);
     if (r == nullptr) {
       for (GEOSGeometry* made : rings) GEOSGeom_destroy_r(geos.handle(), made);
       return "GEOS could not build a ring (is it closed, with 4 or more "

@@ -9,8 +9,9 @@ absl::Status CheckEnvelopeFits(uint64_t envelope_bytes, uint64_t limit,
                                absl::string_view advice) {
   if (envelope_bytes <= limit) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrCat(
-      what, " is ", envelope_bytes, " bytes sealed, over the server's limit of ",
-      limit, " bytes (limits.max_message_bytes",
+      what, " is ", envelope_bytes,
+      " bytes sealed, over the server's limit of ", limit,
+      " bytes (limits.max_message_bytes",
       limit == kDefaultMaxMessageBytes
           ? ", its default: the server does not report its own"
           : "",

@@ -6,6 +6,7 @@
 // must be refused at once rather than wait in the outbox for ever.
 
 #include <cstdint>
+
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 

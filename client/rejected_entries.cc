@@ -30,10 +30,11 @@ absl::StatusOr<std::string> KeepRejectedEntry(const std::string& profile_dir,
                           {"sha256", sha256},
                           {"bytes", bytes.size()}};
   // The description first: an .entry file always has its reason beside it.
-  if (absl::Status s =
-          WriteFileAtomically(stem + ".json", about.dump(2, ' ', false,
-                                     nlohmann::json::error_handler_t::replace) +
-                              "\n", 0600);
+  if (absl::Status s = WriteFileAtomically(
+          stem + ".json",
+          about.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+              "\n",
+          0600);
       !s.ok()) {
     return s;
   }

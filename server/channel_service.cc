@@ -12,6 +12,7 @@
 #include "crypto/prekey.h"
 #include "crypto/receipt.h"
 #include "server/status_util.h"
+#include "spdlog/spdlog.h"
 #include "storage/log_schema.h"
 
 namespace parley {
@@ -23,17 +24,28 @@ std::string ZeroHash() { return std::string(32, '\0'); }
 
 // The sender's chain in a channel: the next sequence number and the hash of
 // its last envelope.
-std::pair<uint64_t, std::string> ReadChain(LogStore& log,
-                                           const std::string& sender,
-                                           const std::string& channel) {
+// The sender's chain in `channel`: the next sequence and the last hash
+// ({0, zero hash} before its first envelope). A read error or a damaged
+// value is an error (DataLoss or the read's), never a fresh chain: that would
+// let a sender fork its chain.
+absl::StatusOr<std::pair<uint64_t, std::string>> ReadChain(
+    LogStore& log, const std::string& sender, const std::string& channel) {
   absl::StatusOr<std::optional<std::string>> value = log.GetIndex(
       index_cf::kChain, sender + std::string(1, '\0') + channel);
-  if (!value.ok() || !value->has_value() || (*value)->size() != 40) {
-    return {0, ZeroHash()};
-  }
+  if (!value.ok()) return value.status();
+  if (!value->has_value()) return std::make_pair(uint64_t{0}, ZeroHash());
   std::optional<uint64_t> next =
-      log_schema::DecodeU64Key(std::string_view(**value).substr(0, 8));
-  return {next.value_or(0), (*value)->substr(8)};
+      (*value)->size() == 40
+          ? log_schema::DecodeU64Key(std::string_view(**value).substr(0, 8))
+          : std::nullopt;
+  if (!next.has_value()) {
+    spdlog::error("the chain index of {} in channel {} is damaged", sender,
+                  channel);
+    return absl::DataLossError(
+        "the server's chain index is damaged; the operator must run "
+        "parleyd check");
+  }
+  return std::make_pair(*next, (*value)->substr(8));
 }
 
 }  // namespace
@@ -66,16 +78,19 @@ absl::Status ChannelService::CheckMembers(
   return absl::OkStatus();
 }
 
-void ChannelService::FillChannel(const ChannelRecord& channel,
-                                 const std::string& caller,
-                                 v1::ChannelInfo* out) const {
+absl::Status ChannelService::FillChannel(const ChannelRecord& channel,
+                                         const std::string& caller,
+                                         v1::ChannelInfo* out) const {
   out->set_name(channel.name);
   for (const std::string& m : channel.members) out->add_members(m);
   out->set_created_by(channel.created_by);
   out->set_log_index(channel.log_index);
-  auto [next, last] = ReadChain(core_->ledger->log(), caller, channel.name);
-  out->set_next_sequence(next);
-  out->set_last_hash(last);
+  absl::StatusOr<std::pair<uint64_t, std::string>> chain =
+      ReadChain(core_->ledger->log(), caller, channel.name);
+  if (!chain.ok()) return chain.status();
+  out->set_next_sequence(chain->first);
+  out->set_last_hash(chain->second);
+  return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* ChannelService::CreateChannel(
@@ -83,7 +98,7 @@ grpc::ServerUnaryReactor* ChannelService::CreateChannel(
     const v1::CreateChannelRequest* request, v1::ChannelInfo* response) {
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Channels/CreateChannel");
-  if (!caller.ok()) return FinishUnary(context, caller.status());
+  if (!caller.ok()) return core_->Refuse(context, caller.status());
   return FinishUnaryOnPool(*core_, context, [=, this]() -> absl::Status {
     if (absl::Status s = ValidateName("channel", request->name()); !s.ok()) {
       return s;
@@ -111,7 +126,7 @@ grpc::ServerUnaryReactor* ChannelService::CreateChannel(
     if (!index.ok()) return index.status();
     std::optional<ChannelRecord> channel =
         core_->ledger->state().Channel(request->name());
-    if (channel) FillChannel(*channel, caller->name, response);
+    if (channel) return FillChannel(*channel, caller->name, response);
     return absl::OkStatus();
   });
 }
@@ -121,7 +136,7 @@ grpc::ServerUnaryReactor* ChannelService::ChangeMembers(
     const v1::ChangeMembersRequest* request, v1::ChannelInfo* response) {
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Channels/ChangeMembers");
-  if (!caller.ok()) return FinishUnary(context, caller.status());
+  if (!caller.ok()) return core_->Refuse(context, caller.status());
   return FinishUnaryOnPool(*core_, context, [=, this]() -> absl::Status {
     absl::MutexLock lock(&channels_mu_);
     std::optional<ChannelRecord> channel =
@@ -156,8 +171,7 @@ grpc::ServerUnaryReactor* ChannelService::ChangeMembers(
           core_->limiter->options().max_channel_members, " members"));
     }
     if (members == channel->members) {
-      FillChannel(*channel, caller->name, response);
-      return absl::OkStatus();
+      return FillChannel(*channel, caller->name, response);
     }
     ChannelMembersChanged entry{request->channel(), caller->name,
                                 std::vector<std::string>(members.begin(),
@@ -167,7 +181,7 @@ grpc::ServerUnaryReactor* ChannelService::ChangeMembers(
     if (!index.ok()) return index.status();
     std::optional<ChannelRecord> updated =
         core_->ledger->state().Channel(request->channel());
-    if (updated) FillChannel(*updated, caller->name, response);
+    if (updated) return FillChannel(*updated, caller->name, response);
     return absl::OkStatus();
   });
 }
@@ -177,10 +191,14 @@ grpc::ServerUnaryReactor* ChannelService::ListChannels(
     v1::ListChannelsResponse* response) {
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Channels/ListChannels");
-  if (!caller.ok()) return FinishUnary(context, caller.status());
+  if (!caller.ok()) return core_->Refuse(context, caller.status());
   for (const ChannelRecord& c :
        core_->ledger->state().ChannelsOf(caller->name)) {
-    FillChannel(c, caller->name, response->add_channels());
+    if (absl::Status s =
+            FillChannel(c, caller->name, response->add_channels());
+        !s.ok()) {
+      return FinishUnary(context, s);
+    }
   }
   return FinishUnary(context, absl::OkStatus());
 }
@@ -242,8 +260,8 @@ absl::Status ChannelService::DoSendBatch(
     }
     if (!channel->members.contains(caller.name)) {
       return item_error(i, absl::PermissionDeniedError(absl::StrCat(
-                               "you are not a member of channel \"",
-                               request.channel(), "\"")));
+                               "you are not a member of channel ",
+                               Quote(request.channel()))));
     }
     if (request.relay_mode() < 0 || request.relay_mode() > 2) {
       return item_error(i, absl::InvalidArgumentError("unknown relay mode"));
@@ -312,11 +330,10 @@ absl::Status ChannelService::DoSendBatch(
     }
     auto chain = chains.find(request.channel());
     if (chain == chains.end()) {
-      chain = chains
-                  .emplace(request.channel(),
-                           ReadChain(core_->ledger->log(), caller.name,
-                                     request.channel()))
-                  .first;
+      absl::StatusOr<std::pair<uint64_t, std::string>> stored =
+          ReadChain(core_->ledger->log(), caller.name, request.channel());
+      if (!stored.ok()) return item_error(i, stored.status());
+      chain = chains.emplace(request.channel(), *std::move(stored)).first;
     }
     auto& [next_sequence, last_hash] = chain->second;
     if (header.metadata.sequence != next_sequence ||
@@ -357,8 +374,10 @@ absl::Status ChannelService::DoSendBatch(
         return item_error(i, absl::PermissionDeniedError(
                                  "only mediators relay messages"));
       }
-      std::optional<EnvelopeRecord> source =
-          core_->ledger->Envelope(request.relay_of());
+      absl::StatusOr<std::optional<EnvelopeRecord>> looked_up =
+          core_->ledger->LookupEnvelope(request.relay_of());
+      if (!looked_up.ok()) return item_error(i, looked_up.status());
+      const std::optional<EnvelopeRecord>& source = *looked_up;
       if (!source.has_value() ||
           std::find(source->recipients.begin(), source->recipients.end(),
                     caller.name) == source->recipients.end()) {
@@ -400,7 +419,7 @@ grpc::ServerUnaryReactor* ChannelService::Send(
     v1::SendResponse* response) {
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Channels/Send");
-  if (!caller.ok()) return FinishUnary(context, caller.status());
+  if (!caller.ok()) return core_->Refuse(context, caller.status());
   return FinishUnaryOnPool(*core_, context, [=, this] {
     return DoSend(*caller, *request, response);
   });
@@ -414,7 +433,7 @@ grpc::ServerUnaryReactor* ChannelService::SendBatch(
                                      static_cast<int>(kMaxSendsPerBatch));
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Channels/SendBatch", tokens);
-  if (!caller.ok()) return FinishUnary(context, caller.status());
+  if (!caller.ok()) return core_->Refuse(context, caller.status());
   return FinishUnaryOnPool(*core_, context, [=, this] {
     std::vector<const v1::SendRequest*> sends;
     for (const v1::SendRequest& r : request->sends()) sends.push_back(&r);
@@ -432,25 +451,21 @@ grpc::ServerUnaryReactor* ChannelService::SendBatch(
 grpc::ServerWriteReactor<v1::Delivery>* ChannelService::Subscribe(
     grpc::CallbackServerContext* context,
     const v1::SubscribeRequest* request) {
-  class Refused final : public grpc::ServerWriteReactor<v1::Delivery> {
-   public:
-    explicit Refused(const absl::Status& status) {
-      Finish(ToGrpcStatus(status));
-    }
-    void OnDone() override { delete this; }
-  };
+  using Refused = RefusedStream<v1::Delivery>;
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Channels/Subscribe");
-  if (!caller.ok()) return new Refused(caller.status());
+  if (!caller.ok()) return new Refused(core_->pacer, caller.status());
   // Every check before the stream slot is taken: a refused call holds none.
   if (!request->from_start() &&
       request->cursor() == std::numeric_limits<uint64_t>::max()) {
-    return new Refused(absl::InvalidArgumentError(
-        "cursor is the largest index there can be; nothing follows it"));
+    return new Refused(core_->pacer,
+                       absl::InvalidArgumentError(
+                           "cursor is the largest index there can be; "
+                           "nothing follows it"));
   }
   if (absl::Status s = core_->limiter->OpenStream(caller->name); !s.ok()) {
     context->AddTrailingMetadata("retry-after-ms", "5000");
-    return new Refused(s);
+    return new Refused(core_->pacer, s);
   }
   uint64_t next = request->from_start() ? 0 : request->cursor() + 1;
   auto* sub = new Subscription(hub_, caller->name, next);
@@ -466,7 +481,7 @@ grpc::ServerUnaryReactor* ChannelService::SubmitReceipts(
     v1::SubmitReceiptsResponse* response) {
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Channels/SubmitReceipts");
-  if (!caller.ok()) return FinishUnary(context, caller.status());
+  if (!caller.ok()) return core_->Refuse(context, caller.status());
   return FinishUnaryOnPool(*core_, context, [=, this]() -> absl::Status {
     if (request->receipts_size() > static_cast<int>(kMaxReceiptsPerCall)) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -476,8 +491,10 @@ grpc::ServerUnaryReactor* ChannelService::SubmitReceipts(
     std::vector<ReceiptEntry> entries;
     std::vector<std::string> keys;
     for (const v1::ReceiptSubmission& submission : request->receipts()) {
-      std::optional<EnvelopeRecord> envelope =
-          core_->ledger->Envelope(submission.envelope_index());
+      absl::StatusOr<std::optional<EnvelopeRecord>> looked_up =
+          core_->ledger->LookupEnvelope(submission.envelope_index());
+      if (!looked_up.ok()) return looked_up.status();
+      const std::optional<EnvelopeRecord>& envelope = *looked_up;
       if (!envelope.has_value()) {
         return absl::NotFoundError(absl::StrCat(
             "no envelope at log index ", submission.envelope_index()));
@@ -565,10 +582,12 @@ grpc::ServerUnaryReactor* ChannelService::ListReceipts(
     v1::ListReceiptsResponse* response) {
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Channels/ListReceipts");
-  if (!caller.ok()) return FinishUnary(context, caller.status());
+  if (!caller.ok()) return core_->Refuse(context, caller.status());
   absl::Status status = [&]() -> absl::Status {
-    std::optional<EnvelopeRecord> envelope =
-        core_->ledger->Envelope(request->envelope_index());
+    absl::StatusOr<std::optional<EnvelopeRecord>> looked_up =
+        core_->ledger->LookupEnvelope(request->envelope_index());
+    if (!looked_up.ok()) return looked_up.status();
+    const std::optional<EnvelopeRecord>& envelope = *looked_up;
     if (!envelope.has_value()) {
       return absl::NotFoundError(absl::StrCat("no envelope at log index ",
                                               request->envelope_index()));
@@ -592,15 +611,26 @@ grpc::ServerUnaryReactor* ChannelService::ListReceipts(
             index_cf::kReceipt, log_schema::U64Key(request->envelope_index()),
             10000);
     if (!rows.ok()) return rows.status();
+    // Every row names a logged receipt; anything else is damage, reported,
+    // never skipped (a missing receipt would read as "not delivered").
+    auto damaged = [&](const std::string& what) {
+      spdlog::error("receipt index of envelope {}: {}",
+                    request->envelope_index(), what);
+      return absl::DataLossError(
+          "the server's receipt index is damaged; the operator must run "
+          "parleyd check");
+    };
     for (const auto& [key, value] : *rows) {
       std::optional<uint64_t> index = log_schema::DecodeU64Key(value);
-      if (!index.has_value()) continue;
+      if (!index.has_value()) return damaged("a row does not decode");
       absl::StatusOr<std::string> bytes = core_->ledger->log().GetEntry(*index);
-      if (!bytes.ok()) continue;
+      if (!bytes.ok()) return bytes.status();
       absl::StatusOr<LogEntry> entry = DecodeLogEntry(*bytes);
-      if (!entry.ok()) continue;
+      if (!entry.ok()) return damaged(std::string(entry.status().message()));
       const auto* receipt = std::get_if<ReceiptEntry>(&entry->body);
-      if (receipt == nullptr) continue;
+      if (receipt == nullptr) {
+        return damaged(absl::StrCat("entry ", *index, " is not a receipt"));
+      }
       v1::ReceiptRecord* out = response->add_receipts();
       out->set_log_index(*index);
       out->set_recipient(receipt->recipient);

@@ -64,8 +64,10 @@ class ChannelService final : public v1::Channels::CallbackService {
 
  private:
   absl::Status CheckMembers(const std::vector<std::string>& names) const;
-  void FillChannel(const ChannelRecord& channel, const std::string& caller,
-                   v1::ChannelInfo* out) const;
+  // DataLoss (or the read's error) if the caller's chain cannot be read.
+  absl::Status FillChannel(const ChannelRecord& channel,
+                           const std::string& caller,
+                           v1::ChannelInfo* out) const;
   absl::Mutex* SenderLock(const std::string& sender);
 
   const ServiceCore* const core_;

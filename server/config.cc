@@ -190,7 +190,8 @@ absl::Status ParseConfigToml(absl::string_view toml_text,
                "public_requests_per_second", "max_watch_streams_per_address",
                "max_watch_streams", "enrollments_per_minute_per_address",
                "enrollment_attempts_per_invite_per_hour",
-               "max_pending_challenges_per_identity", "min_free_disk_mb"});
+               "max_pending_challenges_per_identity", "min_free_disk_mb",
+               "refusal_delay_ms"});
   if (!limits.ok()) return limits.status();
   if (*limits != nullptr) {
     int64_t bytes = static_cast<int64_t>(config->max_message_bytes);
@@ -251,6 +252,8 @@ absl::Status ParseConfigToml(absl::string_view toml_text,
          [&l](int64_t v) {
            l.max_pending_challenges_per_identity = static_cast<int>(v);
          }},
+        {"refusal_delay_ms", 0, 10000,
+         [&l](int64_t v) { l.refusal_delay = absl::Milliseconds(v); }},
         {"min_free_disk_mb", 0, 1 << 20,
          [config](int64_t v) {
            config->min_free_disk_bytes = static_cast<uint64_t>(v) << 20;

@@ -143,16 +143,16 @@ grpc::ServerUnaryReactor* IdentityService::Enroll(
   // The cheap checks and the limits on this thread; the signature checks
   // (up to one per prekey) and the commit on the pool.
   if (absl::Status s = core_->AdmitPublic(context); !s.ok()) {
-    return FinishUnary(context, s);
+    return core_->Refuse(context, s);
   }
   absl::StatusOr<std::string> invite_hash = CheckInvite(request->invite());
-  if (!invite_hash.ok()) return FinishUnary(context, invite_hash.status());
+  if (!invite_hash.ok()) return core_->Refuse(context, invite_hash.status());
   absl::Duration retry_after;
   if (absl::Status s = core_->limiter->TakeEnrollment(
           PeerKey(*context), *invite_hash, &retry_after);
       !s.ok()) {
     AddRetryAfter(context, s, retry_after);
-    return FinishUnary(context, s);
+    return core_->Refuse(context, s);
   }
   return FinishUnaryOnPool(*core_, context, [=, this] {
     return DoEnroll(*request, response);
@@ -189,7 +189,7 @@ grpc::ServerUnaryReactor* IdentityService::GetChallenge(
     grpc::CallbackServerContext* context,
     const v1::GetChallengeRequest* request, v1::Challenge* response) {
   if (absl::Status s = core_->AdmitPublic(context); !s.ok()) {
-    return FinishUnary(context, s);
+    return core_->Refuse(context, s);
   }
   absl::Duration retry_after;
   absl::StatusOr<Authenticator::Challenge> challenge =
@@ -200,14 +200,14 @@ grpc::ServerUnaryReactor* IdentityService::GetChallenge(
     response->set_nonce(challenge->nonce);
     response->set_expires_at(absl::ToUnixSeconds(challenge->expires_at));
   }
-  return FinishUnary(context, challenge.status());
+  return core_->Refuse(context, challenge.status());
 }
 
 grpc::ServerUnaryReactor* IdentityService::Authenticate(
     grpc::CallbackServerContext* context,
     const v1::AuthenticateRequest* request, v1::SessionToken* response) {
   if (absl::Status s = core_->AdmitPublic(context); !s.ok()) {
-    return FinishUnary(context, s);
+    return core_->Refuse(context, s);
   }
   absl::StatusOr<Authenticator::Token> token = core_->auth->Authenticate(
       request->identity_key(), request->nonce(), request->signature());
@@ -269,7 +269,7 @@ grpc::ServerUnaryReactor* AdminService::CreateInvite(
     const v1::CreateInviteRequest* request, v1::Invite* response) {
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Admin/CreateInvite");
-  if (!caller.ok()) return FinishUnary(context, caller.status());
+  if (!caller.ok()) return core_->Refuse(context, caller.status());
   return FinishUnaryOnPool(*core_, context, [=, this] {
     return DoCreateInvite(*caller, *request, response);
   });
@@ -280,7 +280,7 @@ grpc::ServerUnaryReactor* AdminService::Revoke(
     v1::RevokeResponse* response) {
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Admin/Revoke");
-  if (!caller.ok()) return FinishUnary(context, caller.status());
+  if (!caller.ok()) return core_->Refuse(context, caller.status());
   return FinishUnaryOnPool(*core_, context, [=, this]() -> absl::Status {
     absl::Status status = [&]() -> absl::Status {
       if (request->reason().size() > 1024) {
@@ -321,7 +321,7 @@ grpc::ServerUnaryReactor* DirectoryService::ListMembers(
     v1::ListMembersResponse* response) {
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Directory/ListMembers");
-  if (!caller.ok()) return FinishUnary(context, caller.status());
+  if (!caller.ok()) return core_->Refuse(context, caller.status());
   for (const MemberRecord& m : core_->ledger->state().Members()) {
     FillMember(m, response->add_members());
   }
@@ -333,7 +333,7 @@ grpc::ServerUnaryReactor* DirectoryService::GetKeyBundle(
     const v1::GetKeyBundleRequest* request, v1::KeyBundleRecord* response) {
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Directory/GetKeyBundle");
-  if (!caller.ok()) return FinishUnary(context, caller.status());
+  if (!caller.ok()) return core_->Refuse(context, caller.status());
   std::optional<MemberRecord> member =
       core_->ledger->state().MemberByName(request->name());
   if (!member.has_value()) {
@@ -356,7 +356,7 @@ grpc::ServerUnaryReactor* DirectoryService::PublishKeyBundle(
     v1::PublishKeyBundleResponse* response) {
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Directory/PublishKeyBundle");
-  if (!caller.ok()) return FinishUnary(context, caller.status());
+  if (!caller.ok()) return core_->Refuse(context, caller.status());
   return FinishUnaryOnPool(*core_, context, [=, this]() -> absl::Status {
     absl::StatusOr<KeyBundle> bundle = ParseKeyBundle(request->key_bundle());
     if (!bundle.ok()) {

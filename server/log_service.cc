@@ -56,7 +56,7 @@ grpc::ServerUnaryReactor* LogService::GetCheckpoint(
     grpc::CallbackServerContext* context,
     const v1::GetCheckpointRequest* request, v1::Checkpoint* response) {
   if (absl::Status s = AdmitPublic(context); !s.ok()) {
-    return FinishWith(context, s);
+    return FinishPaced(options_.pacer, context, s);
   }
   if (request->fresh() && options_.pool != nullptr) {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -131,7 +131,9 @@ grpc::ServerUnaryReactor* LogService::GetInclusionProof(
     const v1::GetInclusionProofRequest* request,
     v1::InclusionProof* response) {
   absl::StatusOr<EntryFilter> filter = Authorize(context);
-  if (!filter.ok()) return FinishWith(context, filter.status());
+  if (!filter.ok()) {
+    return FinishPaced(options_.pacer, context, filter.status());
+  }
   return FinishWith(context, InclusionProof(*request, *filter, response));
 }
 
@@ -171,7 +173,7 @@ grpc::ServerUnaryReactor* LogService::GetConsistencyProof(
   // Public: subtree hashes only, so witnesses and auditors can check any
   // checkpoint against the next. Rate limited like every public call.
   if (absl::Status s = AdmitPublic(context); !s.ok()) {
-    return FinishWith(context, s);
+    return FinishPaced(options_.pacer, context, s);
   }
   return FinishWith(context, ConsistencyProof(*request, response));
 }
@@ -201,25 +203,27 @@ grpc::ServerUnaryReactor* LogService::GetEntries(
     grpc::CallbackServerContext* context,
     const v1::GetEntriesRequest* request, v1::GetEntriesResponse* response) {
   absl::StatusOr<EntryFilter> filter = Authorize(context);
-  if (!filter.ok()) return FinishWith(context, filter.status());
-  return FinishWith(context, Entries(*request, *filter, response));
+  if (!filter.ok()) {
+    return FinishPaced(options_.pacer, context, filter.status());
+  }
+  absl::Status status = Entries(*request, *filter, response);
+  if (status.ok() && options_.charge_read) {
+    size_t bytes = 0;
+    for (const v1::LogEntry& e : response->entries()) bytes += e.data().size();
+    options_.charge_read(context, bytes);
+  }
+  return FinishWith(context, status);
 }
 
 grpc::ServerWriteReactor<v1::Checkpoint>* LogService::WatchCheckpoints(
     grpc::CallbackServerContext* context,
     const v1::WatchCheckpointsRequest* request) {
-  class Refused final : public grpc::ServerWriteReactor<v1::Checkpoint> {
-   public:
-    explicit Refused(const absl::Status& status) {
-      Finish(ToGrpcStatus(status));
-    }
-    void OnDone() override { delete this; }
-  };
-  if (absl::Status s = AdmitPublic(context); !s.ok()) return new Refused(s);
+  using Refused = RefusedStream<v1::Checkpoint>;
+  if (absl::Status s = AdmitPublic(context); !s.ok()) return new Refused(options_.pacer, s);
   std::function<void()> on_end;
   if (options_.open_watch) {
     absl::StatusOr<std::function<void()>> opened = options_.open_watch(context);
-    if (!opened.ok()) return new Refused(opened.status());
+    if (!opened.ok()) return new Refused(options_.pacer, opened.status());
     on_end = *std::move(opened);
   }
   auto* watch = new CheckpointWatch(&broadcaster_, request->after_size(),

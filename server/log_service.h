@@ -12,6 +12,7 @@
 #include "grpcpp/grpcpp.h"
 #include "parley/v1/log.grpc.pb.h"
 #include "server/checkpoint_watch.h"
+#include "server/refusal_pacer.h"
 #include "storage/log_store.h"
 
 namespace parley {
@@ -49,6 +50,11 @@ struct LogServiceOptions {
   // twice: the stored checkpoint and its witness file) runs here instead of
   // on a gRPC thread.
   WorkPool* pool = nullptr;
+  // Charges the caller of a GetEntries page for the entry bytes it read
+  // (rate limits by cost, not by call). Unset: nothing charged.
+  std::function<void(grpc::CallbackServerContext*, size_t bytes)> charge_read;
+  // If set (not owned), refusals by a limit are answered through it.
+  RefusalPacer* pacer = nullptr;
 };
 
 // parley.v1.Log over a LogStore. Thread-safe.

@@ -416,7 +416,7 @@ grpc::ServerUnaryReactor* NotificationService::Notify(
     v1::NotifyResponse* response) {
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Notifications/Notify");
-  if (!caller.ok()) return FinishUnary(context, caller.status());
+  if (!caller.ok()) return core_->Refuse(context, caller.status());
   return FinishUnaryOnPool(*core_, context, [=, this] {
     return DoNotify(*caller, *request, response);
   });
@@ -427,7 +427,7 @@ grpc::ServerUnaryReactor* NotificationService::Acknowledge(
     const v1::AcknowledgeRequest* request, v1::AcknowledgeResponse* response) {
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Notifications/Acknowledge");
-  if (!caller.ok()) return FinishUnary(context, caller.status());
+  if (!caller.ok()) return core_->Refuse(context, caller.status());
   return FinishUnaryOnPool(*core_, context, [=, this] {
     return DoAcknowledge(*caller, *request, response);
   });
@@ -455,7 +455,7 @@ grpc::ServerUnaryReactor* NotificationService::Cancel(
     v1::CancelResponse* response) {
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Notifications/Cancel");
-  if (!caller.ok()) return FinishUnary(context, caller.status());
+  if (!caller.ok()) return core_->Refuse(context, caller.status());
   return FinishUnaryOnPool(*core_, context, [=, this]() -> absl::Status {
     absl::MutexLock lock(&LockFor(request->id()));
     absl::StatusOr<NotificationRecord> n =
@@ -482,7 +482,7 @@ grpc::ServerUnaryReactor* NotificationService::PostStatus(
     v1::PostStatusResponse* response) {
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Notifications/PostStatus");
-  if (!caller.ok()) return FinishUnary(context, caller.status());
+  if (!caller.ok()) return core_->Refuse(context, caller.status());
   return FinishUnaryOnPool(*core_, context, [=, this]() -> absl::Status {
     absl::MutexLock lock(&LockFor(request->id()));
     absl::StatusOr<NotificationRecord> n =
@@ -513,7 +513,7 @@ grpc::ServerUnaryReactor* NotificationService::ListNotifications(
     v1::ListNotificationsResponse* response) {
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Notifications/ListNotifications");
-  if (!caller.ok()) return FinishUnary(context, caller.status());
+  if (!caller.ok()) return core_->Refuse(context, caller.status());
   for (const NotificationRecord& n :
        core_->ledger->state().NotificationsFor(caller->name)) {
     FillState(n, *caller, response->add_notifications());
@@ -527,7 +527,7 @@ grpc::ServerUnaryReactor* NotificationService::GetNotification(
     v1::NotificationState* response) {
   absl::StatusOr<Caller> caller =
       core_->Admit(context, "parley.v1.Notifications/GetNotification");
-  if (!caller.ok()) return FinishUnary(context, caller.status());
+  if (!caller.ok()) return core_->Refuse(context, caller.status());
   std::optional<NotificationRecord> n =
       core_->ledger->state().Notification(request->id());
   // Whoever is not in the audience learns nothing, not even existence.

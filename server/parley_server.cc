@@ -27,6 +27,7 @@
 #include "server/log_service.h"
 #include "server/notification_service.h"
 #include "server/rate_limit.h"
+#include "server/refusal_pacer.h"
 #include "server/service_core.h"
 #include "server/storage_scrub.h"
 #include "server/log_visibility.h"
@@ -139,6 +140,8 @@ class ParleyServerImpl final : public ParleyServer {
         server->dir_->origin(), config.session_ttl,
         config.limits.max_pending_challenges_per_identity);
     server->limiter_ = std::make_unique<RateLimiter>(&clock, config.limits);
+    server->pacer_ =
+        std::make_unique<RefusalPacer>(config.limits.refusal_delay);
     server->hub_ = std::make_unique<DeliveryHub>(server->ledger_.get());
     DeliveryHub* hub = server->hub_.get();
     server->ledger_->SetListener(
@@ -156,14 +159,16 @@ class ParleyServerImpl final : public ParleyServer {
                                 [hub](const std::string& name) {
                                   hub->Revoke(name);
                                 },
-                                server->pool_.get()};
+                                server->pool_.get(),
+                                server->pacer_.get()};
 
     const ServiceCore* core = &server->core_;
     auto admit_public = [core](grpc::CallbackServerContext* context) {
       return core->AdmitPublic(context);
     };
     server->info_ = std::make_unique<InfoService>(
-        server->log_.get(), ParleydVersion(), admit_public);
+        server->log_.get(), ParleydVersion(), config.max_message_bytes,
+        admit_public, server->pacer_.get());
     LogServiceOptions log_service_options;
     Ledger* entries_ledger = server->ledger_.get();
     log_service_options.authorize_private_read =
@@ -182,7 +187,17 @@ class ParleyServerImpl final : public ParleyServer {
           });
     };
     log_service_options.admit_public = admit_public;
+    log_service_options.pacer = server->pacer_.get();
     RateLimiter* limiter = server->limiter_.get();
+    Authenticator* auth = server->auth_.get();
+    log_service_options.charge_read = [auth, limiter](
+                                          grpc::CallbackServerContext* context,
+                                          size_t bytes) {
+      if (std::optional<std::string> member = auth->SessionMember(*context)) {
+        limiter->Charge(*member, static_cast<double>(
+                                     bytes / RateLimiter::kReadBytesPerToken));
+      }
+    };
     log_service_options.open_watch =
         [limiter](grpc::CallbackServerContext* context)
         -> absl::StatusOr<std::function<void()>> {
@@ -347,6 +362,7 @@ class ParleyServerImpl final : public ParleyServer {
       // grace period to finish.
       hub_->Shutdown();
       log_service_->Shutdown();
+      pacer_->Shutdown();  // Paced refusals are answered now.
       grpc_->Shutdown(std::chrono::system_clock::now() +
                       absl::ToChronoMilliseconds(grace_));
       grpc_->Wait();
@@ -367,6 +383,7 @@ class ParleyServerImpl final : public ParleyServer {
   std::unique_ptr<Ledger> ledger_;
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<RateLimiter> limiter_;
+  std::unique_ptr<RefusalPacer> pacer_;
   std::unique_ptr<DeliveryHub> hub_;
   std::unique_ptr<WorkPool> pool_;
   ServiceCore core_{};

@@ -54,6 +54,15 @@ bool TokenBuckets::Take(absl::string_view key, double tokens,
   return false;
 }
 
+void TokenBuckets::Charge(absl::string_view key, double tokens) {
+  absl::Time now = clock_->Now();
+  absl::MutexLock lock(&mu_);
+  auto it = buckets_.find(key);
+  if (it == buckets_.end()) return;
+  Refill(it->second, now);
+  it->second.tokens = std::max(-burst_, it->second.tokens - tokens);
+}
+
 absl::Status StreamCounter::Open(absl::string_view key, absl::string_view what) {
   absl::MutexLock lock(&mu_);
   auto it = open_.find(key);
@@ -114,6 +123,10 @@ absl::Status RateLimiter::Take(const std::string& name,
   return Exhausted(absl::StrCat("rate limit of ", options_.requests_per_second,
                                 " requests per second exceeded for ", name),
                    *retry_after);
+}
+
+void RateLimiter::Charge(const std::string& name, double tokens) {
+  members_.Charge(name, tokens);
 }
 
 absl::Status RateLimiter::TakePublic(absl::string_view address,

@@ -36,6 +36,10 @@ struct LimitOptions {
   double enrollment_attempts_per_invite_per_hour = 10;
   // Unanswered sign-in challenges per identity key (each lives 60 s).
   int max_pending_challenges_per_identity = 16;
+  // A call refused by any of these limits is answered after this delay
+  // (server/refusal_pacer.h), so a flood of refused calls cannot cost the
+  // server more than the flood's concurrency allows.
+  absl::Duration refusal_delay = absl::Milliseconds(250);
 };
 
 // Token buckets keyed by a string, on an injected clock: each key may take
@@ -52,6 +56,10 @@ class TokenBuckets {
   // Takes `tokens` from `key`'s bucket. On refusal returns false and sets
   // *retry_after to the wait until they would be there.
   bool Take(absl::string_view key, double tokens, absl::Duration* retry_after);
+  // Takes `tokens` from an existing bucket of `key` even if it holds fewer
+  // (down to minus the burst): for work whose cost is known only after it
+  // was done. The debt delays the key's next calls.
+  void Charge(absl::string_view key, double tokens);
 
   double rate() const { return rate_; }
   double burst() const { return burst_; }
@@ -101,6 +109,11 @@ class RateLimiter {
   // takes one per item).
   absl::Status Take(const std::string& name, absl::Duration* retry_after,
                     double tokens = 1.0);
+  // Charges `name` for work already done beyond the token its call took
+  // (TokenBuckets::Charge): a Log/GetEntries page costs one token more per
+  // kReadBytesPerToken of entries.
+  void Charge(const std::string& name, double tokens);
+  static constexpr size_t kReadBytesPerToken = 64 * 1024;
 
   // A call without a session from `address` (see PeerAddressKey): one token
   // from the address's bucket, then one from the bucket all such calls

@@ -32,6 +32,11 @@ absl::Status ServiceCore::AdmitPublic(
   return s;
 }
 
+grpc::ServerUnaryReactor* ServiceCore::Refuse(
+    grpc::CallbackServerContext* context, const absl::Status& status) const {
+  return FinishPaced(pacer, context, status);
+}
+
 std::string PeerKey(const grpc::CallbackServerContext& context) {
   return PeerAddressKey(context.peer());
 }

@@ -14,6 +14,7 @@
 #include "server/auth.h"
 #include "server/ledger.h"
 #include "server/rate_limit.h"
+#include "server/refusal_pacer.h"
 #include "server/work_pool.h"
 
 namespace parley {
@@ -33,6 +34,13 @@ struct ServiceCore {
   std::function<void(const std::string&)> on_revoke;
   // Runs RPC work that commits to the log off gRPC's callback threads.
   WorkPool* pool = nullptr;
+  // Answers refusals by a limit after a delay; null: at once.
+  RefusalPacer* pacer = nullptr;
+
+  // Finishes a call refused before any work (by Admit, AdmitPublic or a
+  // limit): RESOURCE_EXHAUSTED through the pacer, anything else at once.
+  grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* context,
+                                   const absl::Status& status) const;
 
   // Authenticates the caller, checks the authorization table for `method`
   // and takes `tokens` rate-limit tokens (one per envelope of a batch). On

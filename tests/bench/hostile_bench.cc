@@ -2,13 +2,16 @@
 // attacks of issue #17 (items 1-4) runs as fast as it can from another
 // process pinned to one core.
 //
-//   parley-hostile-bench [--seconds N] [--smoke] [--json]
+//   parley-hostile-bench [--seconds N] [--smoke] [--json] [--isolate]
 //
 //   --seconds N  how long each scenario runs (default 10)
 //   --smoke      1 s per scenario (ctest bench_smoke.parley-hostile-bench):
 //                checks that every scenario ran, that the attacker was
 //                refused and that sign-in worked; judges no latency
 //   --json       one JSON document instead of the table
+//   --isolate    also pin parleyd and the honest member, to every core but
+//                the attacker's: what the attack's requests cost the server,
+//                without the attacker's own process taking CPU from it
 //
 // The bench starts parleyd (in a forked child, on a fresh data directory,
 // listening on [::]:0 with the default [limits]), enrolls an admin, a
@@ -27,6 +30,8 @@
 // one JSON line.
 //
 // Attacks (each keeps 32 calls in flight over 4 connections):
+//   burn       a control, not an attack: the pinned process spins and calls
+//              nothing, so its row shows what losing that core costs alone
 //   watch      WatchCheckpoints streams without a session: admitted ones are
 //              kept open, refused ones retried at once (client cap 4000)
 //   challenge  GetChallenge for a's identity key
@@ -529,7 +534,9 @@ int RunAttacker(const std::string& kind, const std::string& dir,
   auto identity_stub = [&](int lane) { return identity[lane % kConnections].get(); };
   auto log_stub = [&](int lane) { return log[lane % kConnections].get(); };
 
-  if (kind == "watch") {
+  if (kind == "burn") {
+    // Nothing to start: the loop below spins instead of sleeping.
+  } else if (kind == "watch") {
     watch = std::make_unique<WatchFlood>(log_stubs, kLanes, kMaxWatchStreams,
                                          &tally);
   } else if (kind == "challenge") {
@@ -606,8 +613,8 @@ int RunAttacker(const std::string& kind, const std::string& dir,
         &tally);
   } else {
     std::fprintf(stderr,
-                 "attacker: unknown --attack=%s (watch, challenge, enroll, "
-                 "logread)\n",
+                 "attacker: unknown --attack=%s (burn, watch, challenge, "
+                 "enroll, logread)\n",
                  kind.c_str());
     return 2;
   }
@@ -620,8 +627,15 @@ int RunAttacker(const std::string& kind, const std::string& dir,
   std::printf("READY\n");
   std::fflush(stdout);
   const absl::Time hard_stop = absl::Now() + absl::Seconds(max_seconds);
-  while (absl::Now() < hard_stop && !StdinClosed(absl::Milliseconds(100))) {
+  const bool burn = kind == "burn";
+  while (absl::Now() < hard_stop &&
+         !StdinClosed(absl::Milliseconds(burn ? 0 : 100))) {
     if (watch != nullptr) watch->Reap();
+    if (burn) {
+      const SteadyTime until = SteadyNow() + std::chrono::milliseconds(50);
+      while (SteadyNow() < until) {
+      }
+    }
   }
   const double seconds = Millis(start, SteadyNow()) / 1e3;
   bool stopped = true;
@@ -876,7 +890,15 @@ struct Options {
   double seconds = 10;
   bool smoke = false;
   bool json = false;
+  bool isolate = false;
+  int attacker_cpu = 0;  // AttackerCpu(), before --isolate narrows ours
 };
+
+// Attacks 1-4 of the issue, judged against the 3x target; "burn" is a
+// control.
+bool IsAttack(const std::string& scenario) {
+  return scenario != "idle" && scenario != "burn";
+}
 
 struct ScenarioResult {
   std::string name;
@@ -889,6 +911,7 @@ struct ScenarioResult {
   int server_threads = -1;
   double server_rss_mib = 0;
   double server_cpu_percent = 0;  // of one core, during the scenario
+  double load_average = 0;        // 1-minute, at the end of the scenario
   std::vector<std::string> problems;
 
   double PerSecond(const char* key) const {
@@ -908,12 +931,14 @@ class HostileBench {
         kit_dir_(std::move(kit_dir)),
         identity_(v1::Identity::NewStub(client->NewChannel(1))) {}
 
-  // Runs the idle baseline and the four attacks, in that order.
+  // Runs the idle baseline, the burn control and the four attacks, in that
+  // order.
   std::vector<ScenarioResult> Run() {
     // Connection, TLS, allocator and pools warm before the baseline.
     HonestSends(*client_, absl::Seconds(options_.smoke ? 0.2 : 1));
     std::vector<ScenarioResult> results;
-    for (const char* name : {"idle", "watch", "challenge", "enroll", "logread"}) {
+    for (const char* name :
+         {"idle", "burn", "watch", "challenge", "enroll", "logread"}) {
       if (!results.empty()) {
         // Lets the attacker address's public bucket fill again, so that
         // each attack starts against a full burst, as a first one would.
@@ -939,7 +964,7 @@ class HostileBench {
     ScenarioResult r;
     r.name = name;
     const bool idle = name == "idle";
-    const std::string cpu = absl::StrCat(AttackerCpu());
+    const std::string cpu = absl::StrCat(options_.attacker_cpu);
     std::vector<std::string> argv = {"taskset", "-c", cpu};
     if (idle) {
       argv.push_back("sleep");
@@ -973,6 +998,7 @@ class HostileBench {
     r.server_rss_mib = server_->RssKiB() / 1024.0;
     r.server_cpu_percent =
         100 * (server_->CpuSeconds() - cpu_before) / (Millis(t0, SteadyNow()) / 1e3);
+    r.load_average = LoadAverage();
     // Sign-in while the attack still runs.
     r.sign_in = SignIn(*identity_, client_->device("a"), origin_);
     const std::string last =
@@ -1004,7 +1030,7 @@ class HostileBench {
                                         r.sends.first_error));
     }
     if (!r.sign_in.ok) r.problems.push_back("sign-in failed: " + r.sign_in.error);
-    if (r.name == "idle" || r.attacker.is_null()) return;
+    if (!IsAttack(r.name) || r.attacker.is_null()) return;
     if (r.attacker.value("requests", 0) == 0) {
       r.problems.push_back("the attacker made no request");
     }
@@ -1047,6 +1073,7 @@ nlohmann::json ToJson(const Options& options, const nlohmann::json& context,
         {"server_threads", r.server_threads},
         {"server_rss_mib", r.server_rss_mib},
         {"server_cpu_percent", r.server_cpu_percent},
+        {"load_average", r.load_average},
         {"problems", r.problems}};
     if (r.ratio.has_value()) s["p99_ratio_to_idle"] = *r.ratio;
     if (!r.attacker.is_null()) {
@@ -1054,7 +1081,7 @@ nlohmann::json ToJson(const Options& options, const nlohmann::json& context,
       s["attacker_served_per_s"] = r.PerSecond("served");
       s["attacker_refused_per_s"] = r.PerSecond("refused");
     }
-    if (!options.smoke && r.name != "idle") {
+    if (!options.smoke && IsAttack(r.name)) {
       s["p99_within_3x_of_idle"] = WithinTarget(r);
     }
     scenarios.push_back(s);
@@ -1086,11 +1113,16 @@ void PrintTable(const Options& options, const nlohmann::json& context,
                 r.server_threads, r.server_rss_mib, r.server_cpu_percent);
   }
   for (const ScenarioResult& r : results) {
-    if (r.name == "idle") continue;
-    if (!options.smoke) {
-      std::printf("%s: p99 within 3x of idle: %s\n", r.name.c_str(),
-                  WithinTarget(r) ? "yes" : "no");
+    if (r.name == "watch" && !r.attacker.is_null()) {
+      std::printf("watch: at most %d streams open at once (atk ok/s: streams "
+                  "admitted)\n",
+                  r.attacker.value("max_open_streams", 0));
     }
+  }
+  for (const ScenarioResult& r : results) {
+    if (!IsAttack(r.name) || options.smoke) continue;
+    std::printf("%s: p99 within 3x of idle: %s\n", r.name.c_str(),
+                WithinTarget(r) ? "yes" : "no");
   }
   for (const ScenarioResult& r : results) {
     for (const std::string& p : r.problems) {
@@ -1144,7 +1176,8 @@ absl::Status SetUp(BenchClient& client, const std::string& bootstrap_invite,
 
 int Usage(const std::string& arg) {
   std::fprintf(stderr,
-               "usage: parley-hostile-bench [--seconds N] [--smoke] [--json]\n"
+               "usage: parley-hostile-bench [--seconds N] [--smoke] [--json] "
+               "[--isolate]\n"
                "(unknown or incomplete argument: %s)\n",
                arg.c_str());
   return 2;
@@ -1168,6 +1201,8 @@ int Main(int argc, char** argv) {
       options.seconds = 1;
     } else if (arg == "--json") {
       options.json = true;
+    } else if (arg == "--isolate") {
+      options.isolate = true;
     } else if (arg == "--seconds") {
       if (!absl::SimpleAtod(value, &options.seconds) || options.seconds <= 0 ||
           options.seconds > 600) {
@@ -1184,6 +1219,7 @@ int Main(int argc, char** argv) {
     }
   }
   if (!attack.empty()) return RunAttacker(attack, dir, max_seconds);
+  options.attacker_cpu = AttackerCpu();
 
   if (absl::Status s = InitCrypto(); !s.ok()) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
@@ -1220,6 +1256,18 @@ int Main(int argc, char** argv) {
   config.log_level = "warn";
   config.shutdown_grace = absl::Seconds(2);
 
+  if (options.isolate) {
+    // Inherited by parleyd's process, forked below.
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (unsigned cpu = 0; cpu < std::thread::hardware_concurrency(); ++cpu) {
+      if (static_cast<int>(cpu) != options.attacker_cpu) CPU_SET(cpu, &set);
+    }
+    if (CPU_COUNT(&set) == 0 || sched_setaffinity(0, sizeof set, &set) != 0) {
+      std::fprintf(stderr, "--isolate needs at least two cores\n");
+      return 1;
+    }
+  }
   // Fork before this process touches gRPC.
   absl::StatusOr<std::unique_ptr<ServerProcess>> server =
       ServerProcess::Start(config);
@@ -1247,7 +1295,9 @@ int Main(int argc, char** argv) {
       {"date", absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(),
                                 absl::UTCTimeZone())},
       {"cores", std::thread::hardware_concurrency()},
-      {"attacker_cpu", AttackerCpu()},
+      {"attacker_cpu", options.attacker_cpu},
+      {"isolated", options.isolate},
+      {"load_before", LoadAverage()},
       {"seconds_per_scenario", options.seconds},
       {"smoke", options.smoke},
       {"honest_sends_per_s", kHonestSendsPerSecond},

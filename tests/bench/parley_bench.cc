@@ -1305,8 +1305,11 @@ std::string TargetHint(const absl::Status& s) {
   switch (s.code()) {
     case absl::StatusCode::kResourceExhausted:
       return "hint: the target's [limits] refused the run; for a benchmark "
-             "set requests_per_second = 100000, burst = 1000000 and "
-             "max_channel_members = 256 (docs/PERFORMANCE.md)\n";
+             "set requests_per_second = 100000, burst = 1000000, "
+             "max_channel_members = 256, address_requests_per_second = "
+             "100000, address_burst = 1000000 and "
+             "enrollments_per_minute_per_address = 100000 "
+             "(docs/PERFORMANCE.md)\n";
     case absl::StatusCode::kUnauthenticated:
       return "hint: a session expired mid-run; set [auth] session_minutes = "
              "240 on the target for a full run\n";
@@ -1443,6 +1446,11 @@ int Main(int argc, char** argv) {
   config.session_ttl = absl::Hours(4);
   config.limits.requests_per_second = 1e9;
   config.limits.burst = 1e9;
+  // Every simulated device enrolls and signs in from 127.0.0.1.
+  config.limits.address_requests_per_second = 1e9;
+  config.limits.address_burst = 1e9;
+  config.limits.public_requests_per_second = 1e9;
+  config.limits.enrollments_per_minute_per_address = 1e9;
   config.limits.max_channel_members = 256;
   config.shutdown_grace = absl::Seconds(2);
 

@@ -31,6 +31,9 @@ log_level = "warn"
 requests_per_second = 100000
 burst = 1000000
 max_channel_members = 256
+address_requests_per_second = 100000
+address_burst = 1000000
+enrollments_per_minute_per_address = 100000
 [auth]
 session_minutes = 240
 TOML

@@ -35,9 +35,9 @@ class DeliveryCheckTest : public ::testing::Test {
   }
 
   std::string Seal(const std::string& channel) {
-    auto spk = GeneratePrekey(*recipient_, PrekeyKind::kSigned, 1,
-                              absl::FromUnixSeconds(kT0), absl::Hours(24),
-                              *random_);
+    auto spk =
+        GeneratePrekey(*recipient_, PrekeyKind::kSigned, 1,
+                       absl::FromUnixSeconds(kT0), absl::Hours(24), *random_);
     EXPECT_TRUE(spk.ok());
     EnvelopeMetadata md;
     md.channel_id = channel;
@@ -55,14 +55,14 @@ class DeliveryCheckTest : public ::testing::Test {
   std::string MessageEntry(const std::string& entry_channel,
                            const std::string& envelope) {
     return EncodeLogEntry(LogEntry{
-        kT0 * 1000, EnvelopeEntry{entry_channel, "alice", RelayMode::kNone, 0,
-                                  envelope}});
+        kT0 * 1000,
+        EnvelopeEntry{entry_channel, "alice", RelayMode::kNone, 0, envelope}});
   }
 
   std::string ReceiptEntryFor(const std::string& envelope) {
-    auto receipt = SignReceipt(*recipient_, EnvelopeHash(envelope),
-                               ReceiptLevel::kDelivered,
-                               absl::FromUnixSeconds(kT0 + 200));
+    auto receipt =
+        SignReceipt(*recipient_, EnvelopeHash(envelope),
+                    ReceiptLevel::kDelivered, absl::FromUnixSeconds(kT0 + 200));
     EXPECT_TRUE(receipt.ok());
     return EncodeLogEntry(
         LogEntry{kT0 * 1000, ReceiptEntry{7, "bob", *receipt}});
@@ -126,8 +126,8 @@ TEST_F(DeliveryCheckTest, NotificationVersionIsCheckedAgainstItsChannel) {
   v.issuer = "alice";
   v.parties = {"bob"};
   v.envelope = Seal("n/mv-1");
-  EXPECT_OK(CheckDeliveredEntry(4, EncodeLogEntry(LogEntry{kT0 * 1000, v}))
-                .status());
+  EXPECT_OK(
+      CheckDeliveredEntry(4, EncodeLogEntry(LogEntry{kT0 * 1000, v})).status());
   v.envelope = FlipBit(v.envelope, 30);
   EXPECT_THAT(
       CheckDeliveredEntry(4, EncodeLogEntry(LogEntry{kT0 * 1000, v})).status(),

@@ -15,9 +15,9 @@
 namespace parley {
 namespace {
 
+using nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::Optional;
-using nlohmann::json;
 
 // Rings as GeoJSON writes them: [lon, lat] pairs.
 std::vector<GeoPoint> Ring(const std::vector<std::pair<double, double>>& ll) {
@@ -33,34 +33,28 @@ const std::vector<GeoPoint> kBowTie = Ring({{37.10, 36.20},
                                             {37.20, 36.20},
                                             {37.10, 36.30},
                                             {37.10, 36.20}});
-const std::vector<GeoPoint> kSquare = Ring({{37.0, 36.0},
-                                            {37.1, 36.0},
-                                            {37.1, 36.1},
-                                            {37.0, 36.1},
-                                            {37.0, 36.0}});
+const std::vector<GeoPoint> kSquare = Ring(
+    {{37.0, 36.0}, {37.1, 36.0}, {37.1, 36.1}, {37.0, 36.1}, {37.0, 36.0}});
 
 TEST(GeometryCheckTest, BowTieIsInvalidWithGeosReasonAndPlace) {
-  EXPECT_THAT(PolygonInvalidReason({kBowTie}),
-              Optional(std::string(
-                  "Self-intersection at or near point 36.25,37.15")));
+  EXPECT_THAT(
+      PolygonInvalidReason({kBowTie}),
+      Optional(std::string("Self-intersection at or near point 36.25,37.15")));
 }
 
 TEST(GeometryCheckTest, SquareAndSquareWithHoleAreValid) {
   EXPECT_EQ(PolygonInvalidReason({kSquare}), std::nullopt);
   const std::vector<GeoPoint> hole = Ring({{37.02, 36.02},
-                                          {37.02, 36.05},
-                                          {37.05, 36.05},
-                                          {37.05, 36.02},
-                                          {37.02, 36.02}});
+                                           {37.02, 36.05},
+                                           {37.05, 36.05},
+                                           {37.05, 36.02},
+                                           {37.02, 36.02}});
   EXPECT_EQ(PolygonInvalidReason({kSquare, hole}), std::nullopt);
 }
 
 TEST(GeometryCheckTest, HoleOutsideTheShellIsInvalid) {
-  const std::vector<GeoPoint> outside = Ring({{38.0, 36.0},
-                                             {38.1, 36.0},
-                                             {38.1, 36.1},
-                                             {38.0, 36.1},
-                                             {38.0, 36.0}});
+  const std::vector<GeoPoint> outside = Ring(
+      {{38.0, 36.0}, {38.1, 36.0}, {38.1, 36.1}, {38.0, 36.1}, {38.0, 36.0}});
   std::optional<std::string> reason = PolygonInvalidReason({kSquare, outside});
   ASSERT_TRUE(reason.has_value());
   EXPECT_THAT(*reason, HasSubstr("Hole lies outside shell"));
@@ -68,10 +62,8 @@ TEST(GeometryCheckTest, HoleOutsideTheShellIsInvalid) {
 
 TEST(GeometryCheckTest, RouteMayCrossItselfButNotCollapse) {
   // A loop back over its own path is a real road.
-  EXPECT_EQ(LineInvalidReason(Ring({{37.0, 36.0},
-                                    {37.1, 36.1},
-                                    {37.1, 36.0},
-                                    {37.0, 36.1}})),
+  EXPECT_EQ(LineInvalidReason(
+                Ring({{37.0, 36.0}, {37.1, 36.1}, {37.1, 36.0}, {37.0, 36.1}})),
             std::nullopt);
   std::optional<std::string> reason =
       LineInvalidReason(Ring({{37.0, 36.0}, {37.0, 36.0}}));

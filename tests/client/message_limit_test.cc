@@ -17,14 +17,14 @@ TEST(MessageLimitTest, DefaultIsTheServersDocumentedDefault) {
 
 TEST(MessageLimitTest, UpToTheLimitFits) {
   EXPECT_OK(CheckEnvelopeFits(0, kDefaultMaxMessageBytes, "x", ""));
-  EXPECT_OK(CheckEnvelopeFits(kDefaultMaxMessageBytes,
-                              kDefaultMaxMessageBytes, "x", ""));
+  EXPECT_OK(CheckEnvelopeFits(kDefaultMaxMessageBytes, kDefaultMaxMessageBytes,
+                              "x", ""));
 }
 
 TEST(MessageLimitTest, OverTheLimitIsRefusedSayingSizesAndAdvice) {
-  absl::Status s = CheckEnvelopeFits(kDefaultMaxMessageBytes + 1,
-                                     kDefaultMaxMessageBytes, "the message",
-                                     "Send less.");
+  absl::Status s =
+      CheckEnvelopeFits(kDefaultMaxMessageBytes + 1, kDefaultMaxMessageBytes,
+                        "the message", "Send less.");
   EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(s.message(), HasSubstr("the message is 262145 bytes sealed"));
   EXPECT_THAT(s.message(), HasSubstr("limit of 262144 bytes"));

@@ -70,15 +70,15 @@ TEST(RejectedEntriesTest, EachDistinctBadCopyIsKeptOnce) {
 
 TEST(RejectedEntriesTest, AReasonThatIsNotUtf8IsStillWritten) {
   ::parley::testing::TempDir tmp;
-  EXPECT_OK(KeepRejectedEntry(tmp.path(), 1, "b", "bad \xff byte",
-                              absl::UnixEpoch())
-                .status());
+  EXPECT_OK(
+      KeepRejectedEntry(tmp.path(), 1, "b", "bad \xff byte", absl::UnixEpoch())
+          .status());
 }
 
 TEST(RejectedEntriesTest, UnwritableProfileIsAnError) {
-  EXPECT_FALSE(KeepRejectedEntry("/proc/no-such-profile", 1, "b", "r",
-                                 absl::UnixEpoch())
-                   .ok());
+  EXPECT_FALSE(
+      KeepRejectedEntry("/proc/no-such-profile", 1, "b", "r", absl::UnixEpoch())
+          .ok());
 }
 
 }  // namespace

@@ -6,11 +6,10 @@
 // the server could never log: invalid geometry (GEOS) and envelopes over
 // the server's size limit.
 
+#include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -236,9 +235,8 @@ class ClientIntegrityTest : public ::parley::testing::EnrolledServerTest {
   // `parley --server SERVER --ca-fingerprint CA ARGS...` as `who`.
   ProcessResult RunVia(const std::string& server, const std::string& who,
                        std::vector<std::string> args) const {
-    args.insert(args.begin(),
-                {"--server", server, "--ca-fingerprint",
-                 init_["ca_fingerprint"].get<std::string>()});
+    args.insert(args.begin(), {"--server", server, "--ca-fingerprint",
+                               init_["ca_fingerprint"].get<std::string>()});
     return cli_.Run(who, args);
   }
   // Files in `who`'s evidence directory.
@@ -261,9 +259,10 @@ class ClientIntegrityTest : public ::parley::testing::EnrolledServerTest {
   }
 };
 
-TEST_F(ClientIntegrityTest, InboxNeverSkipsATamperedEntryAndShowsItOnceGenuine) {
-  cli_.RunOk("mediator", {"channel", "create", "bc-1", "--members",
-                          "partya,partyb"});
+TEST_F(ClientIntegrityTest,
+       InboxNeverSkipsATamperedEntryAndShowsItOnceGenuine) {
+  cli_.RunOk("mediator",
+             {"channel", "create", "bc-1", "--members", "partya,partyb"});
   cli_.RunOk("partya", {"send", "bc-1", "--text", "before"});
   Json sent = cli_.RunOk("partya", {"send", "bc-1", "--text", "genuine"});
   const uint64_t index = sent["log_index"].get<uint64_t>();
@@ -276,8 +275,8 @@ TEST_F(ClientIntegrityTest, InboxNeverSkipsATamperedEntryAndShowsItOnceGenuine) 
   // The bad copy: exit 5 naming the index and the reason; what came before
   // it is shown; the bytes are kept.
   ProcessResult bad = RunVia(proxy.address(), "partyb", {"inbox"});
-  ASSERT_GE(proxy.tampered(), 1) << "the proxy never saw entry " << index
-                                 << ": " << bad.out << bad.err;
+  ASSERT_GE(proxy.tampered(), 1)
+      << "the proxy never saw entry " << index << ": " << bad.out << bad.err;
   EXPECT_EQ(bad.exit_code, 5) << bad.out << bad.err;
   EXPECT_THAT(bad.err, HasSubstr(absl::StrCat("log entry ", index,
                                               " failed verification")));
@@ -345,12 +344,12 @@ TEST_F(ClientIntegrityTest, BowTieSitePolygonIsRefusedWithTheGeosReason) {
             R"({"type":"Polygon","coordinates":[[[37.10,36.20],[37.20,36.30],)"
             R"([37.20,36.20],[37.10,36.30],[37.10,36.20]]]})");
   ProcessResult r = cli_.Run(
-      "coordinator",
-      {"notify", "site", "--id", "site-bt", "--to", "partya", "--name",
-       "Warehouse", "--type", "warehouse", "--polygon", polygon, "--contact",
-       "Site manager,+963111111"});
+      "coordinator", {"notify", "site", "--id", "site-bt", "--to", "partya",
+                      "--name", "Warehouse", "--type", "warehouse", "--polygon",
+                      polygon, "--contact", "Site manager,+963111111"});
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
-  EXPECT_THAT(r.err, HasSubstr("Self-intersection at or near point 36.25,37.15"));
+  EXPECT_THAT(r.err,
+              HasSubstr("Self-intersection at or near point 36.25,37.15"));
   Json outbox = cli_.RunOk("coordinator", {"outbox"});
   EXPECT_TRUE(outbox["outbox"].empty()) << outbox;
   ProcessResult shown =
@@ -362,13 +361,12 @@ TEST_F(ClientIntegrityTest, RouteOverTheServerLimitIsRefusedNotQueued) {
   // 20,000 points: about 800 KB of content, over the 256 KiB default.
   std::string coordinates;
   for (int i = 0; i < 20000; ++i) {
-    absl::StrAppend(&coordinates, i == 0 ? "" : ",", "[",
-                    36.0 + i * 0.00001, ",", 37.0 + i * 0.00001, "]");
+    absl::StrAppend(&coordinates, i == 0 ? "" : ",", "[", 36.0 + i * 0.00001,
+                    ",", 37.0 + i * 0.00001, "]");
   }
   const std::string route = tmp_.Sub("long-route.geojson");
-  WriteFile(route,
-            absl::StrCat(R"({"type":"LineString","coordinates":[)",
-                         coordinates, "]}"));
+  WriteFile(route, absl::StrCat(R"({"type":"LineString","coordinates":[)",
+                                coordinates, "]}"));
   const absl::Time now = absl::Now();
   ProcessResult r = cli_.Run(
       "coordinator",

@@ -115,5 +115,48 @@ TEST(ServerConfigTest, ExampleDeployConfigParses) {
   EXPECT_FALSE(config.data.empty());
 }
 
+// deploy/parleyd.toml says each key is set to its default: the limits
+// against hostile load (issue #17) are, so the file documents what runs.
+TEST(ServerConfigTest, ExampleDeployConfigHoldsTheDefaultLimits) {
+  ASSERT_OK_AND_ASSIGN(
+      ServerConfig config,
+      LoadServerConfig(std::string(PARLEY_SOURCE_DIR) + "/deploy/parleyd.toml",
+                       {}));
+  const ServerConfig defaults;
+  const LimitOptions& l = config.limits;
+  const LimitOptions& d = defaults.limits;
+  EXPECT_EQ(l.address_requests_per_second, d.address_requests_per_second);
+  EXPECT_EQ(l.address_burst, d.address_burst);
+  EXPECT_EQ(l.public_requests_per_second, d.public_requests_per_second);
+  EXPECT_EQ(l.max_watch_streams_per_address, d.max_watch_streams_per_address);
+  EXPECT_EQ(l.max_watch_streams, d.max_watch_streams);
+  EXPECT_EQ(l.enrollments_per_minute_per_address,
+            d.enrollments_per_minute_per_address);
+  EXPECT_EQ(l.enrollment_attempts_per_invite_per_hour,
+            d.enrollment_attempts_per_invite_per_hour);
+  EXPECT_EQ(l.max_pending_challenges_per_identity,
+            d.max_pending_challenges_per_identity);
+  EXPECT_EQ(config.min_free_disk_bytes, defaults.min_free_disk_bytes);
+  EXPECT_EQ(l.refusal_delay, d.refusal_delay);
+}
+
+TEST(ServerConfigTest, HostileLoadLimitsParseAndAreRangeChecked) {
+  ServerConfig config;
+  ASSERT_OK(ParseConfigToml("[limits]\naddress_requests_per_second = 7\n"
+                            "address_burst = 9\nmax_watch_streams = 3\n"
+                            "min_free_disk_mb = 0\n",
+                            "test.toml", &config));
+  EXPECT_EQ(config.limits.address_requests_per_second, 7);
+  EXPECT_EQ(config.limits.address_burst, 9);
+  EXPECT_EQ(config.limits.max_watch_streams, 3);
+  EXPECT_EQ(config.min_free_disk_bytes, 0u);
+  absl::Status s = ParseConfigToml(
+      "[limits]\nmax_pending_challenges_per_identity = 1\n", "test.toml",
+      &config);
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(s.message()),
+              ::testing::HasSubstr("max_pending_challenges_per_identity"));
+}
+
 }  // namespace
 }  // namespace parley

@@ -192,6 +192,8 @@ class ServerTest : public ::testing::Test {
     config_.limits.public_requests_per_second = 1e6;
     config_.limits.enrollments_per_minute_per_address = 1e6;
     config_.limits.enrollment_attempts_per_invite_per_hour = 1e6;
+    // Refusals are answered at once unless a test is about their pacing.
+    config_.limits.refusal_delay = absl::ZeroDuration();
     Configure(config_);
     ASSERT_OK_AND_ASSIGN(ca_pem_, ReadFile(tmp_.Sub("data/tls/ca.crt")));
     StartServer();
