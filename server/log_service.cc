@@ -180,7 +180,9 @@ grpc::ServerUnaryReactor* LogService::GetConsistencyProof(
 
 absl::Status LogService::Entries(const v1::GetEntriesRequest& request,
                                  const EntryFilter& filter,
-                                 v1::GetEntriesResponse* response) const {
+                                 v1::GetEntriesResponse* response,
+                                 size_t* bytes_read) const {
+  *bytes_read = 0;
   uint64_t size = log_->Size();
   uint64_t end = request.end() == 0 ? size : request.end();
   absl::StatusOr<std::vector<std::string>> entries =
@@ -188,6 +190,7 @@ absl::Status LogService::Entries(const v1::GetEntriesRequest& request,
   if (!entries.ok()) return entries.status();
   uint64_t index = request.start();
   for (std::string& data : *entries) {
+    *bytes_read += data.size();
     v1::LogEntry* e = response->add_entries();
     e->set_index(index);
     e->set_leaf_hash(LeafHash(data));
@@ -206,11 +209,10 @@ grpc::ServerUnaryReactor* LogService::GetEntries(
   if (!filter.ok()) {
     return FinishPaced(options_.pacer, context, filter.status());
   }
-  absl::Status status = Entries(*request, *filter, response);
+  size_t bytes_read = 0;
+  absl::Status status = Entries(*request, *filter, response, &bytes_read);
   if (status.ok() && options_.charge_read) {
-    size_t bytes = 0;
-    for (const v1::LogEntry& e : response->entries()) bytes += e.data().size();
-    options_.charge_read(context, bytes);
+    options_.charge_read(context, bytes_read);
   }
   return FinishWith(context, status);
 }

@@ -50,8 +50,9 @@ struct LogServiceOptions {
   // twice: the stored checkpoint and its witness file) runs here instead of
   // on a gRPC thread.
   WorkPool* pool = nullptr;
-  // Charges the caller of a GetEntries page for the entry bytes it read
-  // (rate limits by cost, not by call). Unset: nothing charged.
+  // Charges the caller of a GetEntries page for the entry bytes the server
+  // read and verified for it, withheld ones included (rate limits by cost,
+  // not by call). Unset: nothing charged.
   std::function<void(grpc::CallbackServerContext*, size_t bytes)> charge_read;
   // If set (not owned), refusals by a limit are answered through it.
   RefusalPacer* pacer = nullptr;
@@ -110,9 +111,12 @@ class LogService final : public v1::Log::CallbackService {
                               v1::InclusionProof* response) const;
   absl::Status ConsistencyProof(const v1::GetConsistencyProofRequest& request,
                                 v1::ConsistencyProof* response) const;
+  // Sets *bytes_read to the entry bytes read and verified, sent in full
+  // or not (what the page cost).
   absl::Status Entries(const v1::GetEntriesRequest& request,
                        const EntryFilter& filter,
-                       v1::GetEntriesResponse* response) const;
+                       v1::GetEntriesResponse* response,
+                       size_t* bytes_read) const;
 
   LogStore* const log_;
   const LogServiceOptions options_;
