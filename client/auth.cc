@@ -44,6 +44,19 @@ std::optional<absl::Duration> RateLimitRetryAfter(
                     absl::Seconds(5));
 }
 
+// Sleeps out a rate-limit refusal (RateLimitRetryAfter) if the total wait,
+// *waited, stays within kRateLimitPatience; true if the call should be sent
+// again.
+bool WaitOutRateLimit(const grpc::Status& status,
+                      const grpc::ClientContext& context,
+                      absl::Duration* waited) {
+  std::optional<absl::Duration> wait = RateLimitRetryAfter(status, context);
+  if (!wait.has_value() || *waited + *wait > kRateLimitPatience) return false;
+  absl::SleepFor(*wait);
+  *waited += *wait;
+  return true;
+}
+
 }  // namespace
 
 void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
@@ -68,13 +81,7 @@ absl::StatusOr<std::string> Authenticator::Token() {
       grpc::ClientContext context;
       SetDeadline(&context, session_.timeout());
       grpc::Status status = rpc(&context);
-      if (std::optional<absl::Duration> wait =
-              RateLimitRetryAfter(status, context);
-          wait.has_value() && waited + *wait <= kRateLimitPatience) {
-        absl::SleepFor(*wait);
-        waited += *wait;
-        continue;
-      }
+      if (WaitOutRateLimit(status, context, &waited)) continue;
       return status;
     }
   };
@@ -139,13 +146,7 @@ absl::Status Authenticator::Call(
     }
     // The rate limiter refused the call before doing anything: the same
     // request is safe to send again once the bucket has refilled.
-    if (std::optional<absl::Duration> wait =
-            RateLimitRetryAfter(status, context);
-        wait.has_value() && waited + *wait <= kRateLimitPatience) {
-      absl::SleepFor(*wait);
-      waited += *wait;
-      continue;
-    }
+    if (WaitOutRateLimit(status, context, &waited)) continue;
     return FromRpcStatus(status, session_.pin().address);
   }
 }

@@ -54,9 +54,9 @@ absl::Status EnsureBootstrapInvite(Ledger& ledger,
 absl::Status IdentityService::DoEnroll(const v1::EnrollRequest& request,
                                        v1::EnrollResponse* response) {
   // The invite first: an unknown or used code costs no signature check.
-  absl::StatusOr<std::string> checked = CheckInvite(request.invite());
+  absl::StatusOr<InviteRecord> checked = CheckInvite(request.invite());
   if (!checked.ok()) return checked.status();
-  const std::string invite_hash = *std::move(checked);
+  const std::string invite_hash = checked->invite_hash;
   absl::StatusOr<KeyBundle> bundle = ParseKeyBundle(request.key_bundle());
   if (!bundle.ok()) {
     return absl::InvalidArgumentError(
@@ -69,21 +69,9 @@ absl::Status IdentityService::DoEnroll(const v1::EnrollRequest& request,
 
   absl::MutexLock lock(&registry_->mu);
   const ServerState& state = core_->ledger->state();
-  std::optional<InviteRecord> invite = state.Invite(invite_hash);
-  if (!invite.has_value()) {
-    return absl::NotFoundError(
-        "unknown invite code: check it for typos, or ask the admin for a new "
-        "one");
-  }
-  if (invite->redeemed) {
-    return absl::FailedPreconditionError(
-        "this invite has already been used; ask the admin for a new one");
-  }
-  if (invite->expires_at != 0 && absl::ToUnixSeconds(now) >= invite->expires_at) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("this invite expired at ", FormatTime(invite->expires_at),
-                     "; ask the admin for a new one"));
-  }
+  // Again under the lock: another enrollment may have redeemed it since.
+  absl::StatusOr<InviteRecord> invite = CheckInvite(request.invite());
+  if (!invite.ok()) return invite.status();
   std::string name = invite->name;
   if (name.empty()) {
     name = request.name();
@@ -145,11 +133,11 @@ grpc::ServerUnaryReactor* IdentityService::Enroll(
   if (absl::Status s = core_->AdmitPublic(context); !s.ok()) {
     return core_->Refuse(context, s);
   }
-  absl::StatusOr<std::string> invite_hash = CheckInvite(request->invite());
-  if (!invite_hash.ok()) return core_->Refuse(context, invite_hash.status());
+  absl::StatusOr<InviteRecord> invite = CheckInvite(request->invite());
+  if (!invite.ok()) return core_->Refuse(context, invite.status());
   absl::Duration retry_after;
   if (absl::Status s = core_->limiter->TakeEnrollment(
-          PeerKey(*context), *invite_hash, &retry_after);
+          PeerKey(*context), invite->invite_hash, &retry_after);
       !s.ok()) {
     AddRetryAfter(context, s, retry_after);
     return core_->Refuse(context, s);
@@ -159,7 +147,7 @@ grpc::ServerUnaryReactor* IdentityService::Enroll(
   });
 }
 
-absl::StatusOr<std::string> IdentityService::CheckInvite(
+absl::StatusOr<InviteRecord> IdentityService::CheckInvite(
     const std::string& invite) const {
   std::string code(absl::StripAsciiWhitespace(invite));
   if (code.empty()) {
@@ -182,7 +170,13 @@ absl::StatusOr<std::string> IdentityService::CheckInvite(
     return absl::FailedPreconditionError(
         "this invite has already been used; ask the admin for a new one");
   }
-  return invite_hash;
+  if (record->expires_at != 0 &&
+      absl::ToUnixSeconds(core_->clock->Now()) >= record->expires_at) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("this invite expired at ", FormatTime(record->expires_at),
+                     "; ask the admin for a new one"));
+  }
+  return *std::move(record);
 }
 
 grpc::ServerUnaryReactor* IdentityService::GetChallenge(

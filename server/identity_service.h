@@ -37,9 +37,9 @@ class IdentityService final : public v1::Identity::CallbackService {
                         v1::EnrollResponse* response);
 
  private:
-  // The invite code's hash if it names a known, unused invite: NotFound,
+  // The invite a code names if it is known, unused and unexpired: NotFound,
   // FailedPrecondition or InvalidArgument otherwise. Cheap (no signature).
-  absl::StatusOr<std::string> CheckInvite(const std::string& invite) const;
+  absl::StatusOr<InviteRecord> CheckInvite(const std::string& invite) const;
   static constexpr size_t kMaxInviteCodeBytes = 128;
 
   const ServiceCore* const core_;

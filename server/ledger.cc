@@ -330,16 +330,6 @@ absl::StatusOr<std::optional<EnvelopeRecord>> Ledger::LookupEnvelope(
   return std::optional<EnvelopeRecord>(*std::move(record));
 }
 
-std::optional<EnvelopeRecord> Ledger::Envelope(uint64_t index) const {
-  absl::StatusOr<std::optional<EnvelopeRecord>> record = LookupEnvelope(index);
-  if (!record.ok()) {
-    spdlog::error("reading the envelope index at {}: {}", index,
-                  record.status().ToString());
-    return std::nullopt;
-  }
-  return *std::move(record);
-}
-
 absl::StatusOr<std::optional<std::pair<std::string, std::string>>>
 Ledger::EnvelopeOrigin(uint64_t index, uint64_t before) const {
   using Origin = std::optional<std::pair<std::string, std::string>>;

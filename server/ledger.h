@@ -112,10 +112,6 @@ class Ledger {
   // `parleyd check`), Internal or Unavailable for other read errors.
   absl::StatusOr<std::optional<EnvelopeRecord>> LookupEnvelope(
       uint64_t index) const;
-  // As LookupEnvelope, but a read error is logged (spdlog::error) and
-  // reported as nullopt. Prefer LookupEnvelope; kept for callers that still
-  // map "absent" to NotFound.
-  std::optional<EnvelopeRecord> Envelope(uint64_t index) const;
 
   // The index writes each logged entry implies, recomputed from the log
   // alone: replays every entry [0, log->Size()) into a fresh state through
