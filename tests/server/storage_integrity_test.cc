@@ -69,6 +69,49 @@ TEST_F(StorageIntegrityTest, UndecodableInboxValueEndsSubscribeWithDataLoss) {
   EXPECT_THAT(end->error_message(), HasSubstr("storage is damaged"));
 }
 
+// A damaged chain index must not read as "no envelope yet": that would let
+// the sender start its chain again at sequence 0 (a fork of its history).
+TEST_F(StorageIntegrityTest, DamagedChainIndexRefusesSendsInsteadOfForking) {
+  SendText(device("a"), "ab", "one");
+  StopServer();
+  {
+    RawLogDb(DbPath()).Put(Cf(index_cf::kChain),
+                           std::string("a") + std::string(1, '\0') + "ab",
+                           "short");
+  }
+  Restart();
+  testing::Device& a = device("a");
+  testing::Sealed restart = Seal(a, "ab", "again from zero", {"m", "a", "b"},
+                        {.sequence = 0, .previous_hash = std::string(32, '\0')});
+  grpc::Status s = Send(a, "ab", restart);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DATA_LOSS) << Describe(s);
+  v1::ListChannelsResponse list;
+  s = ListChannels(a, &list);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DATA_LOSS) << Describe(s);
+}
+
+// A receipt row naming an entry that is not a receipt is reported, not
+// skipped (a skipped receipt reads as "not delivered").
+TEST_F(StorageIntegrityTest, DamagedReceiptIndexIsReportedNotSkipped) {
+  uint64_t first = SendText(device("a"), "ab", "one");
+  StopServer();
+  {
+    RawLogDb(DbPath()).Put(
+        Cf(index_cf::kReceipt),
+        absl::StrCat(schema::U64Key(first), "b", std::string(1, '\0'),
+                     std::string(1, '\x01')),
+        schema::U64Key(first));  // the envelope itself, not a receipt
+  }
+  Restart();
+  grpc::ClientContext context;
+  Authorize(&context, device("a"));
+  v1::ListReceiptsRequest r;
+  r.set_envelope_index(first);
+  v1::ListReceiptsResponse out;
+  grpc::Status s = channels_->ListReceipts(&context, r, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DATA_LOSS) << Describe(s);
+}
+
 TEST_F(StorageIntegrityTest, FlippedByteInTheInboxTableEndsSubscribeWithDataLoss) {
   for (int i = 0; i < 20; ++i) SendText(device("a"), "ab", "message");
   StopServer();
