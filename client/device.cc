@@ -62,7 +62,11 @@ Device::Device(std::unique_ptr<Session> session, LocalState state,
       profile_dir_(std::move(profile_dir)),
       auth_(*session_, keys_.identity(), identity_.origin, clock_),
       require_online_(options.require_online),
-      max_message_bytes_(options.max_message_bytes) {}
+      max_message_bytes_(options.max_message_bytes != 0
+                             ? options.max_message_bytes
+                         : identity_.server_max_message_bytes != 0
+                             ? identity_.server_max_message_bytes
+                             : kDefaultMaxMessageBytes) {}
 
 std::string Device::KeystorePath() const { return KeystorePathIn(profile_dir_); }
 
@@ -125,6 +129,7 @@ absl::StatusOr<std::unique_ptr<Device>> Device::Enroll(
   identity.verifier_key = info->verifier_key();
   identity.registration_index = response.registration_index();
   identity.published_prekey_id = keys->current_signed_prekey().prekey.key_id;
+  identity.server_max_message_bytes = info->max_message_bytes();
   if (absl::Status s = state->SaveIdentity(identity); !s.ok()) return s;
   if (absl::Status s = state->ObserveMemberKey(identity.name,
                                                identity.identity_key)

@@ -146,11 +146,12 @@ class Device {
     // Fail (Unavailable) instead of queueing work when the server cannot be
     // reached (--require-online).
     bool require_online = false;
-    // The largest sealed envelope the server accepts. Servers do not
-    // report theirs yet, so the documented default
-    // (client/message_limit.h); a sealed message or notification over it
-    // is refused (InvalidArgument) before anything is queued.
-    uint64_t max_message_bytes = kDefaultMaxMessageBytes;
+    // The largest sealed envelope the server accepts; a sealed message or
+    // notification over it is refused (InvalidArgument) before anything is
+    // queued. 0: the limit the server reported at enrollment
+    // (identity.json), or the documented default (client/message_limit.h)
+    // for a server that did not report one.
+    uint64_t max_message_bytes = 0;
   };
 
   // Creates the keystore and keys in `profile`, registers the device with

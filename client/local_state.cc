@@ -251,6 +251,8 @@ absl::StatusOr<ProfileIdentity> LocalState::LoadIdentityFrom(
     id.verifier_key = j.at("verifier_key").get<std::string>();
     id.registration_index = j.at("registration_index").get<uint64_t>();
     id.published_prekey_id = j.value("published_prekey_id", 0u);
+    id.server_max_message_bytes =
+        j.value("server_max_message_bytes", uint64_t{0});
   } catch (const Json::exception& e) {
     return Corrupted(path, e.what());
   }
@@ -268,7 +270,8 @@ absl::Status LocalState::SaveIdentity(const ProfileIdentity& id) {
             {"origin", id.origin},
             {"verifier_key", id.verifier_key},
             {"registration_index", id.registration_index},
-            {"published_prekey_id", id.published_prekey_id}};
+            {"published_prekey_id", id.published_prekey_id},
+            {"server_max_message_bytes", id.server_max_message_bytes}};
   return WriteJsonFile(Path(kIdentityFile), j);
 }
 

@@ -55,6 +55,9 @@ struct ProfileIdentity {
   uint64_t registration_index = 0;
   // Key id of the signed prekey the server last accepted from this device.
   uint32_t published_prekey_id = 0;
+  // The largest envelope the server accepts, as it reported it at enrollment
+  // (Info/GetServerInfo max_message_bytes); 0 if it did not.
+  uint64_t server_max_message_bytes = 0;
 };
 
 // A member's identity key as this device knows it.

@@ -11,11 +11,9 @@ absl::Status CheckEnvelopeFits(uint64_t envelope_bytes, uint64_t limit,
   return absl::InvalidArgumentError(absl::StrCat(
       what, " is ", envelope_bytes,
       " bytes sealed, over the server's limit of ", limit,
-      " bytes (limits.max_message_bytes",
-      limit == kDefaultMaxMessageBytes
-          ? ", its default: the server does not report its own"
-          : "",
-      "), so the server could never log it; nothing was queued. ", advice));
+      " bytes (its limits.max_message_bytes), so the server could never log "
+      "it; nothing was queued. ",
+      advice));
 }
 
 }  // namespace parley

@@ -13,8 +13,8 @@
 namespace parley {
 
 // parleyd's default `[limits] max_message_bytes` (deploy/parleyd.toml,
-// docs/PROTOCOL.md 14.1). Servers do not report their own limit yet, so
-// this is the limit a client checks against.
+// docs/PROTOCOL.md 14.1): the limit a client checks against when its server
+// did not report its own (Info/GetServerInfo max_message_bytes).
 inline constexpr uint64_t kDefaultMaxMessageBytes = 256 * 1024;
 
 // OK if a sealed envelope of `envelope_bytes` is within `limit`. Else

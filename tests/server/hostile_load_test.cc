@@ -651,3 +651,18 @@ TEST_F(ReadChargeTest, EntryPagesAreChargedByTheirBytes) {
 
 }  // namespace
 }  // namespace parley::testing
+
+namespace parley::testing {
+namespace {
+
+// Clients check envelopes against the server's own limit before queueing.
+TEST_F(ServerTest, ServerInfoReportsTheMessageLimit) {
+  grpc::ClientContext context;
+  v1::ServerInfo info;
+  grpc::Status s = info_->GetServerInfo(&context, {}, &info);
+  ASSERT_TRUE(s.ok()) << Describe(s);
+  EXPECT_EQ(info.max_message_bytes(), config_.max_message_bytes);
+}
+
+}  // namespace
+}  // namespace parley::testing
