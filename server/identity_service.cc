@@ -156,7 +156,7 @@ absl::StatusOr<InviteRecord> IdentityService::CheckInvite(
   if (code.size() > kMaxInviteCodeBytes) {
     return absl::InvalidArgumentError(absl::StrCat(
         "an invite code is at most ", kMaxInviteCodeBytes,
-        " characters (pi1-xxxx-...); this one has ", code.size()));
+        " characters (\"pi1-\" and eight groups of four hex digits); this one has ", code.size()));
   }
   std::string invite_hash = Sha256(code);
   std::optional<InviteRecord> record =

@@ -53,25 +53,45 @@ std::string InboxKey(const std::string& name, uint64_t index) {
   return absl::StrCat(name, std::string(1, '\0'), log_schema::U64Key(index));
 }
 
-absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(LogStore* log,
-                                                     const Clock* clock) {
-  auto ledger = std::unique_ptr<Ledger>(new Ledger(log, clock));
-  const uint64_t size = log->Size();
+namespace {
+
+// Reads every entry [0, log.Size()) in order (verified pages, see
+// LogStore::GetEntries), decodes it and calls `apply(index, entry)`; stops
+// at the first error: DataLoss for an entry that does not decode.
+absl::Status ForEachLogEntry(
+    LogStore& log,
+    const std::function<absl::Status(uint64_t, const LogEntry&)>& apply) {
+  const uint64_t size = log.Size();
   uint64_t next = 0;
   while (next < size) {
     absl::StatusOr<std::vector<std::string>> page =
-        log->GetEntries(next, size, 8 << 20);
+        log.GetEntries(next, size, 8 << 20);
     if (!page.ok()) return page.status();
     for (const std::string& bytes : *page) {
       absl::StatusOr<LogEntry> entry = DecodeLogEntry(bytes);
       if (!entry.ok()) {
-        return absl::DataLossError(absl::StrCat(
-            "log entry ", next, " cannot be decoded: ", entry.status().message()));
+        return absl::DataLossError(
+            absl::StrCat("log entry ", next, " cannot be decoded: ",
+                         entry.status().message()));
       }
-      ledger->state_.Apply(next, *entry);
+      if (absl::Status s = apply(next, *entry); !s.ok()) return s;
       ++next;
     }
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(LogStore* log,
+                                                     const Clock* clock) {
+  auto ledger = std::unique_ptr<Ledger>(new Ledger(log, clock));
+  absl::Status replayed = ForEachLogEntry(
+      *log, [&](uint64_t index, const LogEntry& entry) {
+        ledger->state_.Apply(index, entry);
+        return absl::OkStatus();
+      });
+  if (!replayed.ok()) return replayed;
   if (uint64_t bad = ledger->state_.inconsistent_entries(); bad > 0) {
     spdlog::warn("{} log entries were inconsistent with the state before them",
                  bad);
@@ -402,41 +422,28 @@ absl::Status Ledger::ReplayIndexPuts(
         visit) {
   Ledger ledger(log, clock);
   ledger.replaying_ = true;
-  const uint64_t size = log->Size();
-  uint64_t next = 0;
-  while (next < size) {
-    absl::StatusOr<std::vector<std::string>> page =
-        log->GetEntries(next, size, 8 << 20);
-    if (!page.ok()) return page.status();
-    for (const std::string& bytes : *page) {
-      absl::StatusOr<LogEntry> entry = DecodeLogEntry(bytes);
-      if (!entry.ok()) {
-        return absl::DataLossError(
-            absl::StrCat("log entry ", next, " cannot be decoded: ",
-                         entry.status().message()));
+  return ForEachLogEntry(*log, [&](uint64_t next, const LogEntry& entry)
+                                   -> absl::Status {
+    std::optional<EnvelopeFacts> facts;
+    if (std::holds_alternative<EnvelopeEntry>(entry.body) ||
+        std::holds_alternative<NotificationVersion>(entry.body)) {
+      absl::StatusOr<EnvelopeFacts> f = ledger.FactsFromLog(entry);
+      if (!f.ok()) {
+        return absl::Status(f.status().code(),
+                            absl::StrCat("log entry ", next, ": ",
+                                         f.status().message()));
       }
-      std::optional<EnvelopeFacts> facts;
-      if (std::holds_alternative<EnvelopeEntry>(entry->body) ||
-          std::holds_alternative<NotificationVersion>(entry->body)) {
-        absl::StatusOr<EnvelopeFacts> f = ledger.FactsFromLog(*entry);
-        if (!f.ok()) {
-          return absl::Status(f.status().code(),
-                              absl::StrCat("log entry ", next, ": ",
-                                           f.status().message()));
-        }
-        facts = *std::move(f);
-      }
-      absl::StatusOr<IndexPlan> plan =
-          ledger.PlanIndexes(*entry, facts ? &*facts : nullptr);
-      if (!plan.ok()) return plan.status();
-      std::vector<IndexPut> puts;
-      plan->AddPuts(next, &puts);
-      if (absl::Status s = visit(next, std::move(puts)); !s.ok()) return s;
-      ledger.state_.Apply(next, *entry);
-      ++next;
+      facts = *std::move(f);
     }
-  }
-  return absl::OkStatus();
+    absl::StatusOr<IndexPlan> plan =
+        ledger.PlanIndexes(entry, facts ? &*facts : nullptr);
+    if (!plan.ok()) return plan.status();
+    std::vector<IndexPut> puts;
+    plan->AddPuts(next, &puts);
+    if (absl::Status s = visit(next, std::move(puts)); !s.ok()) return s;
+    ledger.state_.Apply(next, entry);
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace parley

@@ -48,7 +48,7 @@ class HostileLoadTest : public ServerTest {
     ServerTest::SetUp();
     // The fixture's own calls (enrolling, signing in) come from 127.0.0.1,
     // never from ::1, which the tests keep for "someone else".
-    channel_ = ChannelFrom("127.0.0.1");
+    channel_ = ChannelTo("127.0.0.1");
     info_ = v1::Info::NewStub(channel_);
     log_ = v1::Log::NewStub(channel_);
     identity_ = v1::Identity::NewStub(channel_);
@@ -66,18 +66,6 @@ class HostileLoadTest : public ServerTest {
     config.limits.max_watch_streams = 5;
     config.limits.enrollments_per_minute_per_address = 3;
     config.limits.enrollment_attempts_per_invite_per_hour = 1e6;
-  }
-
-  // A channel to the server from `address` ("127.0.0.1" or "[::1]").
-  std::shared_ptr<grpc::Channel> ChannelFrom(const std::string& address) {
-    grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = ca_pem_;
-    grpc::ChannelArguments args;
-    args.SetSslTargetNameOverride("localhost");
-    args.SetInt("grpc.use_local_subchannel_pool", 1);
-    return grpc::CreateCustomChannel(
-        absl::StrCat(address, ":", server_->port()), grpc::SslCredentials(ssl),
-        args);
   }
 
   // Calls GetServerInfo from `stub` until refused; returns the calls that
@@ -99,16 +87,16 @@ class HostileLoadTest : public ServerTest {
 };
 
 TEST_F(HostileLoadTest, PublicCallsAreLimitedPerAddressNotForOthers) {
-  auto attacker = v1::Info::NewStub(ChannelFrom("[::1]"));
+  auto attacker = v1::Info::NewStub(ChannelTo("[::1]"));
   EXPECT_EQ(DrainPublic(*attacker), 20);  // the burst, then refused
   // Log calls without a session share the address's bucket.
-  auto attacker_log = v1::Log::NewStub(ChannelFrom("[::1]"));
+  auto attacker_log = v1::Log::NewStub(ChannelTo("[::1]"));
   grpc::ClientContext context;
   v1::Checkpoint cp;
   EXPECT_EQ(attacker_log->GetCheckpoint(&context, {}, &cp).error_code(),
             grpc::StatusCode::RESOURCE_EXHAUSTED);
   // Another address is served, and signs in.
-  auto honest = v1::Info::NewStub(ChannelFrom("127.0.0.1"));
+  auto honest = v1::Info::NewStub(ChannelTo("127.0.0.1"));
   grpc::ClientContext honest_context;
   v1::ServerInfo info;
   grpc::Status s = honest->GetServerInfo(&honest_context, {}, &info);
@@ -121,7 +109,7 @@ TEST_F(HostileLoadTest, PublicCallsAreLimitedPerAddressNotForOthers) {
 
 TEST_F(HostileLoadTest, PublicCallWithSessionCountsAgainstTheMember) {
   Device& admin = EnrollAdmin();
-  auto stub = v1::Info::NewStub(ChannelFrom("127.0.0.1"));
+  auto stub = v1::Info::NewStub(ChannelTo("127.0.0.1"));
   DrainPublic(*stub);
   // The address is exhausted; a member's session takes its own budget.
   grpc::ClientContext context;
@@ -132,8 +120,8 @@ TEST_F(HostileLoadTest, PublicCallWithSessionCountsAgainstTheMember) {
 }
 
 TEST_F(HostileLoadTest, WatchStreamsAreCappedPerAddressAndInAll) {
-  auto from_v6 = v1::Log::NewStub(ChannelFrom("[::1]"));
-  auto from_v4 = v1::Log::NewStub(ChannelFrom("127.0.0.1"));
+  auto from_v6 = v1::Log::NewStub(ChannelTo("[::1]"));
+  auto from_v4 = v1::Log::NewStub(ChannelTo("127.0.0.1"));
   struct Watch {
     grpc::ClientContext context;
     std::unique_ptr<grpc::ClientReader<v1::Checkpoint>> reader;
@@ -263,7 +251,7 @@ TEST_F(HostileLoadTest, ChallengeFloodFromElsewhereLeavesSignInWorking) {
   Device& party = AddMember("p", v1::ROLE_PARTY);
   // Someone who knows p's public key asks for challenges as fast as the
   // server lets it, from another address.
-  auto attacker = v1::Identity::NewStub(ChannelFrom("[::1]"));
+  auto attacker = v1::Identity::NewStub(ChannelTo("[::1]"));
   int refused = 0;
   for (int i = 0; i < 200; ++i) {
     grpc::ClientContext context;
@@ -353,7 +341,7 @@ TEST_F(HostileLoadTest, EnrollIsLimitedPerAddress) {
   auto d = NewDevice("p");
   v1::EnrollRequest bogus = EnrollRequestFor(*d, invite.code(), "p");
   bogus.set_signature(std::string(64, 'x'));
-  auto attacker = v1::Identity::NewStub(ChannelFrom("[::1]"));
+  auto attacker = v1::Identity::NewStub(ChannelTo("[::1]"));
   std::vector<grpc::StatusCode> codes;
   for (int i = 0; i < 4; ++i) {
     grpc::ClientContext context;
@@ -588,7 +576,7 @@ class PacedRefusalTest : public HostileLoadTest {
 // A flood of refused calls is answered at the pace of the refusal delay,
 // not at once: a client with N calls in flight gets N answers per delay.
 TEST_F(PacedRefusalTest, RefusalsByALimitAreAnsweredAfterTheDelay) {
-  auto attacker = v1::Info::NewStub(ChannelFrom("[::1]"));
+  auto attacker = v1::Info::NewStub(ChannelTo("[::1]"));
   EXPECT_EQ(DrainPublic(*attacker), 20);  // the refusal itself is paced
   const absl::Time start = absl::Now();
   grpc::ClientContext context;
@@ -597,7 +585,7 @@ TEST_F(PacedRefusalTest, RefusalsByALimitAreAnsweredAfterTheDelay) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_GE(absl::Now() - start, absl::Milliseconds(300));
   // Streams too.
-  auto log = v1::Log::NewStub(ChannelFrom("[::1]"));
+  auto log = v1::Log::NewStub(ChannelTo("[::1]"));
   grpc::ClientContext watch_context;
   const absl::Time watch_start = absl::Now();
   auto reader = log->WatchCheckpoints(&watch_context, {});

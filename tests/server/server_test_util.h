@@ -231,15 +231,23 @@ class ServerTest : public ::testing::Test {
   // A channel whose incoming flow-control window is tiny: a stream on it
   // that is never read stalls the server's writes almost at once.
   std::shared_ptr<grpc::Channel> TinyWindowChannel() {
-    grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = ca_pem_;
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
     args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
+    return ChannelTo("localhost", args);
+  }
+
+  // A new connection (not shared with other channels) to the server at
+  // `host` ("localhost", "127.0.0.1", "[::1]"), pinned to the test CA.
+  std::shared_ptr<grpc::Channel> ChannelTo(const std::string& host,
+                                           grpc::ChannelArguments args = {}) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = ca_pem_;
+    args.SetSslTargetNameOverride("localhost");
     args.SetInt("grpc.use_local_subchannel_pool", 1);
     return grpc::CreateCustomChannel(
-        "localhost:" + std::to_string(server_->port()),
-        grpc::SslCredentials(ssl), args);
+        absl::StrCat(host, ":", server_->port()), grpc::SslCredentials(ssl),
+        args);
   }
 
   // Number of log entries, as Info reports it.

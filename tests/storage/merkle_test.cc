@@ -19,7 +19,7 @@ namespace fs = std::filesystem;
 using ::nlohmann::json;
 using ::parley::testing::StatusIs;
 
-const fs::path kVectors = fs::path(PARLEY_SHARED_VECTORS_DIR) / "merkle";
+const fs::path kVectors = fs::path(PARLEY_VECTORS_DIR) / "merkle";
 
 json ReadJson(const fs::path& path) {
   std::ifstream in(path);

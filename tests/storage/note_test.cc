@@ -15,7 +15,7 @@ namespace {
 
 using ::parley::testing::StatusIs;
 
-// The C2SP signed-note example from ../shared/vectors/README.md.
+// The C2SP signed-note example (C2SP signed-note specification).
 constexpr char kExampleVerifierKey[] =
     "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k";
 constexpr char kExampleNote[] =
