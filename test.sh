@@ -13,6 +13,17 @@
 #                             each attack of issue #17, about 2 minutes): its
 #                             table follows on stdout, or goes to stderr with
 #                             --json so that stdout stays one JSON document
+#   ./test.sh --sanitize      the unit and integration tests and every fuzz
+#                             corpus under ASan + UBSan (clang, build-asan/),
+#                             then the concurrency tests under TSan
+#                             (build-tsan/); .ci/run runs it after the
+#                             default run
+#   ./test.sh --fuzz [SECONDS]
+#                             runs every fuzzer of tests/fuzz/ for SECONDS
+#                             each (default 120) under ASan + UBSan, adds new
+#                             interesting inputs to its corpus, and prints
+#                             executions per target; a crash stops the run
+#                             and its input is kept in build-fuzz/fuzz-crashes/
 #
 # Installs missing Debian packages first (as root, or through sudo).
 set -euo pipefail
@@ -20,6 +31,18 @@ cd "$(dirname "$0")"
 source deploy/debian-deps.sh
 
 parley_install_packages "${PARLEY_BUILD_PACKAGES[@]}" "${PARLEY_TEST_PACKAGES[@]}"
+
+case "${1:-}" in
+  --sanitize)
+    shift
+    exec tests/sanitize.sh "$@"
+    ;;
+  --fuzz)
+    shift
+    exec tests/fuzz/fuzz.sh "$@"
+    ;;
+esac
+
 parley_configure -DPARLEY_BUILD_TESTS=ON
 
 if [ "${1:-}" = "--bench" ]; then

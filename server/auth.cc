@@ -161,9 +161,10 @@ absl::StatusOr<Authenticator::Challenge> Authenticator::NewChallenge(
     absl::erase_if(challenges_, [now](const auto& kv) {
       return kv.second.expires_at <= now;
     });
-    absl::erase_if(by_identity_, [this](auto& kv) {
-      std::erase_if(kv.second, [this](const std::string& nonce) {
-        return !challenges_.contains(nonce);
+    const auto* challenges = &challenges_;  // mu_ is held here.
+    absl::erase_if(by_identity_, [challenges](auto& kv) {
+      std::erase_if(kv.second, [challenges](const std::string& nonce) {
+        return !challenges->contains(nonce);
       });
       return kv.second.empty();
     });

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "crypto/encoding.h"
 #include "crypto/envelope.h"
 #include "crypto/prekey.h"
@@ -21,6 +22,30 @@ namespace {
 constexpr size_t kMaxReceiptsPerCall = 500;
 
 std::string ZeroHash() { return std::string(32, '\0'); }
+
+// Holds a set of mutexes from construction to destruction. They are taken
+// in address order (duplicates once), so two holders of overlapping sets
+// cannot wait on each other. The set is only known at run time, which
+// clang's thread-safety analysis cannot follow; hence no analysis here.
+class OrderedLocks {
+ public:
+  explicit OrderedLocks(std::vector<absl::Mutex*> locks)
+      ABSL_NO_THREAD_SAFETY_ANALYSIS : locks_(std::move(locks)) {
+    std::sort(locks_.begin(), locks_.end());
+    locks_.erase(std::unique(locks_.begin(), locks_.end()), locks_.end());
+    for (absl::Mutex* m : locks_) m->Lock();
+  }
+  ~OrderedLocks() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    for (auto it = locks_.rbegin(); it != locks_.rend(); ++it) {
+      (*it)->Unlock();
+    }
+  }
+  OrderedLocks(const OrderedLocks&) = delete;
+  OrderedLocks& operator=(const OrderedLocks&) = delete;
+
+ private:
+  std::vector<absl::Mutex*> locks_;
+};
 
 // The sender's chain in a channel: the next sequence number and the hash of
 // its last envelope.
@@ -289,18 +314,7 @@ absl::Status ChannelService::DoSendBatch(
   for (const std::string& msgid : msgids) {
     id_locks.push_back(&core_->ledger->ClientMessageIdLock(msgid));
   }
-  std::sort(id_locks.begin(), id_locks.end());
-  id_locks.erase(std::unique(id_locks.begin(), id_locks.end()),
-                 id_locks.end());
-  for (absl::Mutex* m : id_locks) m->Lock();
-  struct Unlock {
-    std::vector<absl::Mutex*>* locks;
-    ~Unlock() {
-      for (auto it = locks->rbegin(); it != locks->rend(); ++it) {
-        (*it)->Unlock();
-      }
-    }
-  } unlock{&id_locks};
+  OrderedLocks held_id_locks(std::move(id_locks));
 
   results->assign(n, v1::SendResponse());
   // The caller's chains as this batch advances them, by channel.

@@ -21,7 +21,7 @@ void ServerState::Apply(uint64_t index, const LogEntry& entry) {
   absl::MutexLock lock(&mu_);
   std::visit(
       Overloaded{
-          [&](const InviteCreated& e) {
+          [&](const InviteCreated& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
             InviteRecord invite;
             invite.invite_hash = e.invite_hash;
             invite.role = e.role;
@@ -32,7 +32,7 @@ void ServerState::Apply(uint64_t index, const LogEntry& entry) {
             invite.log_index = index;
             invites_[e.invite_hash] = std::move(invite);
           },
-          [&](const MemberRegistered& e) {
+          [&](const MemberRegistered& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
             absl::StatusOr<KeyBundle> bundle = ParseKeyBundle(e.key_bundle);
             if (!bundle.ok() || members_.contains(e.name)) {
               ++inconsistent_;
@@ -53,7 +53,7 @@ void ServerState::Apply(uint64_t index, const LogEntry& entry) {
               it->second.redeemed = true;
             }
           },
-          [&](const KeyBundlePublished& e) {
+          [&](const KeyBundlePublished& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
             auto it = members_.find(e.name);
             if (it == members_.end()) {
               ++inconsistent_;
@@ -62,7 +62,7 @@ void ServerState::Apply(uint64_t index, const LogEntry& entry) {
             it->second.key_bundle = e.key_bundle;
             it->second.registration_index = index;
           },
-          [&](const MemberRevoked& e) {
+          [&](const MemberRevoked& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
             auto it = members_.find(e.name);
             if (it == members_.end()) {
               ++inconsistent_;
@@ -70,7 +70,7 @@ void ServerState::Apply(uint64_t index, const LogEntry& entry) {
             }
             it->second.revoked = true;
           },
-          [&](const ChannelCreated& e) {
+          [&](const ChannelCreated& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
             ChannelRecord c;
             c.name = e.channel;
             c.created_by = e.created_by;
@@ -78,7 +78,7 @@ void ServerState::Apply(uint64_t index, const LogEntry& entry) {
             c.log_index = index;
             channels_[e.channel] = std::move(c);
           },
-          [&](const ChannelMembersChanged& e) {
+          [&](const ChannelMembersChanged& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
             auto it = channels_.find(e.channel);
             if (it == channels_.end()) {
               ++inconsistent_;
@@ -88,7 +88,7 @@ void ServerState::Apply(uint64_t index, const LogEntry& entry) {
                 std::set<std::string>(e.members.begin(), e.members.end());
           },
           [&](const EnvelopeEntry&) {},
-          [&](const ReceiptEntry& e) {
+          [&](const ReceiptEntry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
             auto v = notification_versions_.find(e.envelope_index);
             if (v == notification_versions_.end()) return;
             auto n = notifications_.find(v->second.first);
@@ -112,7 +112,7 @@ void ServerState::Apply(uint64_t index, const LogEntry& entry) {
               p->second.delivered_index = index;
             }
           },
-          [&](const NotificationVersion& e) {
+          [&](const NotificationVersion& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
             NotificationRecord& n = notifications_[e.id];
             n.current = e;
             n.log_index = index;
@@ -134,7 +134,7 @@ void ServerState::Apply(uint64_t index, const LogEntry& entry) {
             }
             notification_versions_[index] = {e.id, e.version};
           },
-          [&](const NotificationAck& e) {
+          [&](const NotificationAck& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
             auto n = notifications_.find(e.id);
             if (n == notifications_.end()) {
               ++inconsistent_;
@@ -152,7 +152,7 @@ void ServerState::Apply(uint64_t index, const LogEntry& entry) {
                       : p->second.acknowledged_at_ms) = entry.logged_at_ms;
             p->second.acknowledged_index = index;
           },
-          [&](const Escalation& e) {
+          [&](const Escalation& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
             auto n = notifications_.find(e.id);
             if (n == notifications_.end()) return;
             n->second.entry_indexes.push_back(index);
@@ -170,7 +170,7 @@ void ServerState::Apply(uint64_t index, const LogEntry& entry) {
             p->second.escalation = std::max<uint8_t>(
                 p->second.escalation, static_cast<uint8_t>(e.step));
           },
-          [&](const NotificationCancelled& e) {
+          [&](const NotificationCancelled& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
             auto n = notifications_.find(e.id);
             if (n == notifications_.end()) return;
             n->second.entry_indexes.push_back(index);
@@ -179,7 +179,7 @@ void ServerState::Apply(uint64_t index, const LogEntry& entry) {
             }
             n->second.cancelled = true;
           },
-          [&](const NotificationStatus& e) {
+          [&](const NotificationStatus& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
             auto n = notifications_.find(e.id);
             if (n == notifications_.end()) return;
             n->second.entry_indexes.push_back(index);
