@@ -7,7 +7,7 @@
 #                unit and integration test, the demo, and every fuzz corpus
 #                replayed. Benchmark smoke runs are left out: they measure
 #                nothing under ASan and only cost time.
-#   build-tsan/  TSan at -O1: the tests that exercise concurrency
+#   build-tsan/  TSan at -O0: the tests that exercise concurrency
 #                (PARLEY_TSAN_TESTS below), from the storage, server and
 #                client test binaries only.
 #
@@ -29,7 +29,8 @@ status=0
 # Symbolised stacks; leaks are checked (LeakSanitizer) at every exit.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
-export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
+# Each TSan suppression has its reason beside it in tests/testing/tsan.supp.
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/testing/tsan.supp}"
 
 if [ "$which" = all ] || [ "$which" = asan ]; then
   parley_configure_clang "$asan" address,undefined -O0 -DPARLEY_BUILD_TESTS=ON
@@ -46,7 +47,7 @@ fi
 PARLEY_TSAN_TESTS='^(LogStoreTest|DiskReserveTest|DeliveryHubTest|DeliveryTest|HostileLoadTest|ManyWatchersTest|PacedRefusalTest|AuthenticatorLimitsTest|InviteLimitTest|LogReadLimitTest|SendBatchTest|SendBatchRateLimitTest|StorageScrubTest|LocalStateTest|GuiServerTest|GuiServerBindTest|GuiErrorTest)\.'
 
 if [ "$which" = all ] || [ "$which" = tsan ]; then
-  parley_configure_clang "$tsan" thread -O1 -DPARLEY_BUILD_TESTS=ON
+  parley_configure_clang "$tsan" thread -O0 -DPARLEY_BUILD_TESTS=ON
   parley_build_tree "$tsan" storage_tests server_tests client_tests
   ctest --test-dir "$tsan" --output-on-failure --parallel "$jobs" \
     -R "$PARLEY_TSAN_TESTS" || status=1

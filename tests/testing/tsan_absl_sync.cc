@@ -14,6 +14,10 @@
 // dlsym(RTLD_NEXT). Waits that release and retake the lock inside Abseil
 // (Await, LockWhen, CondVar::Wait) are told as an unlock before and a lock
 // after. Nothing else changes: Abseil still does the locking.
+//
+// Abseil calls some of these functions from others (AwaitWithTimeout calls
+// AwaitWithDeadline through the same exported symbol); only the outermost
+// call on a thread is told to TSan, so a wait is one unlock and one lock.
 
 #include <dlfcn.h>
 #include <sanitizer/tsan_interface.h>
@@ -76,28 +80,47 @@ using CondVarWaitDurationFn = bool (*)(absl::CondVar*, absl::Mutex*,
                                        absl::Duration);
 using CondVarWaitTimeFn = bool (*)(absl::CondVar*, absl::Mutex*, absl::Time);
 
+// How many of the functions below the current thread is inside.
+thread_local int depth = 0;
+
+// Tells TSan about a call only when it is the outermost one on the thread.
+class Outer {
+ public:
+  Outer() : outer_(depth++ == 0) {}
+  ~Outer() { --depth; }
+  Outer(const Outer&) = delete;
+  Outer& operator=(const Outer&) = delete;
+  bool outer() const { return outer_; }
+
+ private:
+  const bool outer_;
+};
+
 constexpr unsigned kRead = __tsan_mutex_read_lock;
 
-void BeforeLock(void* mu, unsigned flags) { __tsan_mutex_pre_lock(mu, flags); }
-void AfterLock(void* mu, unsigned flags) {
-  __tsan_mutex_post_lock(mu, flags, 0);
+void BeforeLock(const Outer& o, void* mu, unsigned flags) {
+  if (o.outer()) __tsan_mutex_pre_lock(mu, flags);
 }
-void BeforeUnlock(void* mu, unsigned flags) {
-  __tsan_mutex_pre_unlock(mu, flags);
+void AfterLock(const Outer& o, void* mu, unsigned flags) {
+  if (o.outer()) __tsan_mutex_post_lock(mu, flags, 0);
 }
-void AfterUnlock(void* mu, unsigned flags) {
-  __tsan_mutex_post_unlock(mu, flags);
+void BeforeUnlock(const Outer& o, void* mu, unsigned flags) {
+  if (o.outer()) __tsan_mutex_pre_unlock(mu, flags);
+}
+void AfterUnlock(const Outer& o, void* mu, unsigned flags) {
+  if (o.outer()) __tsan_mutex_post_unlock(mu, flags);
 }
 
 // The caller holds mu (exclusively) around a call that releases and retakes
 // it inside Abseil.
 template <typename Call>
 auto AroundWait(absl::Mutex* mu, Call call) {
-  BeforeUnlock(mu, 0);
-  AfterUnlock(mu, 0);
-  BeforeLock(mu, 0);
+  const Outer o;
+  BeforeUnlock(o, mu, 0);
+  AfterUnlock(o, mu, 0);
+  BeforeLock(o, mu, 0);
   auto result = call();
-  AfterLock(mu, 0);
+  AfterLock(o, mu, 0);
   return result;
 }
 
@@ -108,84 +131,99 @@ ABSL_NAMESPACE_BEGIN
 
 void Mutex::Lock() {
   static const auto real = RealFn<MutexFn>("5Mutex4LockEv");
-  BeforeLock(this, 0);
+  const Outer o;
+  BeforeLock(o, this, 0);
   real(this);
-  AfterLock(this, 0);
+  AfterLock(o, this, 0);
 }
 
 void Mutex::Unlock() {
   static const auto real = RealFn<MutexFn>("5Mutex6UnlockEv");
-  BeforeUnlock(this, 0);
+  const Outer o;
+  BeforeUnlock(o, this, 0);
   real(this);
-  AfterUnlock(this, 0);
+  AfterUnlock(o, this, 0);
 }
 
 bool Mutex::TryLock() {
   static const auto real = RealFn<MutexTryFn>("5Mutex7TryLockEv");
-  BeforeLock(this, __tsan_mutex_try_lock);
+  const Outer o;
+  BeforeLock(o, this, __tsan_mutex_try_lock);
   const bool locked = real(this);
-  __tsan_mutex_post_lock(
-      this, __tsan_mutex_try_lock | (locked ? 0 : __tsan_mutex_try_lock_failed),
-      0);
+  if (o.outer()) {
+    __tsan_mutex_post_lock(
+        this,
+        __tsan_mutex_try_lock | (locked ? 0 : __tsan_mutex_try_lock_failed),
+        0);
+  }
   return locked;
 }
 
 void Mutex::ReaderLock() {
   static const auto real = RealFn<MutexFn>("5Mutex10ReaderLockEv");
-  BeforeLock(this, kRead);
+  const Outer o;
+  BeforeLock(o, this, kRead);
   real(this);
-  AfterLock(this, kRead);
+  AfterLock(o, this, kRead);
 }
 
 void Mutex::ReaderUnlock() {
   static const auto real = RealFn<MutexFn>("5Mutex12ReaderUnlockEv");
-  BeforeUnlock(this, kRead);
+  const Outer o;
+  BeforeUnlock(o, this, kRead);
   real(this);
-  AfterUnlock(this, kRead);
+  AfterUnlock(o, this, kRead);
 }
 
 bool Mutex::ReaderTryLock() {
   static const auto real = RealFn<MutexTryFn>("5Mutex13ReaderTryLockEv");
-  BeforeLock(this, kRead | __tsan_mutex_try_lock);
+  const Outer o;
+  BeforeLock(o, this, kRead | __tsan_mutex_try_lock);
   const bool locked = real(this);
-  __tsan_mutex_post_lock(this,
-                         kRead | __tsan_mutex_try_lock |
-                             (locked ? 0 : __tsan_mutex_try_lock_failed),
-                         0);
+  if (o.outer()) {
+    __tsan_mutex_post_lock(this,
+                           kRead | __tsan_mutex_try_lock |
+                               (locked ? 0 : __tsan_mutex_try_lock_failed),
+                           0);
+  }
   return locked;
 }
 
 void Mutex::LockWhen(const Condition& cond) {
   static const auto real =
       RealFn<MutexCondFn>("5Mutex8LockWhenERKNS0_9ConditionE");
-  BeforeLock(this, 0);
+  const Outer o;
+  BeforeLock(o, this, 0);
   real(this, cond);
-  AfterLock(this, 0);
+  AfterLock(o, this, 0);
 }
 
 void Mutex::ReaderLockWhen(const Condition& cond) {
   static const auto real =
       RealFn<MutexCondFn>("5Mutex14ReaderLockWhenERKNS0_9ConditionE");
-  BeforeLock(this, kRead);
+  const Outer o;
+  BeforeLock(o, this, kRead);
   real(this, cond);
-  AfterLock(this, kRead);
+  AfterLock(o, this, kRead);
 }
 
 bool Mutex::LockWhenWithTimeout(const Condition& cond, Duration timeout) {
   static const auto real = RealFn<MutexCondDurationFn>(
       "5Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE");
-  BeforeLock(this, 0);
+  const Outer o;
+  BeforeLock(o, this, 0);
   const bool met = real(this, cond, timeout);
-  AfterLock(this, 0);  // Held on return whether or not cond became true.
+  AfterLock(o, this, 0);  // Held on return whether or not cond became true.
   return met;
 }
 
 bool Mutex::LockWhenWithDeadline(const Condition& cond, Time deadline) {
   static const auto real = RealFn<MutexCondTimeFn>(
       "5Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE");
-  BeforeLock(this, 0);
+  const Outer o;
+  BeforeLock(o, this, 0);
   const bool met = real(this, cond, deadline);
-  AfterLock(this, 0);
+  AfterLock(o, this, 0);
   return met;
 }
 
