@@ -43,12 +43,14 @@ fi
 # The tests that run threads against each other: the log's group commit, the
 # delivery hub and Subscribe streams, the rate limiters and stream caps
 # under flood, SendBatch, the checkpoint broadcaster, the scrubber, the
-# client's local state and outbox, and the GUI's HTTP server.
-PARLEY_TSAN_TESTS='^(LogStoreTest|DiskReserveTest|DeliveryHubTest|DeliveryTest|HostileLoadTest|ManyWatchersTest|PacedRefusalTest|AuthenticatorLimitsTest|InviteLimitTest|LogReadLimitTest|SendBatchTest|SendBatchRateLimitTest|StorageScrubTest|LocalStateTest|GuiServerTest|GuiServerBindTest|GuiErrorTest)\.'
+# client's local state and outbox, and the GUI's HTTP server; tsan_shim first
+# checks that TSan sees Abseil's locks (tests/testing/tsan_shim_check.cc).
+PARLEY_TSAN_TESTS='^(tsan_shim|LogStoreTest|DiskReserveTest|DeliveryHubTest|DeliveryTest|HostileLoadTest|ManyWatchersTest|PacedRefusalTest|AuthenticatorLimitsTest|InviteLimitTest|LogReadLimitTest|SendBatchTest|SendBatchRateLimitTest|StorageScrubTest|LocalStateTest|GuiServerTest|GuiServerBindTest|GuiErrorTest)\.'
 
 if [ "$which" = all ] || [ "$which" = tsan ]; then
   parley_configure_clang "$tsan" thread -O0 -DPARLEY_BUILD_TESTS=ON
-  parley_build_tree "$tsan" storage_tests server_tests client_tests
+  parley_build_tree "$tsan" tsan_shim_check storage_tests server_tests \
+    client_tests
   ctest --test-dir "$tsan" --output-on-failure --parallel "$jobs" \
     -R "$PARLEY_TSAN_TESTS" || status=1
 fi
