@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 
 namespace parley {
 
@@ -40,6 +41,15 @@ std::string Base64Encode(std::string_view bytes) {
 }
 
 absl::StatusOr<std::string> Base64Decode(std::string_view text) {
+  // libsodium 1.0.18 takes some bytes outside the alphabet (0xc1, ...) for
+  // digits, so a text would have more than one encoding; only RFC 4648's
+  // alphabet and '=' get through to it.
+  for (char c : text) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '+' &&
+        c != '/' && c != '=') {
+      return absl::InvalidArgumentError("not valid base64");
+    }
+  }
   std::string out(text.size() / 4 * 3 + 3, '\0');
   size_t len = 0;
   const char* end = nullptr;

@@ -28,6 +28,8 @@ status=0
 
 # Symbolised stacks; leaks are checked (LeakSanitizer) at every exit.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1}"
+# Each LeakSanitizer suppression has its reason in tests/testing/lsan.supp.
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/tests/testing/lsan.supp}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 # Each TSan suppression has its reason beside it in tests/testing/tsan.supp.
 export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/testing/tsan.supp}"

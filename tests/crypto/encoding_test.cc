@@ -30,6 +30,18 @@ TEST(EncodingTest, Base64MatchesRfc4648Examples) {
   EXPECT_EQ(bytes, "foob");
 }
 
+// libsodium 1.0.18's decoder maps some bytes outside the alphabet to
+// digits ("\xc1w==" decodes to 0xff); found by tests/fuzz encoding_fuzzer
+// (corpus/encoding/regress-base64-non-ascii).
+TEST(EncodingTest, Base64RejectsBytesOutsideTheAlphabet) {
+  for (int c = 0; c < 256; ++c) {
+    const bool in_alphabet = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                             (c >= '0' && c <= '9') || c == '+' || c == '/';
+    const std::string text = std::string(1, static_cast<char>(c)) + "w==";
+    EXPECT_EQ(Base64Decode(text).ok(), in_alphabet) << "byte " << c;
+  }
+}
+
 TEST(EncodingTest, Base64RejectsGarbage) {
   EXPECT_THAT(Base64Decode("Zm9vYg=!"),
               StatusIs(absl::StatusCode::kInvalidArgument));

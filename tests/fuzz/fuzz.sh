@@ -24,17 +24,26 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -eq 0 ]; then
 fi
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$PWD/tests/testing/lsan.supp}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 tree="${PARLEY_FUZZ_DIR:-build-fuzz}"
 parley_configure_clang "$tree" address,undefined -O1 -DPARLEY_BUILD_TESTS=ON \
   -DPARLEY_FUZZ=ON
-parley_build_tree "$tree" parley_fuzzers
-
 mapfile -t names < "$tree/fuzzers.txt"
 if [ -n "${PARLEY_FUZZ_ONLY:-}" ]; then
   IFS=, read -r -a names <<< "$PARLEY_FUZZ_ONLY"
 fi
+targets=()
+for name in "${names[@]}"; do
+  [ -n "$name" ] || continue
+  if ! grep -qx "$name" "$tree/fuzzers.txt"; then
+    echo "no fuzzer named $name (see $tree/fuzzers.txt)" >&2
+    exit 2
+  fi
+  targets+=("${name}_fuzzer")
+done
+parley_build_tree "$tree" "${targets[@]}"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/parley-fuzz.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
@@ -43,8 +52,8 @@ for name in "${names[@]}"; do
   [ -n "$name" ] || continue
   fuzzer="$tree/tests/fuzz/${name}_fuzzer"
   corpus="tests/fuzz/corpus/$name"
-  if [ ! -x "$fuzzer" ] || [ ! -d "$corpus" ]; then
-    echo "no fuzzer or corpus named $name (see $tree/fuzzers.txt)" >&2
+  if [ ! -d "$corpus" ]; then
+    echo "no corpus for $name: $corpus" >&2
     exit 2
   fi
   crashes="$tree/fuzz-crashes/$name"
@@ -63,7 +72,9 @@ for name in "${names[@]}"; do
   before=$(find "$corpus" -type f | wc -l)
   "$fuzzer" -merge=1 "$corpus" "$work/$name" 2>> "$work/$name.log" >/dev/null
   after=$(find "$corpus" -type f | wc -l)
-  summary+=("$(printf '%-24s %12s executions  %5d/s  corpus %d -> %d' \
-    "$name" "$runs" $((runs / seconds)) "$before" "$after")")
+  line="$(printf '%-22s %11s executions %7d/s  corpus %d -> %d' \
+    "$name" "$runs" $((runs / seconds)) "$before" "$after")"
+  echo "$line" >&2
+  summary+=("$line")
 done
 printf '%s\n' "${summary[@]}"
