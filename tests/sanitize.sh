@@ -49,11 +49,21 @@ fi
 # checks that TSan sees Abseil's locks (tests/testing/tsan_shim_check.cc).
 PARLEY_TSAN_TESTS='^(tsan_shim|LogStoreTest|DiskReserveTest|DeliveryHubTest|DeliveryTest|HostileLoadTest|ManyWatchersTest|PacedRefusalTest|AuthenticatorLimitsTest|InviteLimitTest|LogReadLimitTest|SendBatchTest|SendBatchRateLimitTest|StorageScrubTest|LocalStateTest|GuiServerTest|GuiServerBindTest|GuiErrorTest)\.'
 
+# Left out of TSan: the tests that hold a server-streaming call open
+# (Channels/Subscribe, Log/WatchCheckpoints). Those run on gRPC's callback
+# API, which hands each reactor between threads inside Debian's libgrpc;
+# libgrpc is not built with TSan, so TSan cannot see that handoff and
+# reports gRPC's own header code (CallbackWithSuccessTag, Call,
+# InterceptorBatchMethodsImpl) racing with itself. A suppression broad
+# enough to silence that would also hide races in Parley's reactors, so
+# these tests run under ASan + UBSan only. docs/TESTING.md says so.
+PARLEY_TSAN_STREAM_TESTS='^(DeliveryTest\.(FromStart|EveryMembersStream|SenderReceives|ResumeFromCursor|NonRecipient|Revocation|ThirdStream|SlowConsumer|Shutdown|DeliveredReceipt|BatchWithOneBadReceipt)|DeliveryHubTest\.|ManyWatchersTest\.|HostileLoadTest\.WatchStreams|SendBatchTest\.LogsEverySend)'
+
 if [ "$which" = all ] || [ "$which" = tsan ]; then
   parley_configure_clang "$tsan" thread -O0 -DPARLEY_BUILD_TESTS=ON
   parley_build_tree "$tsan" tsan_shim_check storage_tests server_tests \
     client_tests
   ctest --test-dir "$tsan" --output-on-failure --parallel "$jobs" \
-    -R "$PARLEY_TSAN_TESTS" || status=1
+    -R "$PARLEY_TSAN_TESTS" -E "$PARLEY_TSAN_STREAM_TESTS" || status=1
 fi
 exit "$status"
