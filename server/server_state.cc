@@ -78,15 +78,16 @@ void ServerState::Apply(uint64_t index, const LogEntry& entry) {
             c.log_index = index;
             channels_[e.channel] = std::move(c);
           },
-          [&](const ChannelMembersChanged& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-            auto it = channels_.find(e.channel);
-            if (it == channels_.end()) {
-              ++inconsistent_;
-              return;
-            }
-            it->second.members =
-                std::set<std::string>(e.members.begin(), e.members.end());
-          },
+          [&](const ChannelMembersChanged& e)
+              ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+                auto it = channels_.find(e.channel);
+                if (it == channels_.end()) {
+                  ++inconsistent_;
+                  return;
+                }
+                it->second.members =
+                    std::set<std::string>(e.members.begin(), e.members.end());
+              },
           [&](const EnvelopeEntry&) {},
           [&](const ReceiptEntry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
             auto v = notification_versions_.find(e.envelope_index);
@@ -117,7 +118,8 @@ void ServerState::Apply(uint64_t index, const LogEntry& entry) {
             n.current = e;
             n.log_index = index;
             n.logged_at_ms = entry.logged_at_ms;
-            if (auto issuer = members_.find(e.issuer); issuer != members_.end()) {
+            if (auto issuer = members_.find(e.issuer);
+                issuer != members_.end()) {
               n.organisation = issuer->second.organisation;
             }
             n.parties.clear();
@@ -170,15 +172,16 @@ void ServerState::Apply(uint64_t index, const LogEntry& entry) {
             p->second.escalation = std::max<uint8_t>(
                 p->second.escalation, static_cast<uint8_t>(e.step));
           },
-          [&](const NotificationCancelled& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-            auto n = notifications_.find(e.id);
-            if (n == notifications_.end()) return;
-            n->second.entry_indexes.push_back(index);
-            for (const auto& [party, unused] : n->second.parties) {
-              n->second.party_entry_indexes[party].push_back(index);
-            }
-            n->second.cancelled = true;
-          },
+          [&](const NotificationCancelled& e)
+              ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+                auto n = notifications_.find(e.id);
+                if (n == notifications_.end()) return;
+                n->second.entry_indexes.push_back(index);
+                for (const auto& [party, unused] : n->second.parties) {
+                  n->second.party_entry_indexes[party].push_back(index);
+                }
+                n->second.cancelled = true;
+              },
           [&](const NotificationStatus& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
             auto n = notifications_.find(e.id);
             if (n == notifications_.end()) return;

@@ -31,8 +31,8 @@ namespace {
 std::string ApplyEdits(std::string bytes, std::string_view edits) {
   for (int n = 0; edits.size() >= 4 && n < 16; ++n, edits.remove_prefix(4)) {
     const uint8_t op = static_cast<uint8_t>(edits[0]) % 4;
-    const size_t pos = (static_cast<uint8_t>(edits[1]) << 8) |
-                       static_cast<uint8_t>(edits[2]);
+    const size_t pos =
+        (static_cast<uint8_t>(edits[1]) << 8) | static_cast<uint8_t>(edits[2]);
     const char value = edits[3];
     if (bytes.empty()) {
       if (op == 1) bytes.push_back(value);
@@ -59,8 +59,8 @@ std::string ApplyEdits(std::string bytes, std::string_view edits) {
 
 struct Fixture {
   Fixture() : log_key(*Ed25519PrivateKey::FromSeed(std::string(32, '\x4c'))) {
-    verifier = *ParseVerifierKey(
-        *FormatVerifierKey(origin, log_key.public_key()));
+    verifier =
+        *ParseVerifierKey(*FormatVerifierKey(origin, log_key.public_key()));
     checkpoint.origin = origin;
     checkpoint.size = 7;
     checkpoint.root_hash = LeafHash("fuzz root");

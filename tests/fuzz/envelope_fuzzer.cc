@@ -35,8 +35,8 @@ namespace {
 std::string ApplyEdits(std::string bytes, std::string_view edits) {
   for (int n = 0; edits.size() >= 4 && n < 16; ++n, edits.remove_prefix(4)) {
     const uint8_t op = static_cast<uint8_t>(edits[0]) % 4;
-    const size_t pos = (static_cast<uint8_t>(edits[1]) << 8) |
-                       static_cast<uint8_t>(edits[2]);
+    const size_t pos =
+        (static_cast<uint8_t>(edits[1]) << 8) | static_cast<uint8_t>(edits[2]);
     const char value = edits[3];
     if (bytes.empty()) {
       if (op == 1) bytes.push_back(value);
@@ -74,10 +74,10 @@ struct Fixture {
     envelope = *SealEnvelope(sender, testing::MakeMetadata(now), recipients,
                              payload, *random);
     parsed = *ParseEnvelope(envelope);
-    content_key = std::move(
-        OpenEnvelope(envelope, recipient.identity.public_key(),
-                     recipient.prekeys)
-            ->content_key);
+    content_key =
+        std::move(OpenEnvelope(envelope, recipient.identity.public_key(),
+                               recipient.prekeys)
+                      ->content_key);
   }
 
   std::unique_ptr<Random> random;
@@ -139,9 +139,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 1: {
       const std::string tampered = ApplyEdits(f.envelope, rest);
       if (tampered == f.envelope) {
-        absl::StatusOr<OpenedEnvelope> opened =
-            OpenEnvelope(tampered, f.recipient.identity.public_key(),
-                         f.recipient.prekeys);
+        absl::StatusOr<OpenedEnvelope> opened = OpenEnvelope(
+            tampered, f.recipient.identity.public_key(), f.recipient.prekeys);
         PARLEY_FUZZ_CHECK(opened.ok() && opened->payload == f.payload);
       } else {
         PARLEY_FUZZ_CHECK(!ParseEnvelope(tampered).ok());

@@ -85,8 +85,8 @@ void Tamper(std::string_view edits, std::vector<std::string>* proof,
     const size_t k = static_cast<uint8_t>(edits[1]) % proof->size();
     switch (op) {
       case 0:
-        (*proof)[k][value % 32] = static_cast<char>((*proof)[k][value % 32] ^
-                                                    (value | 1));
+        (*proof)[k][value % 32] =
+            static_cast<char>((*proof)[k][value % 32] ^ (value | 1));
         break;
       case 1:
         proof->erase(proof->begin() + static_cast<ptrdiff_t>(k));
@@ -115,8 +115,7 @@ void CheckInclusion(const Fixture& f, std::string_view in) {
   Tamper(in, &tampered, &tampered_index);
   const bool same = tampered == proof && tampered_index == index;
   PARLEY_FUZZ_CHECK(
-      VerifyInclusion(tampered_index, size, leaf, tampered, root).ok() ==
-      same);
+      VerifyInclusion(tampered_index, size, leaf, tampered, root).ok() == same);
 }
 
 void CheckConsistency(const Fixture& f, std::string_view in) {
@@ -161,7 +160,8 @@ void CheckRaw(std::string_view in) {
   while (!in.empty() && proof.size() < 128) proof.push_back(TakeHash(in));
   absl::StatusOr<std::string> root =
       RootFromInclusionProof(index, size1, leaf, proof);
-  const absl::Status verified = VerifyInclusion(index, size1, leaf, proof, root1);
+  const absl::Status verified =
+      VerifyInclusion(index, size1, leaf, proof, root1);
   if (root.ok() && root1.size() == kMerkleHashSize) {
     PARLEY_FUZZ_CHECK(verified.ok() == (*root == root1));
   } else {

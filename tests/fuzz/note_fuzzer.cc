@@ -32,8 +32,8 @@ namespace {
 std::string ApplyEdits(std::string bytes, std::string_view edits) {
   for (int n = 0; edits.size() >= 4 && n < 16; ++n, edits.remove_prefix(4)) {
     const uint8_t op = static_cast<uint8_t>(edits[0]) % 4;
-    const size_t pos = (static_cast<uint8_t>(edits[1]) << 8) |
-                       static_cast<uint8_t>(edits[2]);
+    const size_t pos =
+        (static_cast<uint8_t>(edits[1]) << 8) | static_cast<uint8_t>(edits[2]);
     const char value = edits[3];
     if (bytes.empty()) {
       if (op == 1) bytes.push_back(value);
@@ -62,7 +62,8 @@ struct Fixture {
   Fixture()
       : log_key(*Ed25519PrivateKey::FromSeed(std::string(32, '\x4c'))),
         witness_key(*Ed25519PrivateKey::FromSeed(std::string(32, '\x57'))) {
-    verifier_key = *FormatVerifierKey("parley.example/log", log_key.public_key());
+    verifier_key =
+        *FormatVerifierKey("parley.example/log", log_key.public_key());
     verifier = *ParseVerifierKey(verifier_key);
     // A witness cosignature is one more signature line over the same text.
     const std::string cosigned =
@@ -118,7 +119,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         absl::StatusOr<std::string> formatted =
             FormatVerifierKey(v->name, v->public_key);
         PARLEY_FUZZ_CHECK(formatted.ok() && *formatted == rest);
-        PARLEY_FUZZ_CHECK(v->key_id == Ed25519NoteKeyId(v->name, v->public_key));
+        PARLEY_FUZZ_CHECK(v->key_id ==
+                          Ed25519NoteKeyId(v->name, v->public_key));
       }
       break;
     }

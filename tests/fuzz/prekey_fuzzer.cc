@@ -39,8 +39,8 @@ namespace {
 std::string ApplyEdits(std::string bytes, std::string_view edits) {
   for (int n = 0; edits.size() >= 4 && n < 16; ++n, edits.remove_prefix(4)) {
     const uint8_t op = static_cast<uint8_t>(edits[0]) % 4;
-    const size_t pos = (static_cast<uint8_t>(edits[1]) << 8) |
-                       static_cast<uint8_t>(edits[2]);
+    const size_t pos =
+        (static_cast<uint8_t>(edits[1]) << 8) | static_cast<uint8_t>(edits[2]);
     const char value = edits[3];
     if (bytes.empty()) {
       if (op == 1) bytes.push_back(value);
@@ -72,10 +72,9 @@ struct Fixture {
     const absl::Time created = absl::FromUnixSeconds(1790000000);
     at = created + absl::Hours(1);
     bundle.identity_public_key = identity.public_key();
-    bundle.signed_prekey =
-        GeneratePrekey(identity, PrekeyKind::kSigned, 7, created,
-                       kMaxPrekeyLifetime, *random)
-            ->prekey;
+    bundle.signed_prekey = GeneratePrekey(identity, PrekeyKind::kSigned, 7,
+                                          created, kMaxPrekeyLifetime, *random)
+                               ->prekey;
     for (uint32_t id : {1001, 1002}) {
       bundle.one_time_prekeys.push_back(
           GeneratePrekey(identity, PrekeyKind::kOneTime, id, created,

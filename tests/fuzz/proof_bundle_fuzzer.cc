@@ -155,7 +155,8 @@ void FuzzMutation(const uint8_t* data, size_t size) {
   if (!Mutate(bundle, data[1], ReadU32(data + 2), mask)) return;
   if (bundle == base.bundle) return;  // e.g. an index that wrapped around
   ProofBundleVerifyOptions pinned{base.verifier_key};
-  absl::StatusOr<ProofReport> report = VerifyProofBundle(bundle.dump(1), pinned);
+  absl::StatusOr<ProofReport> report =
+      VerifyProofBundle(bundle.dump(1), pinned);
   PARLEY_FUZZ_CHECK(!report.ok());
 }
 
@@ -185,8 +186,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (data[0] % 2 == 1) {
     parley::FuzzMutation(data, size);
   } else {
-    parley::FuzzText(std::string_view(reinterpret_cast<const char*>(data) + 1,
-                                      size - 1));
+    parley::FuzzText(
+        std::string_view(reinterpret_cast<const char*>(data) + 1, size - 1));
   }
   return 0;
 }

@@ -35,8 +35,8 @@ namespace {
 std::string ApplyEdits(std::string bytes, std::string_view edits) {
   for (int n = 0; edits.size() >= 4 && n < 16; ++n, edits.remove_prefix(4)) {
     const uint8_t op = static_cast<uint8_t>(edits[0]) % 4;
-    const size_t pos = (static_cast<uint8_t>(edits[1]) << 8) |
-                       static_cast<uint8_t>(edits[2]);
+    const size_t pos =
+        (static_cast<uint8_t>(edits[1]) << 8) | static_cast<uint8_t>(edits[2]);
     const char value = edits[3];
     if (bytes.empty()) {
       if (op == 1) bytes.push_back(value);
@@ -68,8 +68,8 @@ struct Fixture {
         envelope_hash(random->Bytes(32)),
         reason_hash(random->Bytes(32)) {
     const absl::Time time = absl::FromUnixSeconds(1790007201);
-    delivered = *SignReceipt(recipient, envelope_hash,
-                             ReceiptLevel::kDelivered, time);
+    delivered =
+        *SignReceipt(recipient, envelope_hash, ReceiptLevel::kDelivered, time);
     objected = *SignReceipt(recipient, envelope_hash, ReceiptLevel::kObjected,
                             time, reason_hash);
   }
@@ -136,11 +136,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       absl::StatusOr<Receipt> parsed = ParseCanonical(receipt);
       absl::StatusOr<Receipt> verified =
           VerifyReceipt(receipt, f.recipient.public_key(), f.envelope_hash);
-      PARLEY_FUZZ_CHECK(verified.ok() ==
-                        (parsed.ok() &&
-                         parsed->recipient_identity ==
-                             f.recipient.public_key() &&
-                         parsed->envelope_hash == f.envelope_hash));
+      PARLEY_FUZZ_CHECK(
+          verified.ok() ==
+          (parsed.ok() &&
+           parsed->recipient_identity == f.recipient.public_key() &&
+           parsed->envelope_hash == f.envelope_hash));
       break;
     }
   }

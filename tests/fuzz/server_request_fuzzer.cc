@@ -108,10 +108,10 @@ const std::vector<Method>& Methods() {
         v1::NotifyRequest::descriptor()->file(),
     };
     (void)files;
-    const char* services[] = {
-        "parley.v1.Info",      "parley.v1.Log",      "parley.v1.Identity",
-        "parley.v1.Admin",     "parley.v1.Directory", "parley.v1.Channels",
-        "parley.v1.Notifications"};
+    const char* services[] = {"parley.v1.Info",         "parley.v1.Log",
+                              "parley.v1.Identity",     "parley.v1.Admin",
+                              "parley.v1.Directory",    "parley.v1.Channels",
+                              "parley.v1.Notifications"};
     auto* out = new std::vector<Method>;
     auto* factory = google::protobuf::MessageFactory::generated_factory();
     for (const char* service_name : services) {
@@ -123,7 +123,8 @@ const std::vector<Method>& Methods() {
         const MethodDescriptor* m = service->method(i);
         if (m->client_streaming() || m->server_streaming()) continue;
         std::string name = absl::StrCat(service_name, "/", m->name());
-        out->push_back({"/" + name, name, factory->GetPrototype(m->input_type()),
+        out->push_back({"/" + name, name,
+                        factory->GetPrototype(m->input_type()),
                         factory->GetPrototype(m->output_type())});
       }
     }
@@ -145,9 +146,9 @@ int MethodIndex(const std::string& name) {
 // independently of the server's own table.
 bool IsPublic(const std::string& name) {
   static const char* const kPublic[] = {
-      "parley.v1.Info/GetServerInfo",   "parley.v1.Log/GetCheckpoint",
+      "parley.v1.Info/GetServerInfo",      "parley.v1.Log/GetCheckpoint",
       "parley.v1.Log/GetConsistencyProof", "parley.v1.Identity/Enroll",
-      "parley.v1.Identity/GetChallenge", "parley.v1.Identity/Authenticate"};
+      "parley.v1.Identity/GetChallenge",   "parley.v1.Identity/Authenticate"};
   return std::find(std::begin(kPublic), std::end(kPublic), name) !=
          std::end(kPublic);
 }
@@ -244,11 +245,12 @@ Member NewMember(Fuzz& f, const std::string& name, v1::Role role) {
   m.identity.emplace(ValueOrDie(
       Ed25519PrivateKey::FromSeed(Sha256("parley fuzz member " + name)),
       "identity key"));
-  m.prekey.emplace(ValueOrDie(
-      GeneratePrekey(*m.identity, PrekeyKind::kSigned, 1, f.clock.Now(),
-                     absl::Hours(24 * 7), *f.random),
-      "prekey"));
-  m.bundle = SerializeKeyBundle({m.identity->public_key(), m.prekey->prekey, {}});
+  m.prekey.emplace(
+      ValueOrDie(GeneratePrekey(*m.identity, PrekeyKind::kSigned, 1,
+                                f.clock.Now(), absl::Hours(24 * 7), *f.random),
+                 "prekey"));
+  m.bundle =
+      SerializeKeyBundle({m.identity->public_key(), m.prekey->prekey, {}});
   return m;
 }
 
@@ -324,9 +326,8 @@ std::string Seal(Fuzz& f, const Member& sender, const std::string& channel_id,
     const Member& r = f.members.at(name);
     to.push_back({r.identity->public_key(), r.prekey->prekey, std::nullopt});
   }
-  return ValueOrDie(SealEnvelope(*sender.identity, m, to, "fuzz payload",
-                                 *f.random),
-                    "seal");
+  return ValueOrDie(
+      SealEnvelope(*sender.identity, m, to, "fuzz payload", *f.random), "seal");
 }
 
 v1::NotificationMetadata NotificationMetadataAt(absl::Time now) {
@@ -397,8 +398,7 @@ void LogHistory(Fuzz& f) {
     if (!s.ok()) {
       // Not fatal: the seeds then start from no notification.
       std::fprintf(stderr, "server_request_fuzzer: setup Notify: %d %s\n",
-                   static_cast<int>(s.error_code()),
-                   s.error_message().c_str());
+                   static_cast<int>(s.error_code()), s.error_message().c_str());
     }
   }
   {
@@ -442,9 +442,9 @@ void StartServer(Fuzz& f) {
   ssl.pem_root_certs = ValueOrDie(ReadFile(f.dir + "/data/tls/ca.crt"), "ca");
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
-  f.channel = grpc::CreateCustomChannel(
-      absl::StrCat("localhost:", f.server->port()), grpc::SslCredentials(ssl),
-      args);
+  f.channel =
+      grpc::CreateCustomChannel(absl::StrCat("localhost:", f.server->port()),
+                                grpc::SslCredentials(ssl), args);
   f.generic = std::make_unique<grpc::GenericStub>(f.channel);
   f.identity = v1::Identity::NewStub(f.channel);
   f.admin = v1::Admin::NewStub(f.channel);
@@ -468,8 +468,8 @@ std::vector<Seed> Seeds(Fuzz& f) {
     seeds.push_back({std::move(file), std::move(method), caller,
                      request.SerializeAsString()});
   };
-  const int kNone = 0, kAdmin = 1, kMediator = 2, kCoordinator = 3,
-            kParty = 4, kObserver = 5;
+  const int kNone = 0, kAdmin = 1, kMediator = 2, kCoordinator = 3, kParty = 4,
+            kObserver = 5;
   Member& party = f.members.at("party");
   Member& mediator = f.members.at("mediator");
   Member& coordinator = f.members.at("coordinator");
@@ -630,10 +630,10 @@ std::vector<Seed> Seeds(Fuzz& f) {
     v1::AcknowledgeRequest r;
     r.set_id(kNotificationId);
     r.set_version(1);
-    r.set_receipt(ValueOrDie(
-        SignReceipt(*party.identity, EnvelopeHash(f.notify_envelope),
-                    ReceiptLevel::kAcknowledged, f.clock.Now()),
-        "receipt"));
+    r.set_receipt(
+        ValueOrDie(SignReceipt(*party.identity, EnvelopeHash(f.notify_envelope),
+                               ReceiptLevel::kAcknowledged, f.clock.Now()),
+                   "receipt"));
     add("acknowledge", "parley.v1.Notifications/Acknowledge", kParty, r);
   }
   {
@@ -680,8 +680,8 @@ bool IsCastMember(const Fuzz& f, const std::string& name) {
   return name != kSpare && f.members.contains(name);
 }
 
-void Call(Fuzz& f, const Method& method, int caller_index,
-          const uint8_t* data, size_t size) {
+void Call(Fuzz& f, const Method& method, int caller_index, const uint8_t* data,
+          size_t size) {
   const CallerSpec& caller = kCallers[caller_index];
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
@@ -725,7 +725,8 @@ void Call(Fuzz& f, const Method& method, int caller_index,
     }
     PARLEY_FUZZ_CHECK(code == grpc::StatusCode::UNAUTHENTICATED);
   }
-  if (caller.name != nullptr && !parley::Authorize(method.name, caller.member_role).ok()) {
+  if (caller.name != nullptr &&
+      !parley::Authorize(method.name, caller.member_role).ok()) {
     if (code != grpc::StatusCode::PERMISSION_DENIED) {
       std::fprintf(stderr, "%s as %s: code %d: %s\n", method.name.c_str(),
                    caller.name, code, status.error_message().c_str());

@@ -34,8 +34,8 @@ namespace {
 std::string ApplyEdits(std::string bytes, std::string_view edits) {
   for (int n = 0; edits.size() >= 4 && n < 16; ++n, edits.remove_prefix(4)) {
     const uint8_t op = static_cast<uint8_t>(edits[0]) % 4;
-    const size_t pos = (static_cast<uint8_t>(edits[1]) << 8) |
-                       static_cast<uint8_t>(edits[2]);
+    const size_t pos =
+        (static_cast<uint8_t>(edits[1]) << 8) | static_cast<uint8_t>(edits[2]);
     const char value = edits[3];
     if (bytes.empty()) {
       if (op == 1) bytes.push_back(value);
@@ -62,13 +62,14 @@ std::string ApplyEdits(std::string bytes, std::string_view edits) {
 
 struct Fixture {
   Fixture() : log_key(*Ed25519PrivateKey::FromSeed(std::string(32, '\x4c'))) {
-    verifier = *ParseVerifierKey(
-        *FormatVerifierKey(origin, log_key.public_key()));
+    verifier =
+        *ParseVerifierKey(*FormatVerifierKey(origin, log_key.public_key()));
     std::vector<std::string> leaves;
     for (int i = 0; i < 7; ++i) leaves.push_back("entry " + std::to_string(i));
     entry = leaves[3];
     auto read = [&](int level, uint64_t index) -> absl::StatusOr<std::string> {
-      const auto first = leaves.begin() + static_cast<ptrdiff_t>(index << level);
+      const auto first =
+          leaves.begin() + static_cast<ptrdiff_t>(index << level);
       return RootFromLeaves({first, first + (ptrdiff_t{1} << level)});
     };
     Checkpoint checkpoint{origin, leaves.size(), RootFromLeaves(leaves), {}};

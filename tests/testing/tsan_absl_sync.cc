@@ -153,8 +153,7 @@ bool Mutex::TryLock() {
   if (o.outer()) {
     __tsan_mutex_post_lock(
         this,
-        __tsan_mutex_try_lock | (locked ? 0 : __tsan_mutex_try_lock_failed),
-        0);
+        __tsan_mutex_try_lock | (locked ? 0 : __tsan_mutex_try_lock_failed), 0);
   }
   return locked;
 }
@@ -249,8 +248,7 @@ bool Mutex::AwaitWithDeadline(const Condition& cond, Time deadline) {
 }
 
 void CondVar::Wait(Mutex* mu) {
-  static const auto real =
-      RealFn<CondVarWaitFn>("7CondVar4WaitEPNS0_5MutexE");
+  static const auto real = RealFn<CondVarWaitFn>("7CondVar4WaitEPNS0_5MutexE");
   AroundWait(mu, [&] {
     real(this, mu);
     return 0;
