@@ -568,9 +568,11 @@ absl::StatusOr<absl::Time> ParseRfc3339Utc(std::string_view s) {
 std::string FormatRfc3339Utc(absl::Time t) {
   absl::Duration sub = (t - absl::UnixEpoch()) % absl::Seconds(1);
   if (sub == absl::ZeroDuration()) {
-    return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+    return absl::FormatTime("%E4Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
   }
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", t, absl::UTCTimeZone());
+  // %E4Y: four digits for every year ParseRfc3339Utc takes (0000-9999);
+  // %Y would write 548 for 0548.
+  return absl::FormatTime("%E4Y-%m-%dT%H:%M:%E*SZ", t, absl::UTCTimeZone());
 }
 
 std::vector<GeoPoint> Route::Path() const {

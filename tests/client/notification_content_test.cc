@@ -55,6 +55,17 @@ TEST(Rfc3339Test, ParsesUtcForms) {
   EXPECT_EQ(FormatRfc3339Utc(t), "2026-05-01T06:00:00Z");
 }
 
+// Years before 1000 keep four digits, so what is written parses back (found
+// by tests/fuzz notification_content_fuzzer: corpus/notification_content/
+// regress-year-0548).
+TEST(Rfc3339Test, EarlyYearsFormatWithFourDigitsAndRoundTrip) {
+  for (const char* s : {"0548-05-02T06:00:00Z", "0001-01-01T00:00:00Z",
+                        "0999-12-31T23:59:59.5Z", "9999-12-31T23:59:59Z"}) {
+    ASSERT_OK_AND_ASSIGN(absl::Time t, ParseRfc3339Utc(s));
+    EXPECT_EQ(FormatRfc3339Utc(t), s);
+  }
+}
+
 TEST(Rfc3339Test, RejectsNonUtcOffsetsAndBadDates) {
   auto off = ParseRfc3339Utc("2026-05-01T08:00:00+02:00");
   EXPECT_THAT(off, testing::StatusIs(absl::StatusCode::kInvalidArgument));
