@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # ./test.sh --fuzz [SECONDS]: runs every fuzzer of tests/fuzz/ for SECONDS
 # (default 120) under ASan + UBSan with libFuzzer (build-fuzz/), one after
-# another, starting from its committed corpus. New inputs that add coverage
-# are merged back into tests/fuzz/corpus/<name>/ (minimised: only inputs
-# that add coverage are added). Prints executions per target.
+# another, starting from its committed corpus. The corpus is then replaced by
+# the smallest set of inputs that covers what it and the new inputs cover
+# (libFuzzer -merge=1; named seeds and regress-* inputs always stay). Prints
+# executions per target.
 #
 # A crash or a failed property stops the run with the fuzzer's report; the
 # input that caused it is in build-fuzz/fuzz-crashes/<name>/. Fix the cause,
@@ -68,9 +69,20 @@ for name in "${names[@]}"; do
     exit 1
   fi
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$name.log")
-  # Merge: adds to the corpus only the new inputs that add coverage.
+  # Merge and minimise: the smallest set of inputs that covers what the
+  # committed corpus and the new inputs cover replaces the corpus's
+  # hash-named files; named seeds and regress-* inputs always stay.
   before=$(find "$corpus" -type f | wc -l)
-  "$fuzzer" -merge=1 "$corpus" "$work/$name" 2>> "$work/$name.log" >/dev/null
+  mkdir -p "$work/$name.min"
+  "$fuzzer" -merge=1 "$work/$name.min" "$corpus" "$work/$name" \
+    2>> "$work/$name.log" >/dev/null
+  find "$corpus" -type f -regextype posix-extended -regex '.*/[0-9a-f]{40}' \
+    -delete
+  find "$work/$name.min" -type f -exec cp -n {} "$corpus/" \;
+  # libFuzzer names inputs by their SHA-1: drop copies of named inputs.
+  find "$corpus" -type f -regextype posix-extended \
+    ! -regex '.*/[0-9a-f]{40}' -exec sha1sum {} + |
+    while read -r sum _; do rm -f "$corpus/$sum"; done
   after=$(find "$corpus" -type f | wc -l)
   line="$(printf '%-22s %11s executions %7d/s  corpus %d -> %d' \
     "$name" "$runs" $((runs / seconds)) "$before" "$after")"
