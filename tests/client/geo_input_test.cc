@@ -5,6 +5,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/paths.h"
 #include "tests/testing/status_matchers.h"
 
 namespace parley {
@@ -14,7 +15,7 @@ using ::testing::HasSubstr;
 using nlohmann::json;
 
 std::string ReadTestData(const std::string& name) {
-  std::ifstream in(std::string(PARLEY_SOURCE_DIR) + "/tests/client/testdata/" +
+  std::ifstream in(::parley::testing::SourceDir() + "/tests/client/testdata/" +
                    name);
   std::stringstream ss;
   ss << in.rdbuf();

@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/paths.h"
 #include "tests/testing/status_matchers.h"
 
 namespace parley {
@@ -72,7 +73,7 @@ TEST(GeometryCheckTest, RouteMayCrossItselfButNotCollapse) {
 }
 
 TEST(GeometryCheckTest, ValidateSiteRefusesABowTiePolygon) {
-  std::ifstream in(std::string(PARLEY_SOURCE_DIR) +
+  std::ifstream in(::parley::testing::SourceDir() +
                    "/tests/client/testdata/site_v1.json");
   std::stringstream text;
   text << in.rdbuf();

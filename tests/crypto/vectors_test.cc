@@ -16,6 +16,7 @@
 #include "crypto/x25519.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/paths.h"
 #include "tests/testing/status_matchers.h"
 
 namespace parley {
@@ -39,7 +40,7 @@ class FixedRandom final : public Random {
 };
 
 json Load(const std::string& name) {
-  std::ifstream in(std::string(PARLEY_SOURCE_DIR) + "/tests/vectors/protocol/" +
+  std::ifstream in(::parley::testing::SourceDir() + "/tests/vectors/protocol/" +
                    name);
   EXPECT_TRUE(in.good()) << "missing vector file " << name;
   std::stringstream ss;

@@ -22,6 +22,7 @@
 #include "httplib.h"
 #include "nlohmann/json.hpp"
 #include "tests/testing/parley_processes.h"
+#include "tests/testing/paths.h"
 #include "tests/testing/subprocess.h"
 
 namespace parley {
@@ -684,7 +685,7 @@ TEST_F(GuiProcessTest, ThePageInJsdomNotifiesAndAcknowledgesReceipt) {
       << "node is not installed: apt-get install nodejs node-jsdom "
          "(PARLEY_TEST_PACKAGES in deploy/debian-deps.sh)";
   const std::string script =
-      std::string(PARLEY_SOURCE_DIR) + "/tests/gui/page_test.js";
+      ::parley::testing::SourceDir() + "/tests/gui/page_test.js";
   // Debian installs Node modules there; a Node from elsewhere does not
   // look there by itself.
   const std::map<std::string, std::string> env = {

@@ -32,6 +32,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/testing/parley_processes.h"
+#include "tests/testing/paths.h"
 #include "tests/testing/subprocess.h"
 
 namespace parley {
@@ -50,7 +51,7 @@ using Json = nlohmann::json;
 using Server = ::parley::testing::ParleydProcess;
 
 std::string SourcePath(const std::string& relative) {
-  return absl::StrCat(PARLEY_SOURCE_DIR, "/", relative);
+  return absl::StrCat(::parley::testing::SourceDir(), "/", relative);
 }
 
 // Debian's python3-cryptography installs for /usr/bin/python3; fall back to

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "gtest/gtest.h"
+#include "tests/testing/paths.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"
 
@@ -110,7 +111,7 @@ TEST(ServerConfigTest, BadListenAddressesAreRefused) {
 TEST(ServerConfigTest, ExampleDeployConfigParses) {
   ASSERT_OK_AND_ASSIGN(
       ServerConfig config,
-      LoadServerConfig(std::string(PARLEY_SOURCE_DIR) + "/deploy/parleyd.toml",
+      LoadServerConfig(::parley::testing::SourceDir() + "/deploy/parleyd.toml",
                        {}));
   EXPECT_FALSE(config.data.empty());
 }
@@ -120,7 +121,7 @@ TEST(ServerConfigTest, ExampleDeployConfigParses) {
 TEST(ServerConfigTest, ExampleDeployConfigHoldsTheDefaultLimits) {
   ASSERT_OK_AND_ASSIGN(
       ServerConfig config,
-      LoadServerConfig(std::string(PARLEY_SOURCE_DIR) + "/deploy/parleyd.toml",
+      LoadServerConfig(::parley::testing::SourceDir() + "/deploy/parleyd.toml",
                        {}));
   const ServerConfig defaults;
   const LimitOptions& l = config.limits;

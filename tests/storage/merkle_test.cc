@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/testing/paths.h"
 #include "tests/testing/status_matchers.h"
 
 namespace parley {
@@ -19,7 +20,8 @@ namespace fs = std::filesystem;
 using ::nlohmann::json;
 using ::parley::testing::StatusIs;
 
-const fs::path kVectors = fs::path(PARLEY_VECTORS_DIR) / "merkle";
+const fs::path kVectors =
+    fs::path(::parley::testing::SourceDir()) / "tests/vectors/merkle";
 
 json ReadJson(const fs::path& path) {
   std::ifstream in(path);

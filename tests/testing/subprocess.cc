@@ -15,6 +15,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
+#include "tests/testing/paths.h"
 
 namespace parley::testing {
 namespace {
@@ -71,7 +72,7 @@ TempDir::~TempDir() {
 }
 
 std::string BinaryPath(const std::string& relative) {
-  return std::string(PARLEY_BINARY_DIR) + "/" + relative;
+  return BinaryDir() + "/" + relative;
 }
 
 ProcessResult RunProcess(const std::vector<std::string>& argv,
