@@ -42,11 +42,11 @@ if [ "$which" = all ] || [ "$which" = asan ]; then
     -E '^bench_smoke\.' || status=1
 fi
 
-# The tests that run threads against each other: the log's group commit, the
-# delivery hub and Subscribe streams, the rate limiters and stream caps
-# under flood, SendBatch, the checkpoint broadcaster, the scrubber, the
-# client's local state and outbox, and the GUI's HTTP server; tsan_shim first
-# checks that TSan sees Abseil's locks (tests/testing/tsan_shim_check.cc).
+# The tests that run threads against each other: the log's group commit and
+# background signer, the disk reserve, the scrubber, the rate limiters and
+# stream caps under flood, SendBatch, receipts, the client's local state and
+# outbox, and the GUI's HTTP server, less the stream tests below; tsan_shim
+# first checks that TSan sees Abseil's locks (tests/testing/tsan_shim_check.cc).
 PARLEY_TSAN_TESTS='^(tsan_shim|LogStoreTest|DiskReserveTest|DeliveryHubTest|DeliveryTest|HostileLoadTest|ManyWatchersTest|PacedRefusalTest|AuthenticatorLimitsTest|InviteLimitTest|LogReadLimitTest|SendBatchTest|SendBatchRateLimitTest|StorageScrubTest|LocalStateTest|GuiServerTest|GuiServerBindTest|GuiErrorTest)\.'
 
 # Left out of TSan: the tests that hold a server-streaming call open
