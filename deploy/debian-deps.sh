@@ -45,20 +45,22 @@ parley_install_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
-# parley_configure_tree DIR [CMAKE_ARGS...]: configures DIR with Ninja (and
-# ccache when present). The first configure of DIR chooses its compiler and
-# build type: pass them in CMAKE_ARGS; later calls keep them.
+# parley_configure_tree DIR [CMAKE_ARGS...]: configures DIR with Ninja, and
+# compiles through ccache when it is installed (trees configured before
+# ccache was one of the build packages take it up too). The first configure
+# of DIR chooses its compiler and build type: pass them in CMAKE_ARGS; later
+# calls keep them.
 parley_configure_tree() {
   local dir="$1"
   shift
-  local first=()
+  local args=()
   if [ ! -f "$dir/CMakeCache.txt" ]; then
-    first=(-G Ninja)
-    if command -v ccache >/dev/null; then
-      first+=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-    fi
+    args=(-G Ninja)
   fi
-  cmake -S . -B "$dir" "${first[@]}" "$@" >/dev/null
+  if command -v ccache >/dev/null; then
+    args+=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  fi
+  cmake -S . -B "$dir" "${args[@]}" "$@" >/dev/null
 }
 
 # parley_configure [CMAKE_ARGS...]: configures build/, the normal tree (g++).
