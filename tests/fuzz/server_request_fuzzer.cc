@@ -34,8 +34,6 @@
 // <dir> and exits; tests/fuzz/corpus/server_request/ is those, merged with
 // what fuzzing found.
 
-#include <stdlib.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
@@ -79,6 +77,7 @@
 #include "storage/log_entry.h"
 #include "tests/fuzz/fuzz_util.h"
 #include "tests/testing/fake_clock.h"
+#include "tests/testing/subprocess.h"
 
 namespace parley {
 namespace {
@@ -189,6 +188,8 @@ struct Member {
 struct Fuzz {
   testing::FakeClock clock;
   std::unique_ptr<Random> random = NewDeterministicRandom("server_request");
+  // The data directory; removed by Shutdown.
+  std::unique_ptr<testing::TempDir> tmp;
   std::string dir;
   std::unique_ptr<ParleyServer> server;
   std::shared_ptr<grpc::Channel> channel;
@@ -213,8 +214,7 @@ struct Fuzz {
     channel.reset();
     if (server != nullptr) server->Shutdown();
     server.reset();
-    std::error_code ec;
-    if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+    tmp.reset();
   }
 };
 
@@ -412,9 +412,8 @@ void LogHistory(Fuzz& f) {
 
 void StartServer(Fuzz& f) {
   if (!InitCrypto().ok()) Die("InitCrypto");
-  char pattern[] = "/tmp/parley-fuzz-server-XXXXXX";
-  if (mkdtemp(pattern) == nullptr) Die("mkdtemp");
-  f.dir = pattern;
+  f.tmp = std::make_unique<testing::TempDir>();
+  f.dir = f.tmp->path();
   InitOptions init;
   init.origin = "fuzz.test/log";
   init.now = f.clock.Now();
