@@ -47,7 +47,7 @@ fi
 # stream caps under flood, SendBatch, receipts, the client's local state and
 # outbox, and the GUI's HTTP server, less the stream tests below; tsan_shim
 # first checks that TSan sees Abseil's locks (tests/testing/tsan_shim_check.cc).
-PARLEY_TSAN_TESTS='^(tsan_shim|LogStoreTest|DiskReserveTest|DeliveryHubTest|DeliveryTest|HostileLoadTest|ManyWatchersTest|PacedRefusalTest|AuthenticatorLimitsTest|InviteLimitTest|LogReadLimitTest|SendBatchTest|SendBatchRateLimitTest|StorageScrubTest|LocalStateTest|GuiServerTest|GuiServerBindTest|GuiErrorTest)\.'
+PARLEY_TSAN_TESTS='^(tsan_shim|LogStoreTest|DiskReserveTest|DeliveryTest|HostileLoadTest|PacedRefusalTest|AuthenticatorLimitsTest|InviteLimitTest|LogReadLimitTest|SendBatchTest|SendBatchRateLimitTest|StorageScrubTest|LocalStateTest|GuiServerTest|GuiServerBindTest|GuiErrorTest)\.'
 
 # Left out of TSan: the tests that hold a server-streaming call open
 # (Channels/Subscribe, Log/WatchCheckpoints). Those run on gRPC's callback
