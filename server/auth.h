@@ -15,7 +15,7 @@
 #include "crypto/random.h"
 #include "grpcpp/server_context.h"
 #include "server/server_state.h"
-#include "storage/log_entry.h"
+#include "storage/tlog/log_entry.h"
 
 namespace parley {
 

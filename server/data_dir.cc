@@ -10,12 +10,12 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "crypto/encoding.h"
+#include "crypto/file_util.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
 #include "nlohmann/json.hpp"
 #include "server/dev_pki.h"
-#include "crypto/file_util.h"
-#include "storage/note.h"
+#include "storage/tlog/note.h"
 
 namespace parley {
 namespace {

@@ -25,6 +25,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "crypto/openssl_error.h"
 
 namespace parley {
 namespace {
@@ -56,18 +57,6 @@ using X509Ptr = std::unique_ptr<X509, OpenSslFree<X509_free>>;
 
 constexpr const char* kDefaultServerNames[] = {"localhost", "parleyd",
                                                "127.0.0.1", "::1"};
-
-// Empties this thread's OpenSSL error queue into one line of text.
-std::string DrainOpenSslErrors() {
-  std::vector<std::string> lines;
-  while (unsigned long code = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(code, buf, sizeof(buf));
-    lines.push_back(buf);
-  }
-  if (lines.empty()) return "no detail from OpenSSL";
-  return absl::StrJoin(lines, "; ");
-}
 
 absl::Status OpenSslError(absl::string_view what) {
   return absl::InternalError(

@@ -10,6 +10,7 @@
 #include "crypto/encoding.h"
 #include "crypto/hash.h"
 #include "crypto/prekey.h"
+#include "crypto/rfc3339.h"
 #include "crypto/statements.h"
 #include "spdlog/spdlog.h"
 
@@ -20,9 +21,7 @@ constexpr absl::Duration kDefaultInviteLifetime = absl::Hours(72);
 constexpr absl::Duration kMaxInviteLifetime = absl::Hours(24 * 30);
 
 std::string FormatTime(int64_t unix_seconds) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
-                          absl::FromUnixSeconds(unix_seconds),
-                          absl::UTCTimeZone());
+  return FormatRfc3339Utc(absl::FromUnixSeconds(unix_seconds));
 }
 
 std::string NewInviteCode(Random& random) {

@@ -11,6 +11,7 @@
 #include "crypto/wire.h"
 #include "spdlog/spdlog.h"
 #include "storage/log_schema.h"
+#include "storage/tlog/log_entry.h"
 
 namespace parley {
 
@@ -167,7 +168,7 @@ absl::StatusOr<Ledger::IndexPlan> Ledger::PlanIndexes(
     }
   } else if (const auto* e = std::get_if<NotificationVersion>(&entry.body)) {
     EnvelopeRecord record;
-    record.channel = "n/" + e->id;
+    record.channel = NotificationChannel(e->id);
     record.sender = e->issuer;
     record.hash = facts->hash;
     record.recipients = facts->recipient_names;
@@ -374,7 +375,7 @@ Ledger::EnvelopeOrigin(uint64_t index, uint64_t before) const {
     return Origin(std::pair(e->channel, e->sender));
   }
   if (const auto* n = std::get_if<NotificationVersion>(&entry->body)) {
-    return Origin(std::pair("n/" + n->id, n->issuer));
+    return Origin(std::pair(NotificationChannel(n->id), n->issuer));
   }
   return Origin();
 }

@@ -13,8 +13,8 @@
 #include "absl/synchronization/mutex.h"
 #include "crypto/clock.h"
 #include "server/server_state.h"
-#include "storage/log_entry.h"
 #include "storage/log_store.h"
+#include "storage/tlog/log_entry.h"
 
 namespace parley {
 

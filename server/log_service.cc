@@ -4,8 +4,8 @@
 #include "absl/synchronization/mutex.h"
 #include "server/status_util.h"
 #include "server/work_pool.h"
-#include "storage/checkpoint.h"
-#include "storage/merkle.h"
+#include "storage/tlog/checkpoint.h"
+#include "storage/tlog/merkle.h"
 
 namespace parley {
 namespace {

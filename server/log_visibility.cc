@@ -7,7 +7,7 @@
 
 #include "server/ledger.h"
 #include "spdlog/spdlog.h"
-#include "storage/log_entry.h"
+#include "storage/tlog/log_entry.h"
 
 namespace parley {
 

@@ -2,21 +2,23 @@
 
 #include <algorithm>
 
-#include "absl/status/status.h"
 #include "absl/hash/hash.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "crypto/encoding.h"
 #include "crypto/envelope.h"
 #include "crypto/receipt.h"
+#include "crypto/rfc3339.h"
 #include "server/status_util.h"
 #include "spdlog/spdlog.h"
 #include "storage/log_schema.h"
+#include "storage/tlog/log_entry.h"
 
 namespace parley {
 namespace {
 
 
-std::string Channel(const std::string& id) { return "n/" + id; }
+std::string Channel(const std::string& id) { return NotificationChannel(id); }
 
 std::set<std::string> KeysOf(const ServerState& state,
                              const std::set<std::string>& names) {
@@ -38,9 +40,7 @@ std::set<std::string> IssuerSide(const NotificationRecord& n) {
 }
 
 std::string Rfc3339(int64_t unix_seconds) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
-                          absl::FromUnixSeconds(unix_seconds),
-                          absl::UTCTimeZone());
+  return FormatRfc3339Utc(absl::FromUnixSeconds(unix_seconds));
 }
 
 v1::PartyState::State ToProto(PartyProgress::State s) {

@@ -10,7 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
-#include "storage/log_entry.h"
+#include "storage/tlog/log_entry.h"
 
 namespace parley {
 

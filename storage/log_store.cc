@@ -10,16 +10,16 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "crypto/encoding.h"
+#include "rocksdb/cache.h"
 #include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
-#include "rocksdb/cache.h"
-#include "rocksdb/filter_policy.h"
 #include "rocksdb/write_batch.h"
 #include "storage/log_schema.h"
 #include "storage/log_store_internal.h"
-#include "storage/merkle.h"
-#include "storage/string_util.h"
+#include "storage/tlog/merkle.h"
+#include "storage/tlog/string_util.h"
 
 namespace parley {
 
@@ -152,13 +152,6 @@ absl::Status DescribeOpenFailure(const rocksdb::Status& rs,
       file.has_value() ? absl::StrCat(", in ", *file) : std::string(),
       "; refusing to drop the acknowledged "
       "records after the damage. Restore the data directory from a backup)"));
-}
-
-std::string FoldFrontierHashes(const std::vector<std::string>& hashes) {
-  if (hashes.empty()) return EmptyRootHash();
-  std::string h = hashes.back();
-  for (size_t i = hashes.size() - 1; i-- > 0;) h = NodeHash(hashes[i], h);
-  return h;
 }
 
 }  // namespace
@@ -376,14 +369,13 @@ absl::Status LogStore::Load() {
   }
 
   // Rebuild the in-memory frontier (one stored node per set bit of size).
-  std::vector<Subtree> frontier;
-  std::vector<std::string> hashes;
+  std::vector<MerkleFrontier::Subtree> subtrees;
   for (auto [level, index] : FrontierSubtrees(*size)) {
     absl::StatusOr<std::string> h = ReadNode(level, index);
     if (!h.ok()) return h.status();
-    hashes.push_back(*h);
-    frontier.push_back({level, *std::move(h)});
+    subtrees.push_back({level, *std::move(h)});
   }
+  MerkleFrontier frontier(std::move(subtrees));
 
   // Entries must end exactly at size - 1, and the last one must still hash
   // to its stored leaf.
@@ -416,8 +408,8 @@ absl::Status LogStore::Load() {
   {
     absl::MutexLock lock(&mu_);
     size_ = *size;
+    root_ = frontier.Root();
     frontier_ = std::move(frontier);
-    root_ = FoldFrontierHashes(hashes);
   }
   return CheckLatestCheckpoint();
 }

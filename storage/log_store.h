@@ -20,8 +20,9 @@
 #include "absl/time/time.h"
 #include "crypto/clock.h"
 #include "crypto/ed25519.h"
-#include "storage/checkpoint.h"
-#include "storage/note.h"
+#include "storage/tlog/checkpoint.h"
+#include "storage/tlog/merkle.h"
+#include "storage/tlog/note.h"
 
 namespace rocksdb {
 class ColumnFamilyHandle;
@@ -252,10 +253,6 @@ class LogStore {
   absl::Status AuditRange(uint64_t begin, uint64_t end) const;
 
  private:
-  struct Subtree {
-    int level;
-    std::string hash;
-  };
   struct Writer;
 
   LogStore(const LogOptions& options, NoteVerifier verifier,
@@ -307,7 +304,7 @@ class LogStore {
 
   mutable absl::Mutex mu_;
   uint64_t size_ ABSL_GUARDED_BY(mu_) = 0;
-  std::vector<Subtree> frontier_ ABSL_GUARDED_BY(mu_);  // Perfect subtrees.
+  MerkleFrontier frontier_ ABSL_GUARDED_BY(mu_);
   std::string root_ ABSL_GUARDED_BY(mu_);
   std::deque<Writer*> writers_ ABSL_GUARDED_BY(mu_);  // Front is the leader.
   std::optional<SignedCheckpoint> latest_ ABSL_GUARDED_BY(mu_);

@@ -20,7 +20,7 @@
 #include "storage/log_schema.h"
 #include "storage/log_store.h"
 #include "storage/log_store_internal.h"
-#include "storage/merkle.h"
+#include "storage/tlog/merkle.h"
 
 namespace parley {
 
@@ -178,7 +178,7 @@ absl::StatusOr<uint64_t> LogStore::Commit(Writer& w) {
   }
   const uint64_t base = size_;
   uint64_t next = base;
-  std::vector<Subtree> frontier = frontier_;
+  MerkleFrontier frontier = frontier_;
   std::string root;
 
   if (status.ok()) {
@@ -209,20 +209,19 @@ absl::StatusOr<uint64_t> LogStore::Commit(Writer& w) {
         std::string leaf = LeafHash(entry);
         batch.Put(entries_, schema::U64Key(next), rocksdb::Slice(entry));
         batch.Put(nodes_, schema::NodeKey(0, next), leaf);
-        frontier.push_back({0, std::move(leaf)});
-        while (frontier.size() >= 2 &&
-               frontier[frontier.size() - 1].level ==
-                   frontier[frontier.size() - 2].level) {
-          int level = frontier.back().level + 1;
-          std::string parent = NodeHash(frontier[frontier.size() - 2].hash,
-                                        frontier[frontier.size() - 1].hash);
-          frontier.pop_back();
-          frontier.pop_back();
-          uint64_t node_index = ((next + 1) >> level) - 1;
-          batch.Put(nodes_, schema::NodeKey(level, node_index), parent);
-          if (level >= kCachedLevel) cached.push_back({level, node_index, parent});
-          frontier.push_back({level, std::move(parent)});
-        }
+        // The callback never fails: every node goes into the same batch.
+        frontier
+            .Append(next, std::move(leaf),
+                    [&](int level, uint64_t node_index,
+                        const std::string& parent) {
+                      batch.Put(nodes_, schema::NodeKey(level, node_index),
+                                parent);
+                      if (level >= kCachedLevel) {
+                        cached.push_back({level, node_index, parent});
+                      }
+                      return absl::OkStatus();
+                    })
+            .IgnoreError();
         ++next;
       }
       if (puts != nullptr) {
@@ -243,12 +242,7 @@ absl::StatusOr<uint64_t> LogStore::Commit(Writer& w) {
       // Before the size is published, so readers bounded by it hit the cache.
       for (const UpperNode& n : cached) CacheNode(n.level, n.index, n.hash);
     }
-    if (!frontier.empty()) {
-      root = frontier.back().hash;
-      for (size_t i = frontier.size() - 1; i-- > 0;) {
-        root = NodeHash(frontier[i].hash, root);
-      }
-    }
+    if (!frontier.empty()) root = frontier.Root();
     mu_.Lock();
     if (status.ok() && next > base) {
       size_ = next;

@@ -9,7 +9,7 @@
 #include "storage/log_schema.h"
 #include "storage/log_store.h"
 #include "storage/log_store_internal.h"
-#include "storage/merkle.h"
+#include "storage/tlog/merkle.h"
 
 namespace parley {
 
@@ -56,11 +56,7 @@ absl::Status LogStore::Audit(
   };
   if (absl::Status s = check_root(0, EmptyRootHash()); !s.ok()) return s;
 
-  struct Node {
-    int level;
-    std::string hash;
-  };
-  std::vector<Node> frontier;
+  MerkleFrontier frontier;
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
   std::string upper = schema::U64Key(size);
@@ -80,30 +76,27 @@ absl::Status LogStore::Audit(
       return absl::DataLossError(absl::StrCat(
           "entry ", index, " does not match its stored leaf hash"));
     }
-    frontier.push_back({0, std::move(leaf)});
-    while (frontier.size() >= 2 && frontier[frontier.size() - 1].level ==
-                                       frontier[frontier.size() - 2].level) {
-      int level = frontier.back().level + 1;
-      std::string parent = NodeHash(frontier[frontier.size() - 2].hash,
-                                    frontier[frontier.size() - 1].hash);
-      frontier.pop_back();
-      frontier.pop_back();
-      uint64_t node_index = ((index + 1) >> level) - 1;
-      absl::StatusOr<std::string> node = ReadNode(level, node_index);
-      if (!node.ok()) return node.status();
-      if (*node != parent) {
-        return absl::DataLossError(absl::StrCat(
-            "tree node (level ", level, ", index ", node_index,
-            ") does not match the hash of its children"));
-      }
-      frontier.push_back({level, std::move(parent)});
+    // Every inner node this entry completes must match its stored hash.
+    if (absl::Status s = frontier.Append(
+            index, std::move(leaf),
+            [&](int level, uint64_t node_index,
+                const std::string& parent) -> absl::Status {
+              absl::StatusOr<std::string> node = ReadNode(level, node_index);
+              if (!node.ok()) return node.status();
+              if (*node != parent) {
+                return absl::DataLossError(absl::StrCat(
+                    "tree node (level ", level, ", index ", node_index,
+                    ") does not match the hash of its children"));
+              }
+              return absl::OkStatus();
+            });
+        !s.ok()) {
+      return s;
     }
     if (checkpoints.contains(index + 1)) {
-      std::string root = frontier.back().hash;
-      for (size_t i = frontier.size() - 1; i-- > 0;) {
-        root = NodeHash(frontier[i].hash, root);
+      if (absl::Status s = check_root(index + 1, frontier.Root()); !s.ok()) {
+        return s;
       }
-      if (absl::Status s = check_root(index + 1, root); !s.ok()) return s;
     }
     if (progress && (index + 1) % 65536 == 0) progress(index + 1, size);
   }

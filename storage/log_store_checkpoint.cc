@@ -16,7 +16,7 @@
 #include "storage/log_schema.h"
 #include "storage/log_store.h"
 #include "storage/log_store_internal.h"
-#include "storage/merkle.h"
+#include "storage/tlog/merkle.h"
 
 namespace parley {
 

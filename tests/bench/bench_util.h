@@ -65,7 +65,7 @@
 #include "server/parley_server.h"
 #include "server/process_setup.h"
 #include "spdlog/spdlog.h"
-#include "storage/log_entry.h"
+#include "storage/tlog/log_entry.h"
 
 namespace parley::bench {
 

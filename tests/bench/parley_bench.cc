@@ -48,7 +48,7 @@
 #include "crypto/receipt.h"
 #include "nlohmann/json.hpp"
 #include "server/data_dir.h"
-#include "storage/log_entry.h"
+#include "storage/tlog/log_entry.h"
 
 namespace parley::bench {
 namespace {

@@ -1,4 +1,4 @@
-#include "client/ca_pin.h"
+#include "client/core/ca_pin.h"
 
 #include <grpcpp/create_channel.h>
 #include <grpcpp/generic/async_generic_service.h>

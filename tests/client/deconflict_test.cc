@@ -1,4 +1,4 @@
-#include "client/deconflict.h"
+#include "client/deconfliction/deconflict.h"
 
 #include <geodesic.h>
 

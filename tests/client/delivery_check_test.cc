@@ -1,4 +1,4 @@
-#include "client/delivery_check.h"
+#include "client/core/delivery_check.h"
 
 #include <memory>
 #include <string>
@@ -12,7 +12,7 @@
 #include "crypto/receipt.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "storage/log_entry.h"
+#include "storage/tlog/log_entry.h"
 #include "tests/testing/status_matchers.h"
 
 namespace parley {

@@ -1,4 +1,4 @@
-#include "client/did_you_mean.h"
+#include "client/core/did_you_mean.h"
 
 #include "gtest/gtest.h"
 

@@ -1,7 +1,7 @@
 // Client-side checks of key directory answers against fabricated log
 // entries, inclusion proofs and signed checkpoints.
 
-#include "client/directory.h"
+#include "client/core/directory.h"
 
 #include <vector>
 
@@ -11,8 +11,8 @@
 #include "crypto/ed25519.h"
 #include "crypto/random.h"
 #include "gtest/gtest.h"
-#include "storage/log_entry.h"
-#include "storage/merkle.h"
+#include "storage/tlog/log_entry.h"
+#include "storage/tlog/merkle.h"
 #include "tests/testing/status_matchers.h"
 
 namespace parley {

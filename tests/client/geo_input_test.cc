@@ -1,4 +1,4 @@
-#include "client/geo_input.h"
+#include "client/deconfliction/geo_input.h"
 
 #include <fstream>
 #include <sstream>

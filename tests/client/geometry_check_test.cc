@@ -1,12 +1,12 @@
-#include "client/geometry_check.h"
+#include "client/deconfliction/geometry_check.h"
 
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "client/geo_input.h"
-#include "client/notification_content.h"
+#include "client/deconfliction/geo_input.h"
+#include "client/deconfliction/notification_content.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"

@@ -1,7 +1,7 @@
-// The notify and amend forms of `parley gui` (client/gui_forms.h): the
+// The notify and amend forms of `parley gui` (client/gui/gui_forms.h): the
 // same checks as `parley notify`, and every problem named by its field.
 
-#include "client/gui_forms.h"
+#include "client/gui/gui_forms.h"
 
 #include <variant>
 

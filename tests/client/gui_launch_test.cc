@@ -1,8 +1,8 @@
-// The launch file of `parley gui` (client/gui_launch.h): the browser is
+// The launch file of `parley gui` (client/gui/gui_launch.h): the browser is
 // started on a 0600 file that holds the address, never on the address
 // itself, and the file goes away.
 
-#include "client/gui_launch.h"
+#include "client/gui/gui_launch.h"
 
 #include <signal.h>
 #include <sys/stat.h>

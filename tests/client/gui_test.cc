@@ -3,7 +3,7 @@
 // the headers every response carries. Handlers here count their calls, so
 // each refusal is also shown to change nothing.
 
-#include "client/gui.h"
+#include "client/gui/gui.h"
 
 #include <atomic>
 #include <regex>
@@ -12,8 +12,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "client/notification_json.h"
-#include "client/outbox_view.h"
+#include "client/views/notification_json.h"
+#include "client/views/outbox_view.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "httplib.h"

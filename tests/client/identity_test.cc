@@ -1,4 +1,4 @@
-#include "client/identity.h"
+#include "client/core/identity.h"
 
 #include <sys/stat.h>
 

@@ -1,4 +1,4 @@
-#include "client/local_state.h"
+#include "client/core/local_state.h"
 
 #include <sys/stat.h>
 
@@ -6,7 +6,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "client/sealed_file.h"
+#include "client/core/sealed_file.h"
 #include "crypto/ed25519.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"

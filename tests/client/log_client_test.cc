@@ -1,8 +1,8 @@
-#include "client/log_client.h"
+#include "client/core/log_client.h"
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "storage/merkle.h"
+#include "storage/tlog/merkle.h"
 #include "tests/testing/status_matchers.h"
 
 namespace parley {

@@ -1,4 +1,4 @@
-#include "client/message_limit.h"
+#include "client/core/message_limit.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

@@ -1,4 +1,4 @@
-#include "client/notification_content.h"
+#include "client/deconfliction/notification_content.h"
 
 #include <fstream>
 #include <sstream>

@@ -1,4 +1,4 @@
-#include "client/notification_export.h"
+#include "client/deconfliction/notification_export.h"
 
 #include <fstream>
 #include <regex>

@@ -1,4 +1,4 @@
-#include "client/notification_json.h"
+#include "client/views/notification_json.h"
 
 #include <set>
 #include <string>

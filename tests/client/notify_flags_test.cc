@@ -1,4 +1,4 @@
-#include "client/notify_flags.h"
+#include "client/views/notify_flags.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

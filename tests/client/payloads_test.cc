@@ -1,4 +1,4 @@
-#include "client/payloads.h"
+#include "client/core/payloads.h"
 
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"

@@ -1,4 +1,4 @@
-#include "client/progress_bar.h"
+#include "client/cli/progress_bar.h"
 
 #include <sstream>
 

@@ -1,4 +1,4 @@
-#include "client/proof_bundle.h"
+#include "client/deconfliction/proof_bundle.h"
 
 #include <cstdlib>
 #include <functional>
@@ -19,10 +19,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "storage/checkpoint.h"
-#include "storage/log_entry.h"
-#include "storage/merkle.h"
-#include "storage/note.h"
+#include "storage/tlog/checkpoint.h"
+#include "storage/tlog/log_entry.h"
+#include "storage/tlog/merkle.h"
+#include "storage/tlog/note.h"
 #include "tests/testing/status_matchers.h"
 
 namespace parley {

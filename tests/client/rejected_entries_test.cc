@@ -1,4 +1,4 @@
-#include "client/rejected_entries.h"
+#include "client/core/rejected_entries.h"
 
 #include <sys/stat.h>
 

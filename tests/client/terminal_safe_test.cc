@@ -1,6 +1,6 @@
 #include <string>
 
-#include "client/cli.h"
+#include "client/cli/cli.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -17,9 +17,9 @@
 
 #include "absl/status/statusor.h"
 #include "crypto/ed25519.h"
-#include "storage/checkpoint.h"
-#include "storage/merkle.h"
-#include "storage/note.h"
+#include "storage/tlog/checkpoint.h"
+#include "storage/tlog/merkle.h"
+#include "storage/tlog/note.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace parley {

@@ -1,4 +1,4 @@
-// CheckDeliveredEntry (client/delivery_check.h): log entry bytes as a
+// CheckDeliveredEntry (client/core/delivery_check.h): log entry bytes as a
 // server delivers them, checked before a device stores or shows them.
 //
 // Properties: an entry it accepts is one DecodeLogEntry accepts too, of
@@ -12,9 +12,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "client/delivery_check.h"
+#include "client/core/delivery_check.h"
 #include "crypto/ed25519.h"
-#include "storage/log_entry.h"
+#include "storage/tlog/log_entry.h"
 #include "tests/fuzz/fuzz_util.h"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {

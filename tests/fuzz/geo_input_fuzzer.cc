@@ -1,6 +1,7 @@
-// Route, zone and polygon files (client/geo_input.h) as coordinators get
-// them from anyone, and the GEOS validity checks (client/geometry_check.h)
-// run on whatever they accept. Every reader sees every input.
+// Route, zone and polygon files (client/deconfliction/geo_input.h) as
+// coordinators get them from anyone, and the GEOS validity checks
+// (client/deconfliction/geometry_check.h) run on whatever they accept. Every
+// reader sees every input.
 //
 // Properties: ReadRoute picks GPX exactly when the first non-blank
 // character is '<'; what a reader accepts keeps its documented shape
@@ -17,9 +18,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
-#include "client/geo_input.h"
-#include "client/geometry_check.h"
-#include "client/notification_content.h"
+#include "client/deconfliction/geo_input.h"
+#include "client/deconfliction/geometry_check.h"
+#include "client/deconfliction/notification_content.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace parley {

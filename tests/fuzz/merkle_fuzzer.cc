@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "storage/merkle.h"
+#include "storage/tlog/merkle.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace parley {

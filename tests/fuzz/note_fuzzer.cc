@@ -20,7 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "crypto/ed25519.h"
-#include "storage/note.h"
+#include "storage/tlog/note.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace parley {

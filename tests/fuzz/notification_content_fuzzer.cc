@@ -1,6 +1,6 @@
-// Notification content (client/notification_content.h): JSON another member
-// sealed, read by every party. Every input is tried as content and as an
-// RFC 3339 time.
+// Notification content (client/deconfliction/notification_content.h): JSON
+// another member sealed, read by every party. Every input is tried as content
+// and as an RFC 3339 time.
 //
 // Properties: ParseAndValidateContent accepts exactly what ParseContent
 // accepts and ValidateContent finds no problem in; parsed content
@@ -18,8 +18,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "client/geo_input.h"
-#include "client/notification_content.h"
+#include "client/deconfliction/geo_input.h"
+#include "client/deconfliction/notification_content.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace parley {

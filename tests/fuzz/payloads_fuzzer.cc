@@ -1,4 +1,4 @@
-// Backchannel payloads (client/payloads.h): plaintext another member
+// Backchannel payloads (client/core/payloads.h): plaintext another member
 // sealed. Every input is decoded as each of the three formats.
 //
 // Properties: the encodings are canonical, so whatever a decoder accepts
@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
-#include "client/payloads.h"
+#include "client/core/payloads.h"
 #include "crypto/ed25519.h"
 #include "crypto/envelope.h"
 #include "tests/fuzz/fuzz_util.h"

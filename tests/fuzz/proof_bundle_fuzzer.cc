@@ -1,5 +1,5 @@
-// VerifyProofBundle (client/proof_bundle.h) end to end: a bundle is a file
-// anyone may hand a verifier.
+// VerifyProofBundle (client/deconfliction/proof_bundle.h) end to end: a bundle
+// is a file anyone may hand a verifier.
 //
 // An input whose first byte is even is the bundle text itself: the verifier
 // returns an error or a report, never crashes, and says the same twice.
@@ -23,7 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "client/proof_bundle.h"
+#include "client/deconfliction/proof_bundle.h"
 #include "crypto/ed25519.h"
 #include "crypto/encoding.h"
 #include "nlohmann/json.hpp"

@@ -74,7 +74,7 @@
 #include "server/data_dir.h"
 #include "server/parley_server.h"
 #include "spdlog/spdlog.h"
-#include "storage/log_entry.h"
+#include "storage/tlog/log_entry.h"
 #include "tests/fuzz/fuzz_util.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/subprocess.h"

@@ -13,9 +13,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
-#include "client/identity.h"
-#include "client/local_state.h"
-#include "client/sealed_file.h"
+#include "client/core/identity.h"
+#include "client/core/local_state.h"
+#include "client/core/sealed_file.h"
 #include "crypto/encoding.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

@@ -13,9 +13,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "storage/checkpoint.h"
-#include "storage/merkle.h"
-#include "storage/note.h"
+#include "storage/tlog/checkpoint.h"
+#include "storage/tlog/merkle.h"
+#include "storage/tlog/note.h"
 #include "tests/testing/parley_processes.h"
 #include "tests/testing/subprocess.h"
 

@@ -84,7 +84,7 @@ TEST(ParleydProcessTest, StatusOverPinnedTlsThenGracefulShutdown) {
   nlohmann::json json = nlohmann::json::parse(status.out, nullptr, false);
   ASSERT_TRUE(json.is_object()) << status.out;
   EXPECT_EQ(json["origin"], "status.test/log");
-  EXPECT_EQ(json["version"], PARLEY_TEST_VERSION);
+  EXPECT_EQ(json["version"], PARLEY_VERSION);
   EXPECT_EQ(json["verifier_key"], init["verifier_key"]);
   EXPECT_TRUE(json["tree_size"].is_number_unsigned());
 

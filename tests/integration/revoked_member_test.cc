@@ -1,7 +1,7 @@
 // A revoked member of a channel, end to end with real parleyd and parley
 // processes: the server keeps listing the member in the channel, the key
 // directory marks it revoked, and a sender recognises that (a typed status,
-// client/directory.h MemberRevokedError) and seals to the others only.
+// client/core/directory.h MemberRevokedError) and seals to the others only.
 
 #include <string>
 #include <vector>

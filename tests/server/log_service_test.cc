@@ -7,14 +7,14 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "grpcpp/grpcpp.h"
 #include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "parley/v1/log.grpc.pb.h"
 #include "server/work_pool.h"
-#include "storage/checkpoint.h"
-#include "storage/merkle.h"
-#include "storage/note.h"
+#include "storage/tlog/checkpoint.h"
+#include "storage/tlog/merkle.h"
+#include "storage/tlog/note.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "storage/merkle.h"
+#include "storage/tlog/merkle.h"
 #include "tests/server/notification_test_util.h"
 
 namespace parley {

@@ -40,7 +40,7 @@
 #include "server/config.h"
 #include "server/data_dir.h"
 #include "server/parley_server.h"
-#include "storage/log_entry.h"
+#include "storage/tlog/log_entry.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/subprocess.h"

@@ -9,7 +9,7 @@
 #include "server/ledger.h"
 #include "server/storage_check.h"
 #include "storage/log_schema.h"
-#include "storage/merkle.h"
+#include "storage/tlog/merkle.h"
 #include "tests/server/notification_test_util.h"
 #include "tests/server/server_test_util.h"
 #include "tests/storage/log_test_util.h"

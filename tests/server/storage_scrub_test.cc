@@ -9,7 +9,7 @@
 #include "gtest/gtest.h"
 #include "server/ledger.h"
 #include "storage/log_schema.h"
-#include "storage/merkle.h"
+#include "storage/tlog/merkle.h"
 #include "tests/storage/log_test_util.h"
 #include "tests/testing/status_matchers.h"
 

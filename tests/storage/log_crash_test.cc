@@ -24,9 +24,9 @@
 #include "crypto/encoding.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "storage/checkpoint.h"
 #include "storage/log_store.h"
-#include "storage/merkle.h"
+#include "storage/tlog/checkpoint.h"
+#include "storage/tlog/merkle.h"
 #include "tests/storage/log_test_util.h"
 #include "tests/testing/status_matchers.h"
 

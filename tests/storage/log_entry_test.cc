@@ -1,8 +1,8 @@
-// storage/log_entry.h: the escalation entry (PROTOCOL.md section 12, type
+// storage/tlog/log_entry.h: the escalation entry (PROTOCOL.md section 12, type
 // 11) and its steps, including the site review-by step; the optional salt
 // of the entries that hold no signature or ciphertext (section 11.13).
 
-#include "storage/log_entry.h"
+#include "storage/tlog/log_entry.h"
 
 #include <string>
 #include <variant>

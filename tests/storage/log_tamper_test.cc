@@ -11,7 +11,7 @@
 #include "gtest/gtest.h"
 #include "storage/log_schema.h"
 #include "storage/log_store.h"
-#include "storage/merkle.h"
+#include "storage/tlog/merkle.h"
 #include "tests/storage/log_test_util.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/status_matchers.h"

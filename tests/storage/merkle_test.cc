@@ -1,4 +1,4 @@
-#include "storage/merkle.h"
+#include "storage/tlog/merkle.h"
 
 #include <filesystem>
 #include <fstream>
@@ -192,6 +192,57 @@ TEST(MerkleTest, RangeHashMatchesRootForEverySmallSize) {
     ASSERT_OK(root);
     ASSERT_EQ(*root, RootFromLeafHashes(prefix)) << "size " << n;
   }
+}
+
+TEST(MerkleTest, FrontierRootAndCompletedNodesMatchTheTree) {
+  std::vector<std::string> hashes;
+  for (int i = 0; i < 300; ++i) hashes.push_back(LeafHash(std::to_string(i)));
+  MerkleFrontier frontier;
+  EXPECT_EQ(frontier.Root(), EmptyRootHash());
+  size_t nodes = 0;
+  for (size_t n = 0; n < hashes.size(); ++n) {
+    ASSERT_OK(frontier.Append(
+        n, hashes[n],
+        [&](int level, uint64_t index, const std::string& hash) {
+          // Each completed subtree is the perfect subtree (level, index),
+          // and it ends at the leaf just added.
+          EXPECT_EQ((index + 1) << level, n + 1);
+          EXPECT_EQ(hash, RangeHash(index << level, (index + 1) << level,
+                                    [&](int l, uint64_t i) {
+                                      return absl::StatusOr<std::string>(
+                                          RootFromLeafHashes(std::vector<
+                                              std::string>(
+                                              hashes.begin() + (i << l),
+                                              hashes.begin() + ((i + 1) << l))));
+                                    })
+                              .value());
+          ++nodes;
+          return absl::OkStatus();
+        }));
+    std::vector<std::string> prefix(hashes.begin(), hashes.begin() + n + 1);
+    ASSERT_EQ(frontier.Root(), RootFromLeafHashes(prefix)) << "size " << n + 1;
+    // Rebuilt from FrontierSubtrees, as the log does at start, it agrees.
+    std::vector<MerkleFrontier::Subtree> stored;
+    for (auto [level, index] : FrontierSubtrees(n + 1)) {
+      stored.push_back({level, RootFromLeafHashes(std::vector<std::string>(
+                                   hashes.begin() + (index << level),
+                                   hashes.begin() + ((index + 1) << level)))});
+    }
+    EXPECT_EQ(MerkleFrontier(stored).Root(), frontier.Root());
+  }
+  // A tree of n leaves has n - 1 inner nodes; 300 leaves complete 300 minus
+  // popcount(300) of them (the rest wait for more leaves).
+  EXPECT_EQ(nodes, 300u - 4u);
+  // An error from the callback stops the append and is returned.
+  MerkleFrontier failing;
+  ASSERT_OK(failing.Append(0, hashes[0], [](int, uint64_t, const std::string&) {
+    return absl::OkStatus();
+  }));
+  EXPECT_THAT(failing.Append(1, hashes[1],
+                             [](int, uint64_t, const std::string&) {
+                               return absl::DataLossError("node differs");
+                             }),
+              StatusIs(absl::StatusCode::kDataLoss));
 }
 
 TEST(MerkleTest, RootFromLeafRangeMatchesTheRootForEveryRangeOfSmallTrees) {

@@ -1,13 +1,13 @@
-#include "storage/note.h"
+#include "storage/tlog/note.h"
 
 #include <string>
 
-#include "crypto/encoding.h"
 #include "crypto/ed25519.h"
+#include "crypto/encoding.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "storage/checkpoint.h"
-#include "storage/merkle.h"
+#include "storage/tlog/checkpoint.h"
+#include "storage/tlog/merkle.h"
 #include "tests/testing/status_matchers.h"
 
 namespace parley {

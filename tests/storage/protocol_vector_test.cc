@@ -8,9 +8,9 @@
 #include "crypto/ed25519.h"
 #include "crypto/encoding.h"
 #include "gtest/gtest.h"
-#include "storage/checkpoint.h"
-#include "storage/merkle.h"
-#include "storage/note.h"
+#include "storage/tlog/checkpoint.h"
+#include "storage/tlog/merkle.h"
+#include "storage/tlog/note.h"
 #include "tests/testing/status_matchers.h"
 
 namespace parley {

@@ -17,6 +17,12 @@ class FakeClock final : public Clock {
     absl::MutexLock lock(&mu_);
     return now_;
   }
+  // Does not block: the time moves on by `d`, as if the caller had slept.
+  void SleepFor(absl::Duration d) const override {
+    if (d <= absl::ZeroDuration()) return;
+    absl::MutexLock lock(&mu_);
+    now_ += d;
+  }
   void Advance(absl::Duration d) {
     absl::MutexLock lock(&mu_);
     now_ += d;
@@ -28,7 +34,7 @@ class FakeClock final : public Clock {
 
  private:
   mutable absl::Mutex mu_;
-  absl::Time now_ ABSL_GUARDED_BY(mu_);
+  mutable absl::Time now_ ABSL_GUARDED_BY(mu_);  // SleepFor is const
 };
 
 }  // namespace parley::testing
