@@ -20,7 +20,7 @@ if [ -f build/CMakeCache.txt ]; then
 else
   parley_configure -DPARLEY_BUILD_TESTS=OFF
 fi
-parley_build parleyd parley
+parley_build parleyd parley parley-verify
 
 if [ "${1:-}" = "--demo" ]; then
   source deploy/demo.sh

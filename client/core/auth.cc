@@ -64,7 +64,7 @@ void SetDeadline(grpc::ClientContext* context, absl::Duration timeout) {
                         absl::ToChronoMilliseconds(timeout));
 }
 
-absl::StatusOr<std::string> Authenticator::Token() {
+absl::StatusOr<std::string> SessionAuthenticator::Token() {
   {
     absl::MutexLock lock(&mu_);
     if (!token_.empty() && clock_.Now() + kRenewMargin < expires_at_) {
@@ -111,25 +111,25 @@ absl::StatusOr<std::string> Authenticator::Token() {
   return token_;
 }
 
-absl::Status Authenticator::Authorize(grpc::ClientContext* context) {
+absl::Status SessionAuthenticator::Authorize(grpc::ClientContext* context) {
   absl::StatusOr<std::string> token = Token();
   if (!token.ok()) return token.status();
   context->AddMetadata("authorization", absl::StrCat("Bearer ", *token));
   return absl::OkStatus();
 }
 
-void Authenticator::Invalidate() {
+void SessionAuthenticator::Invalidate() {
   absl::MutexLock lock(&mu_);
   token_.clear();
   expires_at_ = absl::InfinitePast();
 }
 
-v1::Member Authenticator::member() const {
+v1::Member SessionAuthenticator::member() const {
   absl::MutexLock lock(&mu_);
   return member_;
 }
 
-absl::Status Authenticator::Call(
+absl::Status SessionAuthenticator::Call(
     const std::function<grpc::Status(grpc::ClientContext*)>& rpc) {
   bool reauthenticated = false;
   absl::Duration waited;

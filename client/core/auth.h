@@ -20,12 +20,15 @@
 
 namespace parley {
 
-// Obtains and caches a token for one identity on one session. Thread-safe.
-// `session` and `identity` must outlive it.
-class Authenticator {
+// Obtains and caches a token for one identity on one session: the client's
+// side of Identity/Authenticate (the server's side is server/auth.h's
+// Authenticator; distinct names, as both link into the in-process tests).
+// Thread-safe. `session` and `identity` must outlive it.
+class SessionAuthenticator {
  public:
-  Authenticator(const Session& session, const Ed25519PrivateKey& identity,
-                std::string origin, const Clock& clock)
+  SessionAuthenticator(const Session& session,
+                       const Ed25519PrivateKey& identity, std::string origin,
+                       const Clock& clock)
       : session_(session),
         identity_(identity),
         origin_(std::move(origin)),

@@ -172,7 +172,7 @@ class Device {
   LocalState& state() { return state_; }
   // The device's session token source, for calls made outside Device
   // (log proofs and audits in client/core/log_client.h).
-  Authenticator& auth() { return auth_; }
+  SessionAuthenticator& auth() { return auth_; }
 
   // Online housekeeping every command runs first: rotates the signed prekey
   // when due (and erases private prekeys past grace), submits pending
@@ -367,7 +367,7 @@ class Device {
   // are sealed and recorded in the outbox a group at a time (one state
   // write per group, not per item) and sent with up to max_in_flight calls
   // in flight; calls the server's rate limit refuses wait and go again
-  // (Authenticator::Call), so a long batch runs at the server's pace.
+  // (SessionAuthenticator::Call), so a long batch runs at the server's pace.
   // Amendments, and notifications with work already queued under the same
   // id, go one at a time through Notify, in their place. Returns one result
   // per item, in order, each as Notify's: queued when the server cannot be
@@ -573,7 +573,7 @@ class Device {
   Clock& clock_;
   Random& random_;
   std::string profile_dir_;
-  Authenticator auth_;
+  SessionAuthenticator auth_;
   std::vector<std::string> warnings_;
   std::vector<FlushedItem> flushed_;
   // Why the server refused outbox items for good, by id (this run).

@@ -62,7 +62,7 @@ struct LogVerifyResult {
 // public calls (checkpoints); entries and proofs need it.
 class LogClient {
  public:
-  LogClient(const Session& session, Authenticator* auth,
+  LogClient(const Session& session, SessionAuthenticator* auth,
             const Profile& profile)
       : session_(session), auth_(auth), profile_(profile) {}
 
@@ -104,7 +104,7 @@ class LogClient {
       const std::function<grpc::Status(grpc::ClientContext*)>& rpc);
 
   const Session& session_;
-  Authenticator* const auth_;
+  SessionAuthenticator* const auth_;
   const Profile& profile_;
 };
 
