@@ -1,10 +1,13 @@
 #include "server/notification_service.h"
 
 #include <algorithm>
+#include <map>
+#include <vector>
 
 #include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "crypto/encoding.h"
 #include "crypto/envelope.h"
 #include "crypto/receipt.h"
@@ -19,17 +22,6 @@ namespace {
 
 
 std::string Channel(const std::string& id) { return NotificationChannel(id); }
-
-std::set<std::string> KeysOf(const ServerState& state,
-                             const std::set<std::string>& names) {
-  std::set<std::string> keys;
-  for (const std::string& name : names) {
-    if (std::optional<MemberRecord> m = state.MemberByName(name)) {
-      keys.insert(m->identity_key);
-    }
-  }
-  return keys;
-}
 
 std::set<std::string> IssuerSide(const NotificationRecord& n) {
   std::set<std::string> out;
@@ -120,31 +112,83 @@ void NotificationService::FillState(const NotificationRecord& record,
 
 absl::StatusOr<ParsedEnvelope> NotificationService::CheckSideEnvelope(
     const Caller& caller, const std::string& bytes, const std::string& channel,
-    const std::set<std::string>& audience) const {
+    const std::set<std::string>& recipients,
+    std::string_view recipients_are) const {
   absl::StatusOr<ParsedEnvelope> envelope =
       core_->CheckSignedEnvelope(caller, bytes, channel);
   if (!envelope.ok()) return envelope.status();
-  if (absl::Status s = CheckRecipients(*envelope, audience); !s.ok()) return s;
+  // ParseEnvelope already ties a zero previous hash to sequence 0.
+  if (envelope->header.metadata.sequence != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the envelope on ", Quote(channel), " carries sequence ",
+        envelope->header.metadata.sequence,
+        "; an objection, cancellation or status envelope stands alone: "
+        "sequence 0 and a zero previous hash"));
+  }
+  if (absl::Status s = CheckRecipients(*envelope, recipients, recipients_are);
+      !s.ok()) {
+    return s;
+  }
   return envelope;
 }
 
-
 absl::Status NotificationService::CheckRecipients(
-    const ParsedEnvelope& envelope,
-    const std::set<std::string>& audience) const {
+    const ParsedEnvelope& envelope, const std::set<std::string>& names,
+    std::string_view recipients_are) const {
+  const ServerState& state = core_->ledger->state();
+  std::map<std::string, std::string> expected;  // identity key -> name
+  for (const std::string& name : names) {
+    std::optional<MemberRecord> m = state.MemberByName(name);
+    // Revoked since the version was logged: its key may be the reason for
+    // the revocation; nothing new is encrypted to it.
+    if (m.has_value() && !m->revoked) expected[m->identity_key] = name;
+  }
   std::set<std::string> actual;
   for (const EnvelopeRecipientEntry& r : envelope.header.recipients) {
     actual.insert(r.identity_public_key);
   }
-  std::set<std::string> expected =
-      KeysOf(core_->ledger->state(), audience);
-  if (actual != expected) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the envelope must be encrypted to exactly ", expected.size(),
-        " members (", actual.size(),
-        " given); fetch the directory again and re-encrypt"));
+  std::vector<std::string> extra, missing;
+  bool sender_extra = false;
+  for (const std::string& key : actual) {
+    if (expected.contains(key)) continue;
+    if (key == envelope.header.sender_identity) {
+      sender_extra = true;
+      continue;
+    }
+    std::optional<MemberRecord> m = state.MemberByKey(key);
+    extra.push_back(!m.has_value() ? "a key of no member"
+                    : m->revoked   ? absl::StrCat(m->name, " (revoked)")
+                                   : m->name);
   }
-  return absl::OkStatus();
+  if (sender_extra) extra.insert(extra.begin(), "yourself (the sender)");
+  for (const auto& [key, name] : expected) {
+    if (!actual.contains(key)) missing.push_back(name);
+  }
+  if (extra.empty() && missing.empty()) return absl::OkStatus();
+  auto some = [](const std::vector<std::string>& names) {
+    constexpr size_t kShown = 5;
+    std::vector<std::string> shown;
+    for (size_t i = 0; i < names.size() && i < kShown; ++i) {
+      shown.push_back(Quote(names[i]));
+    }
+    std::string out = absl::StrJoin(shown, ", ");
+    if (names.size() > kShown) {
+      absl::StrAppend(&out, " and ", names.size() - kShown, " more");
+    }
+    return out;
+  };
+  std::string problem = absl::StrCat(
+      "the envelope must be encrypted to exactly the ", expected.size(),
+      " unrevoked members of ", std::string(recipients_are), " (",
+      actual.size(), " given)");
+  if (!extra.empty()) absl::StrAppend(&problem, "; not to ", some(extra));
+  if (!missing.empty()) {
+    absl::StrAppend(&problem, "; missing ", some(missing));
+  }
+  absl::StrAppend(&problem,
+                  "; fetch the directory again and re-encrypt (PROTOCOL.md "
+                  "15.1, 15.4a)");
+  return absl::FailedPreconditionError(problem);
 }
 
 absl::Status NotificationService::DoNotify(const Caller& caller,
@@ -275,6 +319,13 @@ absl::Status NotificationService::DoNotify(const Caller& caller,
           "amendment supersedes version ", request.supersedes(),
           " but the current version is ", existing->current.version));
     }
+    const bool was_movement =
+        existing->current.kind == NotificationKind::kMovement;
+    if (movement != was_movement) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "kind: ", Quote(m.id()), " is a ", was_movement ? "movement" : "site",
+          "; an amendment keeps the kind (notify a new id instead)"));
+    }
     version = request.supersedes() + 1;
     previous_hash = EnvelopeHash(existing->current.envelope);
   }
@@ -282,7 +333,11 @@ absl::Status NotificationService::DoNotify(const Caller& caller,
       state.NotificationAudience(caller.name,
                                  std::vector<std::string>(parties.begin(),
                                                           parties.end()));
-  if (absl::Status s = CheckRecipients(*envelope, audience); !s.ok()) return s;
+  if (absl::Status s = CheckRecipients(*envelope, audience,
+                                      "the notification's audience");
+      !s.ok()) {
+    return s;
+  }
   if (envelope->header.metadata.sequence != version - 1 ||
       envelope->header.metadata.previous_hash != previous_hash) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -388,7 +443,9 @@ absl::Status NotificationService::DoAcknowledge(
   if (receipt->level == ReceiptLevel::kObjected) {
     absl::StatusOr<ParsedEnvelope> reason =
         CheckSideEnvelope(caller, request.reason_envelope(),
-                          Channel(request.id()) + "/objection", IssuerSide(*n));
+                          Channel(request.id()) + "/objection", IssuerSide(*n),
+                          "the issuer side (never a party, the objecting "
+                          "one included)");
     if (!reason.ok()) {
       return absl::Status(reason.status().code(),
                           absl::StrCat("objection reason: ",
@@ -466,7 +523,8 @@ grpc::ServerUnaryReactor* NotificationService::Cancel(
     }
     absl::StatusOr<ParsedEnvelope> reason =
         CheckSideEnvelope(*caller, request->reason_envelope(),
-                          Channel(request->id()) + "/cancel", n->audience);
+                          Channel(request->id()) + "/cancel", n->audience,
+                          "the current version's audience");
     if (!reason.ok()) return reason.status();
     NotificationCancelled entry{request->id(), n->current.version,
                                 caller->name, request->reason_envelope()};
@@ -497,7 +555,8 @@ grpc::ServerUnaryReactor* NotificationService::PostStatus(
     }
     absl::StatusOr<ParsedEnvelope> envelope =
         CheckSideEnvelope(*caller, request->envelope(),
-                          Channel(request->id()) + "/status", n->audience);
+                          Channel(request->id()) + "/status", n->audience,
+                          "the current version's audience");
     if (!envelope.ok()) return envelope.status();
     NotificationStatus entry{request->id(), n->current.version, caller->name,
                              request->final(), request->envelope()};

@@ -73,16 +73,22 @@ class NotificationService final : public v1::Notifications::CallbackService {
   void FillState(const NotificationRecord& record, const Caller& viewer,
                  v1::NotificationState* out) const;
   // Checks an envelope that rides with a notification action (objection
-  // reason, cancellation reason, status): signed by `caller`, channel id
-  // `channel`, encrypted to exactly `audience`.
+  // reason, cancellation reason, status; PROTOCOL.md 15.4a): signed by
+  // `caller`, channel id `channel`, sequence 0 and a zero previous hash
+  // (INVALID_ARGUMENT otherwise: each is a statement of its own, not a
+  // chain), encrypted to exactly `recipients` (see CheckRecipients).
+  // `recipients_are` names that set in refusals ("the issuer side").
   absl::StatusOr<ParsedEnvelope> CheckSideEnvelope(
       const Caller& caller, const std::string& bytes,
-      const std::string& channel, const std::set<std::string>& audience) const;
-  // The part of CheckSideEnvelope before the recipients: size, signature,
-  // sender, channel id, creation time. Notify checks idempotency in between,
-  // so that a retry is recognised even if the audience changed since.
+      const std::string& channel, const std::set<std::string>& recipients,
+      std::string_view recipients_are) const;
+  // FAILED_PRECONDITION unless the envelope's recipient identity keys are
+  // exactly the keys of the unrevoked members named in `names`. The
+  // message names the members it is encrypted to in excess (the sender
+  // first) and those it leaves out, at most a few of each.
   absl::Status CheckRecipients(const ParsedEnvelope& envelope,
-                               const std::set<std::string>& audience) const;
+                               const std::set<std::string>& names,
+                               std::string_view recipients_are) const;
 
   // The notification `id` if `caller` issued it: NOT_FOUND outside its
   // audience, PERMISSION_DENIED ("only the issuing coordinator may

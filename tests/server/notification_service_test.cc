@@ -309,6 +309,136 @@ TEST_F(NotificationServiceTest,
   EXPECT_EQ(PartyOf(MustGet("c1", "mv-1"), "pa")->state(), PS::LOGGED);
 }
 
+// PROTOCOL.md 15.4a: an objection reason is encrypted to the issuer side
+// only. Unlike a channel message (14.1), the sender is not among the
+// recipients: the objecting party is a party, and no party is on the
+// issuer side. A third-party client that adds itself is refused with a
+// message that says so, and nothing is logged.
+TEST_F(NotificationServiceTest,
+       ObjectionReasonToTheObjectingPartyItselfIsRefused) {
+  SealedVersion v;
+  NotifyNew("c1", Movement("mv-1", {"pa", "pb"}), &v);
+  const uint64_t size = TreeSize();
+  std::vector<std::string> with_self = IssuerSide("c1");
+  with_self.push_back("pa");
+  grpc::Status st =
+      Object("pa", "c1", "mv-1", 1, v.sealed.hash, nullptr, with_self);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << Describe(st);
+  EXPECT_THAT(st.error_message(), HasSubstr("yourself (the sender)"));
+  EXPECT_THAT(st.error_message(), HasSubstr("the issuer side"));
+  EXPECT_EQ(TreeSize(), size);
+  EXPECT_EQ(PartyOf(MustGet("c1", "mv-1"), "pa")->state(), PS::LOGGED);
+
+  Sealed reason;
+  st = Object("pa", "c1", "mv-1", 1, v.sealed.hash, &reason);
+  ASSERT_TRUE(st.ok()) << Describe(st);
+  EXPECT_EQ(PartyOf(MustGet("c1", "mv-1"), "pa")->state(), PS::OBJECTED);
+}
+
+// PROTOCOL.md 15.4a: objection, cancel and status envelopes each stand
+// alone: sequence 0 and a zero previous hash, whatever came before.
+TEST_F(NotificationServiceTest, SideEnvelopesMustCarrySequenceZero) {
+  SealedVersion v;
+  NotifyNew("c1", Movement("mv-1", {"pa", "pb"}), &v);
+  const uint64_t size = TreeSize();
+  const std::vector<std::string> audience = Audience("c1", {"pa", "pb"});
+  SealOptions chained;
+  chained.sequence = 1;
+  chained.previous_hash = v.sealed.hash;
+  grpc::Status st = PostStatus(
+      "c1", "mv-1", Seal(device("c1"), "n/mv-1/status", "{}", audience, chained),
+      false);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << Describe(st);
+  EXPECT_THAT(st.error_message(), HasSubstr("sequence 0"));
+  st = Cancel("c1", "mv-1",
+              Seal(device("c1"), "n/mv-1/cancel", "{}", audience, chained));
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << Describe(st);
+  Sealed r = Seal(device("pa"), "n/mv-1/objection", "{}", IssuerSide("c1"),
+                  chained);
+  st = Acknowledge("pa", "mv-1", 1,
+                   SignedReceipt("pa", v.sealed.hash, ReceiptLevel::kObjected,
+                                 r.hash),
+                   r.bytes);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << Describe(st);
+  EXPECT_EQ(TreeSize(), size);
+  // Sequence 0 twice in a row is fine: statuses do not chain.
+  for (int i = 0; i < 2; ++i) {
+    st = PostStatus("c1", "mv-1",
+                    SealSide("c1", "n/mv-1/status", "{}", audience), false);
+    EXPECT_TRUE(st.ok()) << Describe(st);
+  }
+}
+
+// PROTOCOL.md 15.4a: the recipients of a side envelope are fixed when the
+// current version is logged (its audience, or for an objection its issuer
+// side), less the members revoked since. A mediator who enrolls later is
+// not one of them; a revoked one is no longer one.
+TEST_F(NotificationServiceTest,
+       SideEnvelopeRecipientsAreTheVersionsAudienceLessRevokedMembers) {
+  SealedVersion v;
+  NotifyNew("c1", Movement("mv-1", {"pa", "pb"}), &v);
+  const std::vector<std::string> audience = Audience("c1", {"pa", "pb"});
+  AddMemberOf("m3", v1::ROLE_MEDIATOR, "");
+  const uint64_t size = TreeSize();
+  std::vector<std::string> with_m3 = audience;
+  with_m3.push_back("m3");
+  grpc::Status st = PostStatus(
+      "c1", "mv-1", SealSide("c1", "n/mv-1/status", "{}", with_m3), false);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << Describe(st);
+  EXPECT_THAT(st.error_message(), HasSubstr("not to \"m3\""));
+  EXPECT_EQ(TreeSize(), size);
+  st = PostStatus("c1", "mv-1",
+                  SealSide("c1", "n/mv-1/status", "{}", audience), false);
+  ASSERT_TRUE(st.ok()) << Describe(st);
+
+  {
+    grpc::ClientContext context;
+    Authorize(&context, device("admin"));
+    v1::RevokeRequest r;
+    r.set_name("m2");
+    v1::RevokeResponse response;
+    ASSERT_TRUE(admin_->Revoke(&context, r, &response).ok());
+  }
+  const uint64_t after_revoke = TreeSize();
+  st = Cancel("c1", "mv-1", SealSide("c1", "n/mv-1/cancel", "{}", audience));
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION)
+      << Describe(st);
+  EXPECT_THAT(st.error_message(), HasSubstr("\"m2 (revoked)\""));
+  EXPECT_EQ(TreeSize(), after_revoke);
+  std::vector<std::string> without_m2;
+  for (const std::string& name : audience) {
+    if (name != "m2") without_m2.push_back(name);
+  }
+  // The same holds for an objection: the issuer side less m2.
+  std::vector<std::string> issuer_side_without_m2;
+  for (const std::string& name : IssuerSide("c1")) {
+    if (name != "m2" && name != "m3") issuer_side_without_m2.push_back(name);
+  }
+  st = Object("pa", "c1", "mv-1", 1, v.sealed.hash, nullptr,
+              issuer_side_without_m2);
+  EXPECT_TRUE(st.ok()) << Describe(st);
+  st = Cancel("c1", "mv-1", SealSide("c1", "n/mv-1/cancel", "{}", without_m2));
+  EXPECT_TRUE(st.ok()) << Describe(st);
+}
+
+// PROTOCOL.md 15.1: an amendment keeps the kind of the notification.
+TEST_F(NotificationServiceTest, AmendmentKeepsTheKind) {
+  SealedVersion v;
+  NotifyNew("c1", Movement("mv-1", {"pa"}), &v);
+  const uint64_t size = TreeSize();
+  SealedVersion site = SealVersion("c1", Site("mv-1", {"pa"}), 2, v.sealed.hash);
+  grpc::Status st = Notify("c1", site, 1);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << Describe(st);
+  EXPECT_THAT(st.error_message(), HasSubstr("keeps the kind"));
+  EXPECT_EQ(TreeSize(), size);
+}
+
 TEST_F(NotificationServiceTest, AcknowledgementRefusesBadReceipts) {
   SealedVersion v;
   NotifyNew("c1", Movement("mv-1", {"pa", "pb"}), &v);
