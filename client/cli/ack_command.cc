@@ -20,8 +20,8 @@ void AddAckCommand(CLI::App& app, GlobalOptions& options, Handler* run) {
     *run = [&options, id, objection]() -> int {
       absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
       if (!device.ok()) return ReportError(options, device.status());
-      absl::StatusOr<Device::AckResult> r =
-          (*device)->AcknowledgeNotification(*id, *objection);
+      absl::StatusOr<AckResult> r =
+          (*device)->notifications().AcknowledgeNotification(*id, *objection);
       PrintWarnings(options, **device);
       if (!r.ok()) return ReportError(options, r.status());
       const char* level =

@@ -50,7 +50,7 @@ void AddDeconflictCommand(CLI::App& app, GlobalOptions& options,
       absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
       if (!device.ok()) return ReportError(options, device.status());
       absl::StatusOr<std::vector<v1::NotificationState>> list =
-          (*device)->ListNotifications();
+          (*device)->notifications().ListNotifications();
       if (!list.ok()) return ReportError(options, list.status());
       std::vector<MovementLeg> legs;
       std::vector<SiteLocation> sites;
@@ -61,8 +61,8 @@ void AddDeconflictCommand(CLI::App& app, GlobalOptions& options,
           ++skipped;
           continue;
         }
-        absl::StatusOr<Device::NotificationView> view =
-            (*device)->ShowNotification(n.metadata().id());
+        absl::StatusOr<NotificationView> view =
+            (*device)->notifications().ShowNotification(n.metadata().id());
         if (!view.ok() || view->versions.empty() ||
             !view->versions.back().content.has_value()) {
           ++unreadable;

@@ -151,7 +151,7 @@ void AddLogCommand(CLI::App& app, GlobalOptions& options, Handler* run) {
         if (!latest.ok()) return ReportError(options, latest.status());
         uint64_t to = opts->to == 0 ? latest->size : opts->to;
         absl::StatusOr<VerifiedConsistency> c =
-            log.Consistency(*verifier, opts->from, to);
+            log.Consistency(opts->from, to);
         if (!c.ok()) return ReportError(options, c.status());
         if (to == latest->size && c->root2 != latest->root_hash) {
           return ReportError(options,

@@ -39,7 +39,7 @@ int List(const GlobalOptions& options) {
   absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
   if (!device.ok()) return ReportError(options, device.status());
   absl::StatusOr<std::vector<v1::NotificationState>> list =
-      (*device)->ListNotifications();
+      (*device)->notifications().ListNotifications();
   PrintWarnings(options, **device);
   if (!list.ok()) return ReportError(options, list.status());
   if (options.json) {
@@ -76,7 +76,7 @@ struct VersionChanges {
   std::vector<FieldChange> changes;
 };
 
-VersionChanges ChangesOfCurrent(const Device::NotificationView& view) {
+VersionChanges ChangesOfCurrent(const NotificationView& view) {
   VersionChanges out;
   const auto& versions = view.versions;
   if (versions.size() < 2) return out;
@@ -101,8 +101,8 @@ nlohmann::json ChangesJson(const std::vector<FieldChange>& changes) {
 
 // The review-due reminder the server logged for the current version of a
 // site (PROTOCOL.md 15.3), if this member's view holds it.
-const Device::NotificationEvent* ReviewReminder(
-    const Device::NotificationView& view) {
+const NotificationEvent* ReviewReminder(
+    const NotificationView& view) {
   for (const auto& e : view.events) {
     if (e.step == "review-due" && e.version == view.state.version()) return &e;
   }
@@ -112,12 +112,12 @@ const Device::NotificationEvent* ReviewReminder(
 int Show(const GlobalOptions& options, const std::string& id) {
   absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
   if (!device.ok()) return ReportError(options, device.status());
-  absl::StatusOr<Device::NotificationView> view =
-      (*device)->ShowNotification(id);
+  absl::StatusOr<NotificationView> view =
+      (*device)->notifications().ShowNotification(id);
   PrintWarnings(options, **device);
   if (!view.ok()) return ReportError(options, view.status());
   const VersionChanges changed = ChangesOfCurrent(*view);
-  const Device::NotificationEvent* reminder = ReviewReminder(*view);
+  const NotificationEvent* reminder = ReviewReminder(*view);
   if (options.json) {
     nlohmann::json j = NotificationViewJson(*view);
     j["review_reminder"] =
@@ -194,7 +194,7 @@ int Export(const GlobalOptions& options, const std::string& format,
   absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
   if (!device.ok()) return ReportError(options, device.status());
   absl::StatusOr<std::vector<v1::NotificationState>> list =
-      (*device)->ListNotifications();
+      (*device)->notifications().ListNotifications();
   if (!list.ok()) return ReportError(options, list.status());
   // On a terminal: the log entries being proven (the first notification
   // fetches those of all), then the notifications opened.
@@ -206,8 +206,8 @@ int Export(const GlobalOptions& options, const std::string& format,
   });
   std::vector<ExportNotification> reg;
   for (const v1::NotificationState& n : *list) {
-    absl::StatusOr<Device::NotificationView> view =
-        (*device)->ShowNotification(n.metadata().id());
+    absl::StatusOr<NotificationView> view =
+        (*device)->notifications().ShowNotification(n.metadata().id());
     bar.Update(++opened, list->size());
     if (!view.ok()) {
       bar.Finish();
@@ -338,7 +338,7 @@ void AddNotificationsCommand(CLI::App& app, GlobalOptions& options,
       absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
       if (!device.ok()) return ReportError(options, device.status());
       absl::StatusOr<uint64_t> index =
-          (*device)->CancelNotification(*id, *reason);
+          (*device)->notifications().CancelNotification(*id, *reason);
       PrintWarnings(options, **device);
       if (!index.ok()) return ReportError(options, index.status());
       if (options.json) {
@@ -374,7 +374,7 @@ void AddNotificationsCommand(CLI::App& app, GlobalOptions& options,
       absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
       if (!device.ok()) return ReportError(options, device.status());
       absl::StatusOr<uint64_t> index =
-          (*device)->PostNotificationStatus(*id, *status, *note, outcome);
+          (*device)->notifications().PostNotificationStatus(*id, *status, *note, outcome);
       PrintWarnings(options, **device);
       if (!index.ok()) return ReportError(options, index.status());
       if (options.json) {

@@ -199,7 +199,7 @@ std::string Hours(int64_t seconds) {
   return absl::StrCat((seconds + 1800) / 3600, " h");
 }
 
-std::string LateText(const Device::NotifyResult& r) {
+std::string LateText(const NotifyResult& r) {
   if (r.required_lead_time_seconds == 0) {
     // Logged by an earlier run: the server's state says late, not by how
     // much.
@@ -213,7 +213,7 @@ std::string LateText(const Device::NotifyResult& r) {
 
 nlohmann::json ResultJson(const std::string& id,
                           const NotificationContent& content,
-                          const Device::NotifyResult& r) {
+                          const NotifyResult& r) {
   nlohmann::json changes = nlohmann::json::array();
   for (const FieldChange& c : r.changes) {
     changes.push_back(
@@ -241,7 +241,7 @@ nlohmann::json ResultJson(const std::string& id,
 
 void PrintResult(const GlobalOptions& options, const std::string& id,
                  const NotificationContent& content,
-                 const Device::NotifyResult& r) {
+                 const NotifyResult& r) {
   if (r.late) std::cerr << "parley: " << LateText(r) << std::endl;
   if (options.json) {
     PrintJson(ResultJson(id, content, r));
@@ -263,7 +263,7 @@ void PrintResult(const GlobalOptions& options, const std::string& id,
 }
 
 int PrintQueued(const GlobalOptions& options, const std::string& id,
-                const Device::NotifyResult& r) {
+                const NotifyResult& r) {
   if (options.json) {
     PrintJson({{"id", id}, {"version", r.version},
                {"queued", true}, {"outbox_id", r.outbox_id},
@@ -321,7 +321,7 @@ int NotifyOne(const GlobalOptions& options, NotifyArgs* a, bool movement) {
       !s.ok()) {
     return ReportError(options, s);
   }
-  absl::StatusOr<Device::NotifyResult> r = (*device)->Notify(content);
+  absl::StatusOr<NotifyResult> r = (*device)->notifications().Notify(content);
   PrintWarnings(options, **device);
   if (!r.ok()) return ReportError(options, r.status());
   if (r->queued) return PrintQueued(options, ContentId(content), *r);
@@ -333,8 +333,8 @@ int Amend(const GlobalOptions& options, NotifyArgs* a, const std::string& id,
           const CLI::App& command) {
   absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
   if (!device.ok()) return ReportError(options, device.status());
-  absl::StatusOr<Device::NotificationView> view =
-      (*device)->ShowNotification(id);
+  absl::StatusOr<NotificationView> view =
+      (*device)->notifications().ShowNotification(id);
   if (!view.ok()) return ReportError(options, view.status());
   if (view->versions.empty() || !view->versions.back().content.has_value()) {
     return ReportError(options, absl::DataLossError(absl::StrCat(
@@ -377,7 +377,7 @@ int Amend(const GlobalOptions& options, NotifyArgs* a, const std::string& id,
       !s.ok()) {
     return ReportError(options, s);
   }
-  absl::StatusOr<Device::NotifyResult> r = (*device)->Notify(content);
+  absl::StatusOr<NotifyResult> r = (*device)->notifications().Notify(content);
   PrintWarnings(options, **device);
   if (!r.ok()) return ReportError(options, r.status());
   if (r->queued) return PrintQueued(options, id, *r);
@@ -443,7 +443,7 @@ absl::StatusOr<NotificationContent> ContentOfLine(const std::string& text,
   const bool movement = j["schema"].is_string() &&
                         j["schema"].get<std::string>() == kMovementSchema;
   if (!j.contains("id")) {
-    j["id"] = device.DeriveNotificationId(
+    j["id"] = device.notifications().DeriveNotificationId(
         movement ? "mv-" : "site-", absl::StrCat(occurrence, "\n", text));
     *derived_id = true;
   }
@@ -509,13 +509,13 @@ int FromFile(const GlobalOptions& options, const std::string& path) {
   // Every line parsed and its parties checked (the directory listed once)
   // before anything is sealed.
   std::vector<LineOutcome> outcomes;  // of the lines in `batch`, in order
-  std::vector<Device::BatchNotification> batch;
+  std::vector<BatchNotification> batch;
   std::map<std::string, size_t> seen;  // line text: how often so far
   PartyDirectory directory;
   for (const auto& [number, line] : lines) {
     LineOutcome outcome;
     outcome.line = number;
-    Device::BatchNotification item;
+    BatchNotification item;
     const std::string trimmed(absl::StripAsciiWhitespace(line));
     absl::StatusOr<NotificationContent> content = ContentOfLine(
         trimmed, seen[trimmed]++, **device, &outcome.id, &item.derived_id);
@@ -538,9 +538,9 @@ int FromFile(const GlobalOptions& options, const std::string& path) {
     outcomes.push_back(std::move(outcome));
   }
 
-  Device::BatchOptions batch_options;
+  NotifyBatchOptions batch_options;
   batch_options.on_result =
-      [&](size_t i, const absl::StatusOr<Device::NotifyResult>& r) {
+      [&](size_t i, const absl::StatusOr<NotifyResult>& r) {
         LineOutcome& outcome = outcomes[i];
         const NotificationContent& content = batch[i].content;
         if (!r.ok()) {
@@ -561,7 +561,7 @@ int FromFile(const GlobalOptions& options, const std::string& path) {
         ++done;
         draw();
       };
-  (*device)->NotifyBatch(batch, batch_options);
+  (*device)->notifications().NotifyBatch(batch, batch_options);
   bar.Finish();
   std::sort(refused.begin(), refused.end(),
             [](const LineOutcome& a, const LineOutcome& b) {
@@ -583,19 +583,12 @@ int FromFile(const GlobalOptions& options, const std::string& path) {
     for (nlohmann::json& q : queued) {
       const std::string outbox_id = q["outbox_id"].get<std::string>();
       auto answer = answers.find(outbox_id);
-      v1::NotifyResponse response;
-      if (answer == answers.end() ||
-          !response.ParseFromString(answer->second.response)) {
+      if (answer == answers.end()) {
         still.push_back(std::move(q));
         continue;
       }
-      Device::NotifyResult r;
-      r.log_index = response.log_index();
-      r.version = response.version();
-      r.duplicate = response.duplicate();
-      r.late = response.late();
-      r.lead_time_seconds = response.lead_time_seconds();
-      r.required_lead_time_seconds = response.required_lead_time_seconds();
+      const NotifyResult r =
+          NotificationClient::NotifyAnswered(answer->second, NotifyResult());
       if (r.late) ++late;
       nlohmann::json j = ResultJson(q["id"].get<std::string>(),
                                     queued_content.at(outbox_id), r);

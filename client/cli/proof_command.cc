@@ -27,7 +27,7 @@ void AddProofCommand(CLI::App& app, GlobalOptions& options, Handler* run) {
     *run = [&options, id, out]() -> int {
       absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
       if (!device.ok()) return ReportError(options, device.status());
-      absl::StatusOr<std::string> bundle = (*device)->ExportProofBundle(*id);
+      absl::StatusOr<std::string> bundle = (*device)->notifications().ExportProofBundle(*id);
       PrintWarnings(options, **device);
       if (!bundle.ok()) return ReportError(options, bundle.status());
       if (absl::Status s = WriteFileAtomically(*out, *bundle, 0644); !s.ok()) {

@@ -37,17 +37,26 @@ SyncEvent MakeEvent(SyncEvent::Kind kind, uint64_t index) {
   return event;
 }
 
+// Options::max_message_bytes, else the server's limit, else the default.
+uint64_t MaxMessageBytes(const Device::Options& options,
+                         const ProfileIdentity& identity) {
+  if (options.max_message_bytes != 0) return options.max_message_bytes;
+  if (identity.server_max_message_bytes != 0) {
+    return identity.server_max_message_bytes;
+  }
+  return kDefaultMaxMessageBytes;
+}
+
 std::string KeystorePathIn(const std::string& dir) {
   return absl::StrCat(dir, "/keystore");
 }
 
-// Statuses after which retrying the same request cannot help.
 }  // namespace
 
 Device::Device(std::unique_ptr<Session> session, LocalState state,
                ProfileIdentity identity, DeviceKeys keys,
                SecureBuffer passphrase, LogTrust trust, const Options& options,
-               std::string profile_dir)
+               Profile profile)
     : session_(std::move(session)),
       state_(std::move(state)),
       identity_(std::move(identity)),
@@ -56,7 +65,7 @@ Device::Device(std::unique_ptr<Session> session, LocalState state,
       trust_(std::move(trust)),
       clock_(*options.clock),
       random_(*options.random),
-      profile_dir_(std::move(profile_dir)),
+      profile_dir_(profile.dir()),
       auth_(*session_, keys_.identity(), identity_.origin, clock_),
       recipients_(state_, clock_, identity_.name,
                   [this] { return keys_.Bundle(); }, options.require_online,
@@ -70,12 +79,21 @@ Device::Device(std::unique_ptr<Session> session, LocalState state,
                      if (!record.ok()) return record.status();
                      return bundle;
                    }}),
+      outbox_(state_, *session_, auth_, clock_, random_, stop_, warnings_,
+              {.require_online = options.require_online}),
+      log_(*session_, auth_, std::move(profile), state_, trust_,
+           identity_.verifier_key),
+      notifications_(*session_, auth_, state_, identity_, keys_, clock_,
+                     random_, recipients_, outbox_, log_,
+                     {.list_members = [this] { return ListMembers(); },
+                      .member_key =
+                          [this](const std::string& name) {
+                            return MemberKey(name);
+                          }},
+                     {.require_online = options.require_online,
+                      .max_message_bytes = MaxMessageBytes(options, identity_)}),
       require_online_(options.require_online),
-      max_message_bytes_(options.max_message_bytes != 0
-                             ? options.max_message_bytes
-                         : identity_.server_max_message_bytes != 0
-                             ? identity_.server_max_message_bytes
-                             : kDefaultMaxMessageBytes) {}
+      max_message_bytes_(MaxMessageBytes(options, identity_)) {}
 
 std::string Device::KeystorePath() const { return KeystorePathIn(profile_dir_); }
 
@@ -149,7 +167,7 @@ absl::StatusOr<std::unique_ptr<Device>> Device::Enroll(
   return std::unique_ptr<Device>(
       new Device(*std::move(session), *std::move(state), std::move(identity),
                  *std::move(keys), *std::move(passphrase), *std::move(trust),
-                 options, profile.dir()));
+                 options, profile));
 }
 
 absl::StatusOr<std::unique_ptr<Device>> Device::Open(const Profile& profile,
@@ -180,7 +198,7 @@ absl::StatusOr<std::unique_ptr<Device>> Device::Open(const Profile& profile,
   return std::unique_ptr<Device>(
       new Device(*std::move(session), *std::move(state), *std::move(identity),
                  *std::move(keys), *std::move(passphrase), *std::move(trust),
-                 options, profile.dir()));
+                 options, profile));
 }
 
 // ---------------------------------------------------------------------------
@@ -237,7 +255,7 @@ absl::StatusOr<std::vector<std::string>> Device::Maintain() {
   if (absl::Status s = FlushReceipts(); !s.ok() && !IsTransient(s)) {
     notes.push_back(absl::StrCat("receipts: ", s.message()));
   }
-  if (absl::Status s = FlushOutbox(); !s.ok() && !IsTransient(s)) {
+  if (absl::Status s = outbox_.Flush(); !s.ok() && !IsTransient(s)) {
     notes.push_back(absl::StrCat("outbox: ", s.message()));
   }
   return notes;
@@ -269,142 +287,6 @@ absl::Status Device::FlushReceipts() {
 
 // ---------------------------------------------------------------------------
 // Log verification
-
-absl::Status Device::CheckConsistent(const SignedCheckpoint& trusted,
-                                     const SignedCheckpoint& offered) {
-  if (offered.size == trusted.size) {
-    if (offered.root_hash != trusted.root_hash) {
-      return absl::DataLossError(absl::StrCat(
-          "the log presented two different roots for size ", trusted.size,
-          ": the server forked or rewrote its log"));
-    }
-    return absl::OkStatus();
-  }
-  if (trusted.size == 0 || offered.size == 0) return absl::OkStatus();
-  const bool grows = offered.size > trusted.size;
-  v1::GetConsistencyProofRequest request;
-  request.set_size1(grows ? trusted.size : offered.size);
-  request.set_size2(grows ? offered.size : trusted.size);
-  v1::ConsistencyProof proof;
-  auto api = v1::Log::NewStub(session_->channel());
-  absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return api->GetConsistencyProof(c, request, &proof);
-  });
-  if (!s.ok()) return s;
-  std::vector<std::string> hashes(proof.hashes().begin(),
-                                  proof.hashes().end());
-  const std::string& root1 = grows ? trusted.root_hash : offered.root_hash;
-  const std::string& root2 = grows ? offered.root_hash : trusted.root_hash;
-  if (absl::Status v = VerifyConsistency(request.size1(), request.size2(),
-                                         root1, root2, hashes);
-      !v.ok()) {
-    return absl::DataLossError(absl::StrCat(
-        "the log checkpoint of size ", offered.size,
-        " is not consistent with the one this profile trusted (size ",
-        trusted.size, "): ", v.message()));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status Device::NoteCheckpoint(const SignedCheckpoint& checkpoint,
-                                    const std::string& note) {
-  absl::StatusOr<Profile> profile = Profile::Open(profile_dir_);
-  if (!profile.ok()) return profile.status();
-  // Read each time: `parley log verify` may have advanced it meanwhile.
-  absl::StatusOr<std::optional<CheckpointTrust>> record =
-      LoadCheckpointTrust(*profile);
-  if (!record.ok()) return record.status();
-  const std::string path = absl::StrCat(profile_dir_, "/checkpoint.json");
-  // Every checkpoint trusted so far: the record's, and the one an older
-  // client kept in state.bin (until it is migrated below).
-  std::vector<SignedCheckpoint> trusted;
-  if (record->has_value()) {
-    if ((*record)->verifier_key != identity_.verifier_key) {
-      return absl::DataLossError(absl::StrCat(
-          path, " trusts the log key ", (*record)->verifier_key,
-          " but this device was enrolled with ", identity_.verifier_key,
-          "; it belongs to another log: remove it to trust this server's "
-          "log afresh"));
-    }
-    if (!(*record)->checkpoint_note.empty()) {
-      absl::StatusOr<SignedCheckpoint> recorded = VerifyCheckpointNote(
-          (*record)->checkpoint_note, trust_.verifier, trust_.origin);
-      if (!recorded.ok()) {
-        return absl::DataLossError(absl::StrCat(
-            "the trusted checkpoint in ", path, " no longer verifies: ",
-            recorded.status().message()));
-      }
-      trusted.push_back(*std::move(recorded));
-    }
-  }
-  const bool legacy = state_.trusted_size() > 0;
-  if (legacy) {
-    SignedCheckpoint old;
-    old.size = state_.trusted_size();
-    old.root_hash = state_.trusted_root();
-    trusted.push_back(std::move(old));
-  }
-  uint64_t newest = 0;
-  for (const SignedCheckpoint& t : trusted) {
-    if (absl::Status s = CheckConsistent(t, checkpoint); !s.ok()) return s;
-    newest = std::max(newest, t.size);
-  }
-  // Only forward: a smaller checkpoint is checked, never recorded.
-  if (checkpoint.size < newest) return absl::OkStatus();
-  const bool recorded_newest = record->has_value() &&
-                               !(*record)->checkpoint_note.empty() &&
-                               trusted.front().size == checkpoint.size;
-  if (!recorded_newest) {
-    if (absl::Status s = SaveCheckpointTrust(
-            *profile, CheckpointTrust{identity_.verifier_key, note});
-        !s.ok()) {
-      return s;
-    }
-  }
-  // The record now covers what state.bin held (checked consistent above).
-  if (legacy) return state_.SetTrustedCheckpoint(0, "");
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> Device::FetchEntry(uint64_t index) {
-  auto api = v1::Log::NewStub(session_->channel());
-  v1::GetInclusionProofRequest request;
-  request.set_index(index);
-  v1::InclusionProof proof;
-  absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return api->GetInclusionProof(c, request, &proof);
-  });
-  if (!s.ok() && !IsTransient(s) && !absl::IsPermissionDenied(s) &&
-      !absl::IsUnauthenticated(s)) {
-    // Probably newer than the latest checkpoint: ask for a fresh one.
-    v1::GetCheckpointRequest fresh;
-    fresh.set_fresh(true);
-    v1::Checkpoint checkpoint;
-    if (absl::Status f = auth_.Call([&](grpc::ClientContext* c) {
-          return api->GetCheckpoint(c, fresh, &checkpoint);
-        });
-        !f.ok()) {
-      return s;
-    }
-    s = auth_.Call([&](grpc::ClientContext* c) {
-      return api->GetInclusionProof(c, request, &proof);
-    });
-  }
-  if (!s.ok()) return s;
-  absl::StatusOr<SignedCheckpoint> checkpoint =
-      VerifyEntryInclusion(proof.leaf(), proof, trust_);
-  if (!checkpoint.ok()) return checkpoint.status();
-  if (proof.index() != index) {
-    return absl::DataLossError(absl::StrCat("asked for log entry ", index,
-                                            ", got a proof for ",
-                                            proof.index()));
-  }
-  if (absl::Status n = NoteCheckpoint(*checkpoint, proof.checkpoint().note());
-      !n.ok()) {
-    return n;
-  }
-  return proof.leaf();
-}
 
 // ---------------------------------------------------------------------------
 // Directory
@@ -452,14 +334,10 @@ absl::StatusOr<v1::KeyBundleRecord> Device::FetchVerifiedBundle(
       bundle != nullptr ? std::optional<absl::Time>(clock_.Now())
                         : std::nullopt);
   if (!verified.ok()) return verified.status();
-  absl::StatusOr<SignedCheckpoint> checkpoint =
-      VerifyCheckpointNote(proof.checkpoint().note(), trust_.verifier,
-                           trust_.origin);
-  if (checkpoint.ok()) {
-    if (absl::Status n = NoteCheckpoint(*checkpoint, proof.checkpoint().note());
-        !n.ok()) {
-      return n;
-    }
+  if (absl::Status n =
+          log_.NoteCheckpointText(proof.checkpoint().note()).status();
+      !n.ok()) {
+    return n;
   }
   if (name == identity_.name) {
     if (verified->identity_public_key != identity_.identity_key) {
@@ -508,6 +386,23 @@ absl::Status Device::WithMemberSuggestion(absl::Status s) {
   if (!guess.has_value()) return s;
   return absl::Status(s.code(), absl::StrCat(s.message(), "; did you mean ",
                                              *guess, "?"));
+}
+
+absl::StatusOr<std::vector<v1::Member>> Device::ListMembers() {
+  auto api = v1::Directory::NewStub(session_->channel());
+  v1::ListMembersResponse response;
+  absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
+    return api->ListMembers(c, v1::ListMembersRequest(), &response);
+  });
+  if (!s.ok()) return s;
+  std::vector<CachedMember> cache;
+  for (const v1::Member& m : response.members()) {
+    cache.push_back(CachedMember{m.name(), static_cast<MemberRole>(m.role()),
+                                 m.organisation(), m.revoked()});
+  }
+  if (absl::Status c = state_.CacheMembers(cache); !c.ok()) return c;
+  return std::vector<v1::Member>(response.members().begin(),
+                                 response.members().end());
 }
 
 absl::StatusOr<std::string> Device::MemberKey(const std::string& name) {
@@ -685,7 +580,7 @@ absl::StatusOr<SendResult> Device::Relay(uint64_t index,
   if (mode == RelayMode::kNone) {
     return absl::InvalidArgumentError("choose --verbatim or --anonymous");
   }
-  absl::StatusOr<std::string> bytes = FetchEntry(index);
+  absl::StatusOr<std::string> bytes = log_.FetchEntry(index);
   if (!bytes.ok()) return bytes.status();
   absl::StatusOr<LogEntry> entry = DecodeLogEntry(*bytes);
   if (!entry.ok()) return entry.status();
@@ -748,7 +643,7 @@ absl::StatusOr<std::vector<ReceiptView>> Device::Receipts(uint64_t index) {
     return api->ListReceipts(c, request, &response);
   });
   if (!s.ok()) return s;
-  absl::StatusOr<std::string> bytes = FetchEntry(index);
+  absl::StatusOr<std::string> bytes = log_.FetchEntry(index);
   if (!bytes.ok()) return bytes.status();
   absl::StatusOr<LogEntry> entry = DecodeLogEntry(*bytes);
   if (!entry.ok()) return entry.status();
@@ -915,7 +810,7 @@ absl::Status Device::HandleDelivery(
   if (delivery.kind() == v1::Delivery::NOTIFICATION ||
       delivery.kind() == v1::Delivery::NOTIFICATION_ACK ||
       delivery.kind() == v1::Delivery::ESCALATION) {
-    return HandleNotificationDelivery(index, *entry, sink);  // notifications
+    return notifications_.HandleDelivery(index, *entry, sink);  // notifications
   }
   if (const auto* e = std::get_if<EnvelopeEntry>(&entry->body)) {
     if (state_.HasMessage(index)) {
@@ -951,7 +846,7 @@ absl::Status Device::HandleDelivery(
     event.receipt.log_index = index;
     event.receipt.recipient = r->recipient;
     // What the receipt is for: a message, or a notification version
-    // (stored by HandleNotificationDelivery, not with the messages).
+    // (stored by NotificationClient::HandleDelivery, not with the messages).
     std::string envelope_hash;
     std::string not_signer;  // why the signer may not sign it
     absl::StatusOr<std::optional<StoredMessage>> original =
@@ -959,8 +854,9 @@ absl::Status Device::HandleDelivery(
     if (original.ok() && original->has_value()) {
       envelope_hash = (*original)->envelope_hash;
     } else {
-      absl::StatusOr<const std::map<uint64_t, KnownVersion>*> known =
-          KnownVersions();
+      absl::StatusOr<
+          const std::map<uint64_t, NotificationClient::KnownVersion>*>
+          known = notifications_.KnownVersions();
       if (!known.ok()) return known.status();
       auto it = (*known)->find(r->envelope_index);
       if (it != (*known)->end()) {
@@ -976,7 +872,7 @@ absl::Status Device::HandleDelivery(
     if (envelope_hash.empty()) {
       // A notification version this device did not store (e.g. logged
       // before it enrolled): read it from the log, verified.
-      absl::StatusOr<std::string> bytes = FetchEntry(r->envelope_index);
+      absl::StatusOr<std::string> bytes = log_.FetchEntry(r->envelope_index);
       absl::StatusOr<LogEntry> logged =
           bytes.ok() ? DecodeLogEntry(*bytes)
                      : absl::StatusOr<LogEntry>(bytes.status());
@@ -1130,7 +1026,7 @@ absl::Status Device::Sync(const SyncOptions& options,
   for (;;) {
     if (options.follow) {
       // watch: queued work goes out as soon as the server is back.
-      if (absl::Status f = FlushOutbox(); !f.ok() && !IsTransient(f)) {
+      if (absl::Status f = outbox_.Flush(); !f.ok() && !IsTransient(f)) {
         return f;
       }
     }
@@ -1152,7 +1048,7 @@ absl::Status Device::Sync(const SyncOptions& options,
       }
       return s;
     }
-    if (!s.ok() && !IsTransient(s) && !absl::IsUnauthenticated(s)) return s;
+    if (!s.ok() && !IsRetryable(s)) return s;
     if (absl::Now() >= deadline) return absl::OkStatus();
     if (received_any) {
       backoff.Reset();

@@ -25,10 +25,14 @@
 #include "client/core/directory.h"
 #include "client/core/identity.h"
 #include "client/core/local_state.h"
+#include "client/core/log_client.h"
 #include "client/core/message_limit.h"
+#include "client/core/notification_client.h"
+#include "client/core/outbox.h"
 #include "client/core/profile.h"
 #include "client/core/recipients.h"
 #include "client/core/session.h"
+#include "client/core/sync_event.h"
 #include "client/deconfliction/notification_content.h"
 #include "crypto/clock.h"
 #include "crypto/envelope.h"
@@ -70,61 +74,6 @@ struct SendResult {
   bool queued = false;
   std::string id;             // idempotency id (client message id, hex)
   std::string queued_reason;  // why it could not be sent now
-};
-
-// The server's answer to one piece of outbox work.
-struct OutboxAnswer {
-  uint64_t log_index = 0;
-  bool duplicate = false;  // the server had it already (a retry)
-  std::string response;    // the server's whole answer, serialized proto
-};
-
-// What Device::SubmitQueued did with one piece of work.
-struct SubmitResult {
-  std::string id;
-  bool queued = false;  // true: in the outbox, "queued, not yet sent"
-  OutboxAnswer answer;  // when sent
-  std::string reason;   // when queued: why it was not sent now
-};
-
-// One outbox item the server accepted during a flush.
-struct FlushedItem {
-  OutboxItem item;
-  OutboxAnswer answer;
-};
-
-// A verified receipt from ListReceipts.
-struct ReceiptView {
-  uint64_t log_index = 0;
-  std::string recipient;
-  std::string level;  // "delivered", "acknowledged", "objected"
-  int64_t time = 0;
-  bool verified = false;
-  std::string problem;  // why it did not verify
-};
-
-// What Sync reports, in log order.
-struct SyncEvent {
-  enum class Kind { kMessage, kReceipt, kChannel, kNotification, kWarning };
-  Kind kind = Kind::kMessage;
-  uint64_t index = 0;
-  StoredMessage message;     // kMessage
-  ReceiptView receipt;       // kReceipt
-  uint64_t envelope_index = 0;  // kReceipt: which envelope
-  std::string channel;       // kChannel
-  std::vector<std::string> members;  // kChannel
-  std::string text;          // kChannel, kNotification, kWarning
-  // kNotification: a logged event about a notification (a version, an
-  // acknowledgement or objection, an escalation step, a cancellation, a
-  // status); kReceipt for a notification version: its id.
-  std::string notification_id;
-  std::string entry_type;    // kNotification: log entry type name
-  uint32_t version = 0;      // kNotification
-  std::string member;        // kNotification: issuer, party, poster
-  std::string error;         // kNotification: could not open or verify
-  // kNotification, escalation entries: "reminder", "escalation",
-  // "second-escalation" or "review-due" (EscalationName).
-  std::string step;
 };
 
 struct SyncOptions {
@@ -237,36 +186,21 @@ class Device {
   // Warnings collected by the last call (changed keys, ...).
   std::vector<std::string> TakeWarnings() { return std::move(warnings_); }
 
-  // Offline outbox (device_outbox.cc)
+  // Offline outbox (client/core/outbox.h; sending: device_send.cc)
   //
-  // Seal now, queue, try to send, report queued: the one path for work that
-  // must reach the server exactly once even over a broken network. `item`
-  // is already signed and carries its idempotency id; its kind must be one
-  // SendOutboxItem knows (add a case there for a new kind). Records it in
-  // the outbox (with `chain_after` as the channel's chain, in the same
-  // write), then sends the outbox in order. Returns:
-  //   sent:     answer filled (duplicate: the server had it already);
-  //   queued:   the server could not be reached, or earlier work in the
-  //             same ordering key is held; it stays in the outbox;
-  //   an error: the server refused it for good (it is taken out again), or
-  //             Unavailable with Options::require_online (taken out again;
-  //             if the request did reach the server, a later retry of the
-  //             same bytes would be answered as a duplicate).
-  absl::StatusOr<SubmitResult> SubmitQueued(
-      OutboxItem item,
-      const std::optional<ChainState>& chain_after = std::nullopt);
-  // Sends queued work in order, retrying transient failures with
-  // exponential backoff and jitter, at most `attempts` times within
-  // `budget`. Work the server refuses for good is held with the reason
-  // (never dropped) and holds back later work with the same ordering key.
-  // OK when nothing sendable is left; else the last transient error.
-  absl::Status FlushOutboxWithRetries(int attempts, absl::Duration budget);
-  // Items the server accepted since the last call, in order.
-  std::vector<FlushedItem> TakeFlushed() { return std::move(flushed_); }
-  // `parley outbox drop ID`: forgets queued work (NotFound if unknown).
-  // Refuses (FailedPrecondition) a "send" that is not held, unless `force`:
-  // it may already have reached the server.
-  absl::Status DropQueued(const std::string& id, bool force);
+  // Every piece of work that must reach the server exactly once (a sealed
+  // envelope, a notification version, an answer to one) is signed, then
+  // submitted through the outbox, which keeps it across lost connections
+  // and crashes until the server has answered.
+  Outbox& outbox() { return outbox_; }
+  // Outbox::FlushWithRetries, Outbox::TakeFlushed and Outbox::Drop.
+  absl::Status FlushOutboxWithRetries(int attempts, absl::Duration budget) {
+    return outbox_.FlushWithRetries(attempts, budget);
+  }
+  std::vector<FlushedItem> TakeFlushed() { return outbox_.TakeFlushed(); }
+  absl::Status DropQueued(const std::string& id, bool force) {
+    return outbox_.Drop(id, force);
+  }
   // `parley outbox resend ID`: seals the held send `id` and every later
   // send queued for its channel again, for the channel's current members,
   // after the server's record of this device's chain, with new ids and
@@ -277,250 +211,37 @@ class Device {
   // channels were refreshed.
   absl::StatusOr<size_t> RefreshOfflineCache();
 
-  // Notifications (device_notifications.cc)
-  //
-  // Movement and site notifications (PROTOCOL.md section 15). Content is
-  // sealed to the audience: the parties, every unrevoked mediator and the
-  // coordinators of this device's organisation, each key bundle verified
-  // against the log. "Acknowledged" always means acknowledged receipt.
-  struct NotifyResult {
-    uint64_t log_index = 0;
-    uint32_t version = 0;
-    bool duplicate = false;
-    bool late = false;
-    int64_t lead_time_seconds = 0;
-    int64_t required_lead_time_seconds = 0;
-    std::vector<FieldChange> changes;  // amendments: against the old version
-    // Sealed and signed but not yet accepted (the server could not be
-    // reached): it waits in the outbox as `outbox_id`; log_index is 0.
-    bool queued = false;
-    std::string outbox_id;
-    std::string queued_reason;
-  };
-  // What AcknowledgeNotification did.
-  struct AckResult {
-    uint32_t version = 0;  // the version answered
-    uint64_t log_index = 0;
-    bool duplicate = false;
-    bool queued = false;  // as NotifyResult::queued
-    std::string outbox_id;
-    std::string queued_reason;
-  };
-  // One logged event about a notification, opened where it is encrypted.
-  struct NotificationEvent {
-    uint64_t index = 0;
-    int64_t logged_at_ms = 0;
-    std::string kind;   // log entry type name ("notification-ack", ...)
-    uint32_t version = 0;
-    std::string member;  // party, poster or canceller
-    std::string text;    // what happened, for people
-    std::string error;   // could not open or verify
-    std::string step;    // escalation entries: as SyncEvent::step
-  };
-  struct NotificationVersionView {
-    uint32_t version = 0;
-    uint64_t log_index = 0;
-    int64_t logged_at_ms = 0;
-    bool late = false;
-    std::string envelope_hash;
-    std::optional<NotificationContent> content;
-    std::string error;  // non-empty: content could not be opened
-  };
-  struct NotificationView {
-    v1::NotificationState state;
-    // Ascending; a party sees only the current version.
-    std::vector<NotificationVersionView> versions;
-    std::vector<NotificationEvent> events;  // log order (not for parties)
-  };
-  // Validates `content` (InvalidArgument listing every problem), seals it
-  // and submits it through the outbox (SubmitQueued, kind "notify", the
-  // envelope's client message id as idempotency id). Version 1 is new; a
-  // later version must supersede the current one (FailedPrecondition
-  // otherwise) and needs the server. A new notification can be sealed
-  // while the server cannot be reached from the member list and verified
-  // key bundles this device cached when online; then it is queued
-  // (NotifyResult::queued). Unavailable, saying why, when the cache lacks
-  // them or with Options::require_online.
-  absl::StatusOr<NotifyResult> Notify(const NotificationContent& content);
-  // One notification of NotifyBatch.
-  struct BatchNotification {
-    NotificationContent content;
-    // The id was derived from the notification's source (a line of a file,
-    // DeriveNotificationId), so the same source always names the same
-    // notification: the server's "already exists" for a version 1 this
-    // device's member issued is then answered as a duplicate (an earlier
-    // run logged it), not as an error.
-    bool derived_id = false;
-  };
-  struct BatchOptions {
-    // Notify calls in flight at once.
-    int max_in_flight = 8;
-    // Called on this thread with each item's index and result, as each
-    // group of items is answered.
-    std::function<void(size_t, const absl::StatusOr<NotifyResult>&)> on_result;
-  };
-  // `notify --from-file`: Notify for every item, in bulk. The directory is
-  // listed once and each audience member's key bundle verified once for the
-  // whole batch (a member first named by a later item is verified then;
-  // if the server says the audience changed meanwhile, both are fetched
-  // again and the item sealed again, once). New notifications (version 1)
-  // are sealed and recorded in the outbox a group at a time (one state
-  // write per group, not per item) and sent with up to max_in_flight calls
-  // in flight; calls the server's rate limit refuses wait and go again
-  // (SessionAuthenticator::Call), so a long batch runs at the server's pace.
-  // Amendments, and notifications with work already queued under the same
-  // id, go one at a time through Notify, in their place. Returns one result
-  // per item, in order, each as Notify's: queued when the server cannot be
-  // reached, the server's refusal otherwise.
-  std::vector<absl::StatusOr<NotifyResult>> NotifyBatch(
-      const std::vector<BatchNotification>& items,
-      const BatchOptions& options);
-  // A notification id derived from `source` and this device's identity
-  // secret: `prefix` and 16 hex digits, the same for the same source on
-  // every run, unlinkable to the source by anyone without the keystore.
-  std::string DeriveNotificationId(std::string_view prefix,
-                                   std::string_view source) const;
-  // Also remembers the states for this Device's lifetime: ShowNotification
-  // of a listed id then uses the listed state, and its first call fetches
-  // the entries of every listed notification in one batch (`notifications
-  // export` lists then shows each).
-  absl::StatusOr<std::vector<v1::NotificationState>> ListNotifications();
-  // NotFound if this device is not in the notification's audience. Log
-  // entries come from the verified-entry cache (LocalState::VerifiedEntry)
-  // or are fetched in parallel and verified against one checkpoint.
-  absl::StatusOr<NotificationView> ShowNotification(const std::string& id);
+  // Movement and site notifications (client/core/notification_client.h).
+  NotificationClient& notifications() { return notifications_; }
+  const NotificationClient& notifications() const { return notifications_; }
+  // The views' names from before the notification client was split out.
+  using NotificationView = parley::NotificationView;
+  using NotificationVersionView = parley::NotificationVersionView;
+  using NotificationEvent = parley::NotificationEvent;
   // Called on the calling thread while log entries are fetched and proven
   // (ShowNotification, ExportProofBundle) with how many of the entries
   // being fetched are done, and the total; for a progress bar.
   void set_entry_progress(std::function<void(uint64_t, uint64_t)> progress) {
-    entry_progress_ = std::move(progress);
+    log_.set_progress(std::move(progress));
   }
-  // Parties: acknowledged receipt of the current version, or (with a
-  // non-empty `objection`) objected, the reason sealed to the issuer side.
-  // Signed, then submitted through the outbox (kind "ack"). When the
-  // server cannot be reached, answers the latest version this device
-  // received and opened (Sync stored it) and queues the answer
-  // (AckResult::queued); if that version was superseded meanwhile the
-  // server refuses it and it is held. Unavailable, saying why, when this
-  // device never received the notification, or with require_online.
-  // FailedPrecondition if an answer to `id` is already queued.
-  absl::StatusOr<AckResult> AcknowledgeNotification(
-      const std::string& id, const std::string& objection);
-  absl::StatusOr<uint64_t> CancelNotification(const std::string& id,
-                                              const std::string& reason);
-  absl::StatusOr<uint64_t> PostNotificationStatus(const std::string& id,
-                                                  const std::string& status,
-                                                  const std::string& note,
-                                                  bool final);
-  // A parley-proof/v1 bundle of every entry this device may see about `id`
-  // against one fresh checkpoint (a party: its own view), with the
-  // registrations of every signer. Checked before it is returned.
-  absl::StatusOr<std::string> ExportProofBundle(const std::string& id);
-  // Notifications opened by Sync, as stored in the profile.
-  absl::StatusOr<std::vector<NotificationVersionView>> StoredNotifications()
-      const;
-
- private:
-  absl::Status HandleNotificationDelivery(
-      uint64_t index, const LogEntry& entry,
-      const std::function<void(const SyncEvent&)>& sink);
-  // The member directory from the server, cached in the state.
-  absl::StatusOr<std::vector<v1::Member>> ListMembers();
-  // Validates and seals `content` into a "notify" outbox item, not yet
-  // queued; fills result->version and, for an amendment, result->changes.
-  // While `reach` is online it asks the server (the current version of an
-  // amendment, the directory, key bundles); it marks `reach` offline when
-  // the server cannot be reached and the cached directory and bundles were
-  // used instead.
-  absl::StatusOr<OutboxItem> SealNotification(
-      const NotificationContent& content, Reach& reach, NotifyResult* result);
-  // `result` completed with the server's answer to a "notify" item.
-  absl::StatusOr<NotifyResult> NotifyAnswered(const OutboxAnswer& answer,
-                                              NotifyResult result);
-  // For a derived id (BatchNotification::derived_id) the server refused
-  // with AlreadyExists: the notification as logged, as a duplicate, when
-  // this device's member issued it; else `refused`.
-  absl::StatusOr<NotifyResult> LoggedBefore(const std::string& id,
-                                            const absl::Status& refused);
-  // Seals, queues and sends `indexes` of `items` together (NotifyBatch).
-  void NotifyGroup(const std::vector<BatchNotification>& items,
-                   const std::vector<size_t>& indexes, int max_in_flight,
-                   std::vector<absl::StatusOr<NotifyResult>>* results);
-  absl::StatusOr<std::string> SealNotificationEnvelope(
-      const std::string& channel, const std::vector<std::string>& audience,
-      const std::string& content_type, const std::string& payload,
-      uint64_t sequence, const std::string& previous_hash,
-      const Reach& reach = Reach(), std::string* client_message_id = nullptr);
-  // A notification version as Sync stored it (notifications.bin).
-  struct KnownVersion {
-    std::string id;
-    uint32_t version = 0;
-    std::string issuer;
-    std::string envelope_hash;
-    std::vector<std::string> parties;
-    bool opened = false;  // its content opened and checked
-  };
-  // Stored versions by log index, read once per Device.
-  absl::StatusOr<const std::map<uint64_t, KnownVersion>*> KnownVersions();
-  // Entries `indexes` (exact leaf bytes), each verified: from the cache,
-  // else fetched in parallel and proven against one checkpoint (consistent
-  // with the trusted one), then cached.
-  absl::StatusOr<std::map<uint64_t, std::string>> FetchVerifiedEntries(
-      const std::vector<uint64_t>& indexes);
-  // One entry proven in the tree of a checkpoint.
-  struct ProvenEntry {
-    std::string leaf;        // exact entry bytes
-    std::string tlog_proof;  // the server's c2sp.org/tlog-proof@v1 text
-  };
-  // Inclusion proofs of `indexes` (distinct) in the tree of `checkpoint`,
-  // which this device verified, fetched kProofFetchThreads at a time and
-  // each checked against the checkpoint's root. With a non-empty
-  // `checkpoint_note`, each proof must also carry exactly that note and a
-  // tlog-proof (for bundles). DataLoss names the first entry that fails.
-  absl::StatusOr<std::map<uint64_t, ProvenEntry>> ProveEntries(
-      const std::vector<uint64_t>& indexes, const SignedCheckpoint& checkpoint,
-      const std::string& checkpoint_note);
-  absl::StatusOr<NotificationView> ShowState(
-      const v1::NotificationState& state);
-  absl::StatusOr<OpenedEnvelope> OpenSigned(const std::string& envelope,
-                                            const std::string& signer,
-                                            const std::string& channel);
-  absl::StatusOr<v1::NotificationState> GetNotificationState(
-      const std::string& id);
-  NotificationEvent DescribeNotificationEntry(uint64_t index,
-                                              const LogEntry& entry);
-  NotificationVersionView OpenVersion(uint64_t index, const LogEntry& entry);
-  // End of notifications.
 
  private:
   Device(std::unique_ptr<Session> session, LocalState state,
          ProfileIdentity identity, DeviceKeys keys, SecureBuffer passphrase,
-         LogTrust trust, const Options& options, std::string profile_dir);
+         LogTrust trust, const Options& options, Profile profile);
 
   std::string KeystorePath() const;
+  // The member directory from the server, cached in the state.
+  absl::StatusOr<std::vector<v1::Member>> ListMembers();
   absl::StatusOr<std::string> MemberKey(const std::string& name);
   absl::StatusOr<std::string> MemberNameForKey(const std::string& key);
   absl::StatusOr<v1::ChannelInfo> FindChannel(const std::string& name);
-  absl::StatusOr<SendResult> SendEnvelope(const OutboxItem& send);
-  // Queued envelopes in one Channels/SendBatch (all or none). On success
-  // records each as SendEnvelope does, adds it to flushed_ and takes it out
-  // of the outbox.
-  absl::Status SendEnvelopeBatch(const std::vector<OutboxItem>& sends);
-  // After the server logged `send` (`parsed` is its envelope): advances
-  // the local chain.
-  absl::StatusOr<SendResult> RecordSent(const OutboxItem& send,
-                                        const ParsedEnvelope& parsed,
-                                        const v1::SendResponse& response);
   absl::StatusOr<SendResult> SealAndSend(const std::string& channel,
                                          const std::string& content_type,
                                          const std::string& payload,
                                          RelayMode relay_mode,
                                          uint64_t relay_of);
   absl::Status FlushReceipts();
-  // One pass over the outbox (see FlushOutboxWithRetries). Returns the
-  // first transient error (later work is not tried) or a local error.
-  absl::Status FlushOutbox();
-  absl::StatusOr<OutboxAnswer> SendOutboxItem(const OutboxItem& item);
   // `s` with "did you mean NAME?" added when it names an unknown member
   // close to one in the directory.
   absl::Status WithMemberSuggestion(absl::Status s);
@@ -535,19 +256,6 @@ class Device {
                                             RelayMode relay_mode,
                                             uint64_t relay_of, Reach& reach,
                                             ChainState* chain_after);
-  absl::StatusOr<std::string> FetchEntry(uint64_t index);
-  // Checks `checkpoint` (verified under the pinned key; `note` its signed
-  // text) against every checkpoint this profile trusts and, if it is the
-  // newest, records it. The one record is PROFILE/checkpoint.json
-  // (client/core/log_client.h, shared with `parley log verify`); what an older
-  // client kept in state.bin is checked too and, once the record covers it,
-  // dropped. DataLoss when the log forked or the record is not this log's.
-  absl::Status NoteCheckpoint(const SignedCheckpoint& checkpoint,
-                              const std::string& note);
-  // OK if `offered` and `trusted` are the same tree or one extends the
-  // other (a consistency proof from the server); DataLoss otherwise.
-  absl::Status CheckConsistent(const SignedCheckpoint& trusted,
-                               const SignedCheckpoint& offered);
   // Opens one envelope entry into a StoredMessage (error filled on failure).
   StoredMessage OpenEntry(uint64_t index, int64_t logged_at_ms,
                           const EnvelopeEntry& entry);
@@ -575,23 +283,15 @@ class Device {
   std::string profile_dir_;
   SessionAuthenticator auth_;
   std::vector<std::string> warnings_;
-  std::vector<FlushedItem> flushed_;
-  // Why the server refused outbox items for good, by id (this run).
-  std::map<std::string, absl::Status> refusals_;
-  std::optional<std::map<uint64_t, KnownVersion>> known_versions_;
+  std::atomic<bool> stop_{false};
   // Whom to seal to, with which verified keys (online or cached).
   RecipientResolver recipients_;
-  // ListNotifications' answer (see there); prefetched_: its entries were
-  // fetched.
-  std::map<std::string, v1::NotificationState> listed_;
-  bool prefetched_ = false;
-  std::function<void(uint64_t, uint64_t)> entry_progress_;
-  // The checkpoint FetchVerifiedEntries proves against, for this Device.
-  std::optional<SignedCheckpoint> proof_checkpoint_;
-  std::string proof_checkpoint_note_;
+  Outbox outbox_;
+  // Checkpoints met and entries proven (client/core/log_client.h).
+  DeviceLog log_;
+  NotificationClient notifications_;
   bool require_online_ = false;
   uint64_t max_message_bytes_ = kDefaultMaxMessageBytes;
-  std::atomic<bool> stop_{false};
 };
 
 }  // namespace parley

@@ -1,6 +1,6 @@
-// Device: the offline outbox (client/core/device.h, "Offline outbox").
+// Device: sealing to a channel and sending through the outbox
+// (client/core/device.h, "Channels" and "Offline outbox").
 
-#include <algorithm>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -9,306 +9,8 @@
 #include "crypto/encoding.h"
 #include "crypto/envelope.h"
 #include "crypto/prekey.h"
-#include "grpcpp/client_context.h"
-#include "parley/v1/channels.grpc.pb.h"
-#include "parley/v1/notifications.grpc.pb.h"
 
 namespace parley {
-namespace {
-
-constexpr char kSendKind[] = "send";
-constexpr char kNotifyKind[] = "notify";
-constexpr char kAckKind[] = "ack";
-// A batch stays within the server's SendBatch limit (100) and below its
-// default message limit (256 KiB).
-constexpr size_t kMaxBatchSends = 100;
-constexpr size_t kMaxBatchBytes = 192 * 1024;
-
-// Failures after which the queued work stays queued and the pass ends.
-bool IsRetryable(const absl::Status& s) {
-  return IsTransient(s) || absl::IsUnauthenticated(s);
-}
-
-v1::SendRequest ToSendRequest(const OutboxItem& send) {
-  v1::SendRequest request;
-  request.set_channel(send.channel);
-  request.set_envelope(send.request);
-  request.set_relay_mode(static_cast<v1::RelayMode>(send.relay_mode));
-  request.set_relay_of(send.relay_of);
-  return request;
-}
-
-}  // namespace
-
-absl::StatusOr<SendResult> Device::RecordSent(const OutboxItem& send,
-                                              const ParsedEnvelope& parsed,
-                                              const v1::SendResponse& response) {
-  const uint64_t sequence = parsed.header.metadata.sequence;
-  if (state_.Chain(send.channel).next_sequence <= sequence) {
-    if (absl::Status c = state_.SetChain(send.channel,
-                                         ChainState{sequence + 1, parsed.hash});
-        !c.ok()) {
-      return c;
-    }
-  }
-  SendResult result;
-  result.log_index = response.log_index();
-  result.duplicate = response.duplicate();
-  result.channel = send.channel;
-  result.sequence = sequence;
-  result.envelope_hash = parsed.hash;
-  result.id = send.id;
-  return result;
-}
-
-absl::StatusOr<SendResult> Device::SendEnvelope(const OutboxItem& send) {
-  absl::StatusOr<ParsedEnvelope> parsed = ParseEnvelope(send.request);
-  if (!parsed.ok()) return parsed.status();
-  auto api = v1::Channels::NewStub(session_->channel());
-  const v1::SendRequest request = ToSendRequest(send);
-  v1::SendResponse response;
-  absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return api->Send(c, request, &response);
-  });
-  if (!s.ok()) return s;
-  return RecordSent(send, *parsed, response);
-}
-
-absl::Status Device::SendEnvelopeBatch(const std::vector<OutboxItem>& sends) {
-  std::vector<ParsedEnvelope> parsed;
-  v1::SendBatchRequest request;
-  for (const OutboxItem& send : sends) {
-    absl::StatusOr<ParsedEnvelope> p = ParseEnvelope(send.request);
-    if (!p.ok()) return p.status();
-    parsed.push_back(*std::move(p));
-    *request.add_sends() = ToSendRequest(send);
-  }
-  auto api = v1::Channels::NewStub(session_->channel());
-  v1::SendBatchResponse response;
-  absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return api->SendBatch(c, request, &response);
-  });
-  if (!s.ok()) return s;
-  if (response.results_size() != static_cast<int>(sends.size())) {
-    return absl::InternalError(absl::StrCat(
-        "the server answered a batch of ", sends.size(), " sends with ",
-        response.results_size(), " results"));
-  }
-  std::set<std::string> sent;
-  for (size_t i = 0; i < sends.size(); ++i) {
-    absl::StatusOr<SendResult> r =
-        RecordSent(sends[i], parsed[i], response.results(i));
-    if (!r.ok()) return r.status();
-    sent.insert(sends[i].id);
-    flushed_.push_back(FlushedItem{
-        sends[i], OutboxAnswer{r->log_index, r->duplicate, ""}});
-  }
-  return state_.ChangeOutbox(sent, {});
-}
-
-absl::StatusOr<OutboxAnswer> Device::SendOutboxItem(const OutboxItem& item) {
-  if (item.kind == kSendKind) {
-    absl::StatusOr<SendResult> r = SendEnvelope(item);
-    if (!r.ok()) return r.status();
-    return OutboxAnswer{r->log_index, r->duplicate, ""};
-  }
-  if (item.kind == kNotifyKind || item.kind == kAckKind) {
-    auto api = v1::Notifications::NewStub(session_->channel());
-    if (item.kind == kNotifyKind) {
-      v1::NotifyRequest request;
-      if (!request.ParseFromString(item.request)) {
-        return absl::DataLossError("the queued notification is malformed");
-      }
-      v1::NotifyResponse response;
-      absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-        return api->Notify(c, request, &response);
-      });
-      if (!s.ok()) return s;
-      return OutboxAnswer{response.log_index(), response.duplicate(),
-                          response.SerializeAsString()};
-    }
-    v1::AcknowledgeRequest request;
-    if (!request.ParseFromString(item.request)) {
-      return absl::DataLossError("the queued acknowledgement is malformed");
-    }
-    v1::AcknowledgeResponse response;
-    absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-      return api->Acknowledge(c, request, &response);
-    });
-    if (!s.ok()) return s;
-    return OutboxAnswer{response.log_index(), response.duplicate(),
-                        response.SerializeAsString()};
-  }
-  return absl::UnimplementedError(absl::StrCat(
-      "this version of parley cannot send queued work of kind \"", item.kind,
-      "\""));
-}
-
-absl::Status Device::FlushOutbox() {
-  std::vector<std::string> ids;
-  for (const OutboxItem& item : state_.outbox()) ids.push_back(item.id);
-  std::set<std::string> held_keys;  // ordering keys with held work
-  size_t singles_until = 0;  // items before this go one at a time
-  for (size_t k = 0; k < ids.size(); ++k) {
-    const std::string& id = ids[k];
-    const OutboxItem* queued = state_.FindOutboxItem(id);
-    if (queued == nullptr) continue;
-    OutboxItem item = *queued;
-    if (!item.held.empty()) {
-      held_keys.insert(item.channel);
-      continue;
-    }
-    if (held_keys.contains(item.channel)) continue;
-    // A failure the same request may survive (unreachable, rate limited,
-    // signed out): count the try, keep the reason, end this pass.
-    auto wait_for_retry = [&](const absl::Status& failure) {
-      ++item.attempts;
-      item.last_error = std::string(failure.message());
-      absl::Status s = state_.UpdateOutboxItem(id, item);
-      return s.ok() ? failure : s;
-    };
-    if (k >= singles_until && item.kind == kSendKind) {
-      // The envelopes queued from here on, up to the next other work, go
-      // in one Channels/SendBatch: one round trip instead of one each.
-      std::vector<OutboxItem> run;
-      size_t bytes = 0;
-      for (size_t j = k; j < ids.size() && run.size() < kMaxBatchSends; ++j) {
-        const OutboxItem* next = state_.FindOutboxItem(ids[j]);
-        if (next == nullptr || next->kind != kSendKind ||
-            !next->held.empty() || held_keys.contains(next->channel) ||
-            bytes + next->request.size() > kMaxBatchBytes) {
-          break;
-        }
-        bytes += next->request.size();
-        run.push_back(*next);
-      }
-      if (run.size() >= 2) {
-        absl::Status batch = SendEnvelopeBatch(run);
-        if (batch.ok()) {
-          k += run.size() - 1;
-          continue;
-        }
-        if (IsRetryable(batch)) return wait_for_retry(batch);
-        // Refused (nothing of it was logged), or a server without
-        // SendBatch: one at a time, so each refusal lands on its own item.
-        singles_until = k + run.size();
-      }
-    }
-    absl::StatusOr<OutboxAnswer> answer = SendOutboxItem(item);
-    if (answer.ok()) {
-      if (absl::Status s = state_.RemoveFromOutbox(id); !s.ok()) return s;
-      flushed_.push_back(FlushedItem{std::move(item), *answer});
-      continue;
-    }
-    if (IsRetryable(answer.status())) return wait_for_retry(answer.status());
-    // Refused for good: keep it, with the reason, for the user to decide.
-    ++item.attempts;
-    refusals_[id] = answer.status();
-    item.held = absl::StrCat(absl::StatusCodeToString(answer.status().code()),
-                             ": ", answer.status().message());
-    if (absl::Status s = state_.UpdateOutboxItem(id, item); !s.ok()) return s;
-    held_keys.insert(item.channel);
-    warnings_.push_back(absl::StrCat(
-        "queued ", item.kind, " ", item.id, " for ", item.channel,
-        " was refused by the server and is held in the outbox: ",
-        answer.status().message(),
-        " (`parley outbox` lists it; `parley outbox resend ", item.id,
-        "` or `parley outbox drop ", item.id, "`)"));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status Device::FlushOutboxWithRetries(int attempts,
-                                            absl::Duration budget) {
-  const absl::Time deadline = clock_.Now() + budget;
-  Backoff backoff(absl::Milliseconds(250), absl::Seconds(8), random_);
-  for (int attempt = 1;; ++attempt) {
-    absl::Status s = FlushOutbox();
-    if (s.ok() || !IsTransient(s)) return s;
-    if (attempt >= attempts || stop_.load()) return s;
-    const absl::Duration sleep = backoff.Next();
-    if (clock_.Now() + sleep >= deadline) return s;
-    SleepUnlessStopped(clock_, sleep, stop_, absl::Milliseconds(50));
-    // A channel that saw its server die can be slow to notice it is back.
-    session_->ResetChannel();
-  }
-}
-
-absl::StatusOr<SubmitResult> Device::SubmitQueued(
-    OutboxItem item, const std::optional<ChainState>& chain_after) {
-  if (item.id.empty()) {
-    return absl::InvalidArgumentError("outbox work needs an idempotency id");
-  }
-  if (item.queued_at_ms == 0) {
-    item.queued_at_ms = absl::ToUnixMillis(clock_.Now());
-  }
-  const ChainState chain_before = state_.Chain(item.channel);
-  const std::string id = item.id;
-  const std::string key = item.channel;
-  if (absl::Status s = state_.AddToOutbox(item, chain_after); !s.ok()) {
-    return s;
-  }
-  // Takes the item out again: refused, or not allowed to wait.
-  auto withdraw = [&]() -> absl::Status {
-    if (absl::Status s = state_.RemoveFromOutbox(id); !s.ok()) return s;
-    if (chain_after.has_value() &&
-        state_.Chain(key).next_sequence == chain_after->next_sequence) {
-      return state_.SetChain(key, chain_before);
-    }
-    return absl::OkStatus();
-  };
-  absl::Status flushed = FlushOutbox();
-  if (!flushed.ok() && !IsRetryable(flushed)) {
-    return flushed;  // local state could not be written
-  }
-  SubmitResult result;
-  result.id = id;
-  const OutboxItem* still = state_.FindOutboxItem(id);
-  if (still == nullptr) {
-    for (const FlushedItem& f : flushed_) {
-      if (f.item.id == id) result.answer = f.answer;
-    }
-    std::erase_if(flushed_, [&](const FlushedItem& f) { return f.item.id == id; });
-    return result;
-  }
-  if (!still->held.empty()) {
-    // Refused at once: the user sees why now, so it need not wait.
-    std::string why = still->held;
-    warnings_.erase(std::remove_if(warnings_.begin(), warnings_.end(),
-                                   [&](const std::string& w) {
-                                     return w.find(id) != std::string::npos;
-                                   }),
-                    warnings_.end());
-    if (absl::Status s = withdraw(); !s.ok()) return s;
-    auto refusal = refusals_.find(id);
-    if (item.kind != kSendKind && refusal != refusals_.end()) {
-      // Notification work: the server's own answer (not found, permission
-      // denied, ...), as when it was sent directly.
-      return refusal->second;
-    }
-    return absl::FailedPreconditionError(
-        absl::StrCat("the server refused it: ", why));
-  }
-  const std::string reason =
-      !flushed.ok()
-          ? std::string(flushed.message())
-          : absl::StrCat("earlier work for ", key,
-                         " is held in the outbox (see `parley outbox`)");
-  if (require_online_) {
-    if (absl::Status s = withdraw(); !s.ok()) return s;
-    return absl::UnavailableError(absl::StrCat(
-        reason, "; not sent and not queued (--require-online)"));
-  }
-  if (still->last_error.empty()) {
-    // Not tried (earlier work failed first): say why it waits anyway.
-    OutboxItem noted = *still;
-    noted.last_error = reason;
-    if (absl::Status s = state_.UpdateOutboxItem(id, noted); !s.ok()) return s;
-  }
-  result.queued = true;
-  result.reason = reason;
-  return result;
-}
 
 absl::StatusOr<OutboxItem> Device::SealForChannel(
     const std::string& channel, const std::string& content_type,
@@ -395,7 +97,7 @@ absl::StatusOr<OutboxItem> Device::SealForChannel(
 
   OutboxItem item;
   item.id = HexEncode(metadata.client_message_id);
-  item.kind = kSendKind;
+  item.kind = kOutboxSend;
   item.channel = channel;
   item.request = *std::move(envelope);
   item.relay_mode = relay_mode;
@@ -412,7 +114,7 @@ absl::StatusOr<SendResult> Device::SealAndSend(const std::string& channel,
                                                const std::string& payload,
                                                RelayMode relay_mode,
                                                uint64_t relay_of) {
-  absl::Status flushed = FlushOutbox();
+  absl::Status flushed = outbox_.Flush();
   if (!flushed.ok() && !IsRetryable(flushed)) {
     return flushed;
   }
@@ -435,27 +137,13 @@ absl::StatusOr<SendResult> Device::SealAndSend(const std::string& channel,
   result.envelope_hash = parsed->hash;
   result.id = item->id;
   absl::StatusOr<SubmitResult> submitted =
-      SubmitQueued(*std::move(item), chain_after);
+      outbox_.Submit(*std::move(item), chain_after);
   if (!submitted.ok()) return submitted.status();
   result.queued = submitted->queued;
   result.queued_reason = submitted->reason;
   result.log_index = submitted->answer.log_index;
   result.duplicate = submitted->answer.duplicate;
   return result;
-}
-
-absl::Status Device::DropQueued(const std::string& id, bool force) {
-  const OutboxItem* item = state_.FindOutboxItem(id);
-  if (item == nullptr) {
-    return absl::NotFoundError(absl::StrCat(
-        "nothing queued with id ", id, " (`parley outbox` lists the ids)"));
-  }
-  if (item->held.empty() && !force) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        id, " is still waiting to be sent and may already have reached the "
-            "server; drop it only with --force"));
-  }
-  return state_.RemoveFromOutbox(id);
 }
 
 absl::StatusOr<std::vector<SendResult>> Device::ResendHeld(
@@ -469,7 +157,7 @@ absl::StatusOr<std::vector<SendResult>> Device::ResendHeld(
     return absl::FailedPreconditionError(absl::StrCat(
         id, " was not refused; `parley sync` sends it"));
   }
-  if (held->kind != kSendKind) {
+  if (held->kind != kOutboxSend) {
     return absl::UnimplementedError(absl::StrCat(
         "resending held ", held->kind, " work is not supported; drop it and "
         "do it again"));
@@ -480,7 +168,7 @@ absl::StatusOr<std::vector<SendResult>> Device::ResendHeld(
   bool from_here = false;
   for (const OutboxItem& item : state_.outbox()) {
     if (item.id == id) from_here = true;
-    if (from_here && item.channel == channel && item.kind == kSendKind) {
+    if (from_here && item.channel == channel && item.kind == kOutboxSend) {
       redo.push_back(item);
     }
   }
@@ -513,7 +201,7 @@ absl::StatusOr<std::vector<SendResult>> Device::ResendHeld(
     if (absl::Status s = state_.SetChain(channel, chain_after); !s.ok()) {
       return s;
     }
-    absl::Status flushed = FlushOutbox();
+    absl::Status flushed = outbox_.Flush();
     if (!flushed.ok() && !IsRetryable(flushed)) {
       return flushed;
     }
@@ -531,11 +219,9 @@ absl::StatusOr<std::vector<SendResult>> Device::ResendHeld(
       results.push_back(std::move(r));
       break;
     }
-    for (const FlushedItem& f : flushed_) {
-      if (f.item.id == fresh_id) {
-        r.log_index = f.answer.log_index;
-        r.duplicate = f.answer.duplicate;
-      }
+    if (std::optional<OutboxAnswer> answer = outbox_.TakeAnswer(fresh_id)) {
+      r.log_index = answer->log_index;
+      r.duplicate = answer->duplicate;
     }
     results.push_back(std::move(r));
   }

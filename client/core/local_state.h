@@ -106,8 +106,8 @@ struct OutboxItem {
   std::string id;
   // What `request` is: "send" (a sealed envelope), "notify" (a serialized
   // parley.v1.NotifyRequest), "ack" (a serialized
-  // parley.v1.AcknowledgeRequest). Device::SendOutboxItem
-  // (client/core/device_outbox.cc) sends each kind.
+  // parley.v1.AcknowledgeRequest). Outbox::Send (client/core/outbox.cc)
+  // sends each kind.
   std::string kind = "send";
   // Ordering key (the channel for "send", "n/" + id for notification
   // work): items with the same key go in the order queued, and one refused

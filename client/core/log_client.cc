@@ -1,11 +1,15 @@
 #include "client/core/log_client.h"
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <map>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "client/core/retry.h"
 #include "crypto/file_util.h"
 #include "nlohmann/json.hpp"
 #include "parley/v1/log.grpc.pb.h"
@@ -15,6 +19,8 @@ namespace parley {
 namespace {
 
 constexpr char kTrustFile[] = "checkpoint.json";
+// Inclusion proofs fetched at once by DeviceLog::ProveEntries.
+constexpr int kProofFetchThreads = 8;
 
 std::vector<std::string> ToVector(
     const google::protobuf::RepeatedPtrField<std::string>& field) {
@@ -150,7 +156,7 @@ absl::StatusOr<LogVerifyResult> LogClient::VerifyAndAdvance(
     }
     if (previous->size > 0) {
       absl::StatusOr<VerifiedConsistency> consistency =
-          Consistency(*verifier, previous->size, current->size);
+          Consistency(previous->size, current->size);
       if (!consistency.ok()) {
         if (absl::IsDataLoss(consistency.status())) {
           return evidence(current->note,
@@ -238,8 +244,8 @@ absl::StatusOr<VerifiedInclusion> LogClient::Inclusion(
   return out;
 }
 
-absl::StatusOr<VerifiedConsistency> LogClient::Consistency(
-    const NoteVerifier& verifier, uint64_t size1, uint64_t size2) {
+absl::StatusOr<VerifiedConsistency> LogClient::Consistency(uint64_t size1,
+                                                           uint64_t size2) {
   auto api = v1::Log::NewStub(session_.channel());
   v1::GetConsistencyProofRequest request;
   request.set_size1(size1);
@@ -266,8 +272,37 @@ absl::StatusOr<VerifiedConsistency> LogClient::Consistency(
         absl::StrCat("consistency proof from ", size1, " to ", out.size2,
                      " does not verify: ", s.message()));
   }
-  (void)verifier;
   return out;
+}
+
+absl::Status LogClient::CheckConsistent(const SignedCheckpoint& trusted,
+                                        const SignedCheckpoint& offered) {
+  if (offered.size == trusted.size) {
+    if (offered.root_hash != trusted.root_hash) {
+      return absl::DataLossError(absl::StrCat(
+          "the log presented two different roots for size ", trusted.size,
+          ": the server forked or rewrote its log"));
+    }
+    return absl::OkStatus();
+  }
+  if (trusted.size == 0 || offered.size == 0) return absl::OkStatus();
+  const bool grows = offered.size > trusted.size;
+  const SignedCheckpoint& older = grows ? trusted : offered;
+  const SignedCheckpoint& newer = grows ? offered : trusted;
+  absl::StatusOr<VerifiedConsistency> proof =
+      Consistency(older.size, newer.size);
+  if (!proof.ok() && !absl::IsDataLoss(proof.status())) return proof.status();
+  if (!proof.ok() || proof->size1 != older.size ||
+      proof->size2 != newer.size || proof->root1 != older.root_hash ||
+      proof->root2 != newer.root_hash) {
+    return absl::DataLossError(absl::StrCat(
+        "the log checkpoint of size ", offered.size,
+        " is not consistent with the one this profile trusted (size ",
+        trusted.size, "): ",
+        proof.ok() ? "the proof is for other roots"
+                   : proof.status().message()));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<SignedCheckpoint> LogClient::Audit(
@@ -351,6 +386,271 @@ absl::StatusOr<SignedCheckpoint> LogClient::Audit(
   }
   return absl::DataLossError(
       "audit failed: the recomputed root differs from the signed checkpoint");
+}
+
+// ---------------------------------------------------------------------------
+// DeviceLog
+
+absl::Status DeviceLog::NoteCheckpoint(const SignedCheckpoint& checkpoint,
+                                       const std::string& note) {
+  // Read each time: `parley log verify` may have advanced it meanwhile.
+  absl::StatusOr<std::optional<CheckpointTrust>> record =
+      LoadCheckpointTrust(profile_);
+  if (!record.ok()) return record.status();
+  const std::string path = absl::StrCat(profile_.dir(), "/checkpoint.json");
+  // Every checkpoint trusted so far: the record's, and the one an older
+  // client kept in state.bin (until it is migrated below).
+  std::vector<SignedCheckpoint> trusted;
+  if (record->has_value()) {
+    if ((*record)->verifier_key != verifier_key_) {
+      return absl::DataLossError(absl::StrCat(
+          path, " trusts the log key ", (*record)->verifier_key,
+          " but this device was enrolled with ", verifier_key_,
+          "; it belongs to another log: remove it to trust this server's "
+          "log afresh"));
+    }
+    if (!(*record)->checkpoint_note.empty()) {
+      absl::StatusOr<SignedCheckpoint> recorded = VerifyCheckpointNote(
+          (*record)->checkpoint_note, trust_.verifier, trust_.origin);
+      if (!recorded.ok()) {
+        return absl::DataLossError(absl::StrCat(
+            "the trusted checkpoint in ", path, " no longer verifies: ",
+            recorded.status().message()));
+      }
+      trusted.push_back(*std::move(recorded));
+    }
+  }
+  const bool legacy = state_.trusted_size() > 0;
+  if (legacy) {
+    SignedCheckpoint old;
+    old.size = state_.trusted_size();
+    old.root_hash = state_.trusted_root();
+    trusted.push_back(std::move(old));
+  }
+  uint64_t newest = 0;
+  for (const SignedCheckpoint& t : trusted) {
+    if (absl::Status s = client_.CheckConsistent(t, checkpoint); !s.ok()) return s;
+    newest = std::max(newest, t.size);
+  }
+  // Only forward: a smaller checkpoint is checked, never recorded.
+  if (checkpoint.size < newest) return absl::OkStatus();
+  const bool recorded_newest = record->has_value() &&
+                               !(*record)->checkpoint_note.empty() &&
+                               trusted.front().size == checkpoint.size;
+  if (!recorded_newest) {
+    if (absl::Status s = SaveCheckpointTrust(
+            profile_, CheckpointTrust{verifier_key_, note});
+        !s.ok()) {
+      return s;
+    }
+  }
+  // The record now covers what state.bin held (checked consistent above).
+  if (legacy) return state_.SetTrustedCheckpoint(0, "");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> DeviceLog::FetchEntry(uint64_t index) {
+  auto api = v1::Log::NewStub(session_.channel());
+  v1::GetInclusionProofRequest request;
+  request.set_index(index);
+  v1::InclusionProof proof;
+  absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
+    return api->GetInclusionProof(c, request, &proof);
+  });
+  if (!s.ok() && !IsTransient(s) && !absl::IsPermissionDenied(s) &&
+      !absl::IsUnauthenticated(s)) {
+    // Probably newer than the latest checkpoint: ask for a fresh one.
+    v1::GetCheckpointRequest fresh;
+    fresh.set_fresh(true);
+    v1::Checkpoint checkpoint;
+    if (absl::Status f = auth_.Call([&](grpc::ClientContext* c) {
+          return api->GetCheckpoint(c, fresh, &checkpoint);
+        });
+        !f.ok()) {
+      return s;
+    }
+    s = auth_.Call([&](grpc::ClientContext* c) {
+      return api->GetInclusionProof(c, request, &proof);
+    });
+  }
+  if (!s.ok()) return s;
+  absl::StatusOr<SignedCheckpoint> checkpoint =
+      VerifyEntryInclusion(proof.leaf(), proof, trust_);
+  if (!checkpoint.ok()) return checkpoint.status();
+  if (proof.index() != index) {
+    return absl::DataLossError(absl::StrCat("asked for log entry ", index,
+                                            ", got a proof for ",
+                                            proof.index()));
+  }
+  if (absl::Status n = NoteCheckpoint(*checkpoint, proof.checkpoint().note());
+      !n.ok()) {
+    return n;
+  }
+  return proof.leaf();
+}
+
+absl::StatusOr<std::map<uint64_t, std::string>> DeviceLog::FetchVerifiedEntries(
+    const std::vector<uint64_t>& indexes) {
+  std::map<uint64_t, std::string> out;
+  std::vector<uint64_t> missing;
+  for (uint64_t index : indexes) {
+    if (out.contains(index)) continue;
+    absl::StatusOr<std::optional<std::string>> cached =
+        state_.VerifiedEntry(index);
+    if (!cached.ok()) return cached.status();
+    if (cached->has_value()) {
+      out[index] = **std::move(cached);
+    } else if (std::find(missing.begin(), missing.end(), index) ==
+               missing.end()) {
+      missing.push_back(index);
+    }
+  }
+  if (missing.empty()) return out;
+
+  // One checkpoint for every proof: verified once, consistent with the
+  // trusted one, and reused while it covers what is asked.
+  const uint64_t highest = *std::max_element(missing.begin(), missing.end());
+  for (bool fresh : {false, true}) {
+    if (proof_checkpoint_.has_value() && proof_checkpoint_->size > highest) {
+      break;
+    }
+    absl::StatusOr<SignedCheckpoint> verified = GetCheckpoint(fresh, nullptr);
+    if (!verified.ok()) return verified.status();
+    proof_checkpoint_ = *std::move(verified);
+  }
+  if (proof_checkpoint_->size <= highest) {
+    return absl::NotFoundError(absl::StrCat(
+        "log entry ", highest, " is beyond the log's size ",
+        proof_checkpoint_->size));
+  }
+  absl::StatusOr<std::map<uint64_t, ProvenEntry>> proven =
+      ProveEntries(missing, *proof_checkpoint_, "");
+  if (!proven.ok()) return proven.status();
+  std::vector<std::pair<uint64_t, std::string>> verified;
+  for (auto& [index, entry] : *proven) {
+    verified.emplace_back(index, entry.leaf);
+    out[index] = std::move(entry.leaf);
+  }
+  if (absl::Status s = state_.AddVerifiedEntries(verified); !s.ok()) return s;
+  return out;
+}
+
+absl::StatusOr<std::map<uint64_t, ProvenEntry>> DeviceLog::ProveEntries(
+    const std::vector<uint64_t>& indexes, const SignedCheckpoint& checkpoint,
+    const std::string& checkpoint_note) {
+  // Proofs in parallel (one HTTP/2 connection, several calls in flight);
+  // each checked against the checkpoint's root.
+  auto log = v1::Log::NewStub(session_.channel());
+  std::vector<ProvenEntry> proven(indexes.size());
+  std::vector<absl::Status> errors(indexes.size());
+  std::atomic<size_t> next{0};
+  std::atomic<size_t> finished{0};
+  // `reporter`: the calling thread, the only one that reports progress.
+  auto worker = [&](bool reporter) {
+    for (size_t i = next++; i < indexes.size(); i = next++) {
+      if (reporter && progress_) {
+        progress_(finished.load(), indexes.size());
+      }
+      const uint64_t index = indexes[i];
+      v1::GetInclusionProofRequest request;
+      request.set_index(index);
+      request.set_tree_size(checkpoint.size);
+      v1::InclusionProof proof;
+      absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
+        return log->GetInclusionProof(c, request, &proof);
+      });
+      if (!s.ok()) {
+        errors[i] = s;
+        continue;
+      }
+      if (proof.index() != index || proof.tree_size() != checkpoint.size) {
+        errors[i] = absl::DataLossError(absl::StrCat(
+            "asked for a proof of log entry ", index, " in the tree of size ",
+            checkpoint.size, ", got one of entry ", proof.index(),
+            " in size ", proof.tree_size()));
+        continue;
+      }
+      if (proof.leaf().empty()) {
+        // Every entry asked for here is one the server listed as this
+        // member's to read.
+        errors[i] = absl::DataLossError(absl::StrCat(
+            "the server withheld the bytes of log entry ", index,
+            " from this member, although it listed the entry as one of "
+            "this member's"));
+        continue;
+      }
+      std::vector<std::string> hashes(proof.hashes().begin(),
+                                      proof.hashes().end());
+      if (absl::Status v =
+              VerifyInclusion(index, checkpoint.size, LeafHash(proof.leaf()),
+                              hashes, checkpoint.root_hash);
+          !v.ok()) {
+        errors[i] = absl::DataLossError(absl::StrCat(
+            "log entry ", index, " is not proven to be in the log: ",
+            v.message()));
+        continue;
+      }
+      if (!checkpoint_note.empty() &&
+          (proof.checkpoint().note() != checkpoint_note ||
+           proof.tlog_proof().empty())) {
+        errors[i] = absl::DataLossError(absl::StrCat(
+            "the server proved entry ", index,
+            " against another checkpoint than the one asked for"));
+        continue;
+      }
+      proven[i] = ProvenEntry{proof.leaf(), proof.tlog_proof()};
+      ++finished;
+    }
+  };
+  const size_t threads = std::min<size_t>(kProofFetchThreads, indexes.size());
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker, false);
+  worker(true);
+  for (std::thread& t : pool) t.join();
+  if (progress_ && !indexes.empty()) {
+    progress_(finished.load(), indexes.size());
+  }
+  std::map<uint64_t, ProvenEntry> out;
+  for (size_t i = 0; i < indexes.size(); ++i) {
+    if (!errors[i].ok()) return errors[i];
+    out[indexes[i]] = std::move(proven[i]);
+  }
+  return out;
+}
+
+absl::StatusOr<SignedCheckpoint> DeviceLog::NoteCheckpointText(
+    const std::string& note) {
+  absl::StatusOr<SignedCheckpoint> checkpoint =
+      VerifyCheckpointNote(note, trust_.verifier, trust_.origin);
+  if (!checkpoint.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "the server's checkpoint does not verify under the pinned key: ",
+        checkpoint.status().message()));
+  }
+  if (absl::Status n = NoteCheckpoint(*checkpoint, note); !n.ok()) return n;
+  return checkpoint;
+}
+
+absl::StatusOr<SignedCheckpoint> DeviceLog::GetCheckpoint(bool fresh,
+                                                          std::string* note) {
+  auto api = v1::Log::NewStub(session_.channel());
+  v1::GetCheckpointRequest request;
+  request.set_fresh(fresh);
+  v1::Checkpoint checkpoint;
+  if (absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
+        return api->GetCheckpoint(c, request, &checkpoint);
+      });
+      !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<SignedCheckpoint> verified =
+      NoteCheckpointText(checkpoint.note());
+  if (verified.ok() && note != nullptr) *note = checkpoint.note();
+  return verified;
+}
+
+absl::StatusOr<SignedCheckpoint> DeviceLog::FreshCheckpoint(std::string* note) {
+  return GetCheckpoint(/*fresh=*/true, note);
 }
 
 }  // namespace parley

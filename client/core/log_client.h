@@ -4,16 +4,21 @@
 // Client-side log verification: checkpoints verified under the log's
 // verifier key (pinned per profile), consistency with the last checkpoint
 // this profile trusted, inclusion proofs, and a full audit that recomputes
-// the tree from the entries.
+// the tree from the entries. LogClient is what `parley log` needs without
+// the passphrase; DeviceLog adds what an enrolled device keeps: entries
+// proven once and cached in its sealed state.
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "client/core/auth.h"
+#include "client/core/directory.h"
+#include "client/core/local_state.h"
 #include "client/core/profile.h"
 #include "client/core/session.h"
 #include "storage/tlog/checkpoint.h"
@@ -87,8 +92,15 @@ class LogClient {
   // verified against a signed checkpoint.
   absl::StatusOr<VerifiedInclusion> Inclusion(const NoteVerifier& verifier,
                                               uint64_t index, uint64_t size);
-  absl::StatusOr<VerifiedConsistency> Consistency(
-      const NoteVerifier& verifier, uint64_t size1, uint64_t size2);
+  // A consistency proof between sizes `size1` < `size2`, checked against
+  // the roots the server sent with it: the caller compares those with
+  // checkpoints it verified (CheckConsistent does).
+  absl::StatusOr<VerifiedConsistency> Consistency(uint64_t size1,
+                                                  uint64_t size2);
+  // OK if `offered` and `trusted` (both verified) are the same tree or one
+  // extends the other; DataLoss otherwise.
+  absl::Status CheckConsistent(const SignedCheckpoint& trusted,
+                               const SignedCheckpoint& offered);
 
   // Downloads entries [from, size) of the latest signed checkpoint,
   // recomputes every leaf hash and the root (for from > 0 the hashes left of
@@ -106,6 +118,88 @@ class LogClient {
   const Session& session_;
   SessionAuthenticator* const auth_;
   const Profile& profile_;
+};
+
+// One entry proven in the tree of a checkpoint.
+struct ProvenEntry {
+  std::string leaf;        // exact entry bytes
+  std::string tlog_proof;  // the server's c2sp.org/tlog-proof@v1 text
+};
+
+// The log as one enrolled device sees it: every checkpoint it meets is
+// checked against every checkpoint the profile trusts and recorded when
+// newer (NoteCheckpoint), and entries are proven once and kept in the
+// device's sealed state. Not thread-safe; one per Device. Everything it is
+// given must outlive it.
+class DeviceLog {
+ public:
+  // `verifier_key` is the key the device was enrolled with (its text form,
+  // as PROFILE/checkpoint.json holds it); `trust` the same, parsed.
+  DeviceLog(const Session& session, SessionAuthenticator& auth,
+            Profile profile, LocalState& state, const LogTrust& trust,
+            std::string verifier_key)
+      : profile_(std::move(profile)),
+        client_(session, &auth, profile_),
+        session_(session),
+        auth_(auth),
+        state_(state),
+        trust_(trust),
+        verifier_key_(std::move(verifier_key)) {}
+
+  // Checks `checkpoint` (verified under the pinned key; `note` its signed
+  // text) against every checkpoint this profile trusts and, if it is the
+  // newest, records it. The one record is PROFILE/checkpoint.json (shared
+  // with `parley log verify`); what an older client kept in state.bin is
+  // checked too and, once the record covers it, dropped. DataLoss when the
+  // log forked or the record is not this log's.
+  absl::Status NoteCheckpoint(const SignedCheckpoint& checkpoint,
+                              const std::string& note);
+  // Verifies `note` under the pinned key and notes it (NoteCheckpoint).
+  // DataLoss if it does not verify.
+  absl::StatusOr<SignedCheckpoint> NoteCheckpointText(const std::string& note);
+  // A checkpoint signed now over everything logged so far, verified and
+  // noted; `note` receives its text.
+  absl::StatusOr<SignedCheckpoint> FreshCheckpoint(std::string* note);
+
+  // Entry `index` (exact leaf bytes) proven in the latest checkpoint (a
+  // fresh one when the latest does not cover it yet); the checkpoint is
+  // noted.
+  absl::StatusOr<std::string> FetchEntry(uint64_t index);
+  // Entries `indexes`, each verified: from the cache, else fetched in
+  // parallel and proven against one checkpoint (consistent with the
+  // trusted one), then cached.
+  absl::StatusOr<std::map<uint64_t, std::string>> FetchVerifiedEntries(
+      const std::vector<uint64_t>& indexes);
+  // Inclusion proofs of `indexes` (distinct) in the tree of `checkpoint`,
+  // which this device verified, fetched several at a time and each checked
+  // against the checkpoint's root. With a non-empty `checkpoint_note`, each
+  // proof must also carry exactly that note and a tlog-proof (for proof
+  // bundles). DataLoss names the first entry that fails.
+  absl::StatusOr<std::map<uint64_t, ProvenEntry>> ProveEntries(
+      const std::vector<uint64_t>& indexes, const SignedCheckpoint& checkpoint,
+      const std::string& checkpoint_note);
+
+  // Called on the calling thread while entries are proven, with how many
+  // are done and the total; for a progress bar.
+  void set_progress(std::function<void(uint64_t, uint64_t)> progress) {
+    progress_ = std::move(progress);
+  }
+
+ private:
+  // The latest checkpoint (a fresh one with `fresh`), verified and noted.
+  absl::StatusOr<SignedCheckpoint> GetCheckpoint(bool fresh,
+                                                 std::string* note);
+
+  const Profile profile_;
+  LogClient client_;
+  const Session& session_;
+  SessionAuthenticator& auth_;
+  LocalState& state_;
+  const LogTrust& trust_;
+  const std::string verifier_key_;
+  std::function<void(uint64_t, uint64_t)> progress_;
+  // The checkpoint FetchVerifiedEntries proves against.
+  std::optional<SignedCheckpoint> proof_checkpoint_;
 };
 
 }  // namespace parley

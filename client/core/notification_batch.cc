@@ -1,4 +1,4 @@
-// Device: many notifications at once (client/core/device.h, NotifyBatch), for
+// Many notifications at once (NotificationClient::NotifyBatch), for
 // `parley notify --from-file`.
 
 #include <algorithm>
@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "client/core/device.h"
+#include "client/core/notification_client.h"
 #include "client/core/retry.h"
 #include "crypto/domain.h"
 #include "crypto/encoding.h"
@@ -32,7 +32,7 @@ std::string Channel(const NotificationContent& content) {
 
 }  // namespace
 
-std::string Device::DeriveNotificationId(std::string_view prefix,
+std::string NotificationClient::DeriveNotificationId(std::string_view prefix,
                                          std::string_view source) const {
   const std::string digest =
       TaggedBlake2b(kDerivedIdTag, keys_.identity().seed().view(),
@@ -41,7 +41,7 @@ std::string Device::DeriveNotificationId(std::string_view prefix,
                       HexEncode(std::string_view(digest).substr(0, 8)));
 }
 
-absl::StatusOr<Device::NotifyResult> Device::LoggedBefore(
+absl::StatusOr<NotifyResult> NotificationClient::LoggedBefore(
     const std::string& id, const absl::Status& refused) {
   absl::StatusOr<v1::NotificationState> state = GetNotificationState(id);
   if (!state.ok() || state->issuer() != identity_.name) return refused;
@@ -58,16 +58,16 @@ absl::StatusOr<Device::NotifyResult> Device::LoggedBefore(
   return r;
 }
 
-std::vector<absl::StatusOr<Device::NotifyResult>> Device::NotifyBatch(
-    const std::vector<BatchNotification>& items, const BatchOptions& options) {
+std::vector<absl::StatusOr<NotifyResult>> NotificationClient::NotifyBatch(
+    const std::vector<BatchNotification>& items, const NotifyBatchOptions& options) {
   std::vector<absl::StatusOr<NotifyResult>> results(
       items.size(), absl::InternalError("not tried"));
   auto report = [&](size_t i) {
     if (options.on_result) options.on_result(i, results[i]);
   };
-  // Work queued earlier goes first, as SubmitQueued would send it.
-  if (absl::Status s = FlushOutbox();
-      !s.ok() && !IsTransient(s) && !absl::IsUnauthenticated(s)) {
+  // Work queued earlier goes first, as Outbox::Submit would send it.
+  if (absl::Status s = outbox_.Flush();
+      !s.ok() && !IsRetryable(s)) {
     for (size_t i = 0; i < items.size(); ++i) {
       results[i] = s;  // local state could not be written
       report(i);
@@ -137,7 +137,7 @@ std::vector<absl::StatusOr<Device::NotifyResult>> Device::NotifyBatch(
   return results;
 }
 
-void Device::NotifyGroup(const std::vector<BatchNotification>& items,
+void NotificationClient::NotifyGroup(const std::vector<BatchNotification>& items,
                          const std::vector<size_t>& indexes, int max_in_flight,
                          std::vector<absl::StatusOr<NotifyResult>>* results) {
   // Sealed first; an item that cannot be sealed is answered now.
@@ -181,9 +181,8 @@ void Device::NotifyGroup(const std::vector<BatchNotification>& items,
           absl::MutexLock lock(&mu);
           if (!unreachable.ok()) continue;
         }
-        absl::StatusOr<OutboxAnswer> answer = SendOutboxItem(sealed[k]);
-        if (!answer.ok() && (IsTransient(answer.status()) ||
-                             absl::IsUnauthenticated(answer.status()))) {
+        absl::StatusOr<OutboxAnswer> answer = outbox_.Send(sealed[k]);
+        if (!answer.ok() && IsRetryable(answer.status())) {
           absl::MutexLock lock(&mu);
           if (unreachable.ok()) unreachable = answer.status();
         }
@@ -211,14 +210,14 @@ void Device::NotifyGroup(const std::vector<BatchNotification>& items,
       continue;
     }
     const absl::Status failed = sent ? answers[k]->status() : unreachable;
-    if ((!sent || IsTransient(failed) || absl::IsUnauthenticated(failed)) &&
-        require_online_) {
+    if ((!sent || IsRetryable(failed)) &&
+        options_.require_online) {
       remove.insert(item.id);
       (*results)[i] = absl::UnavailableError(absl::StrCat(
           failed.message(), "; not sent and not queued (--require-online)"));
       continue;
     }
-    if (!sent || IsTransient(failed) || absl::IsUnauthenticated(failed)) {
+    if (!sent || IsRetryable(failed)) {
       // Stays in the outbox: sent by the next online command or sync.
       if (sent) ++item.attempts;
       item.last_error = std::string(failed.message());
@@ -231,7 +230,7 @@ void Device::NotifyGroup(const std::vector<BatchNotification>& items,
       continue;
     }
     // Refused at once: taken out again, the server's answer returned (as
-    // SubmitQueued does for notification work).
+    // Outbox::Submit does for notification work).
     remove.insert(item.id);
     if (items[i].derived_id && absl::IsAlreadyExists(failed)) {
       (*results)[i] = LoggedBefore(ContentId(items[i].content), failed);

@@ -1,4 +1,4 @@
-// Device: movement and site notifications (PROTOCOL.md sections 15, 16).
+// Movement and site notifications (PROTOCOL.md sections 15, 16).
 
 #include <algorithm>
 #include <atomic>
@@ -8,7 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "client/core/device.h"
+#include "client/core/notification_client.h"
 #include "client/core/retry.h"
 #include "client/deconfliction/proof_bundle.h"
 #include "client/deconfliction/vocabulary.h"
@@ -30,10 +30,6 @@ constexpr char kObjectionContentType[] =
     "application/vnd.parley.objection+json";
 constexpr char kCancelContentType[] = "application/vnd.parley.cancel+json";
 constexpr char kStatusContentType[] = "application/vnd.parley.status+json";
-constexpr char kNotifyKind[] = "notify";
-constexpr char kAckKind[] = "ack";
-// Inclusion proofs fetched at once by FetchVerifiedEntries.
-constexpr int kProofFetchThreads = 8;
 
 std::string Channel(const std::string& id) { return NotificationChannel(id); }
 
@@ -81,24 +77,7 @@ std::string SideText(const std::string& payload, const char* member) {
 // ---------------------------------------------------------------------------
 // Helpers
 
-absl::StatusOr<std::vector<v1::Member>> Device::ListMembers() {
-  auto api = v1::Directory::NewStub(session_->channel());
-  v1::ListMembersResponse response;
-  absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-    return api->ListMembers(c, v1::ListMembersRequest(), &response);
-  });
-  if (!s.ok()) return s;
-  std::vector<CachedMember> cache;
-  for (const v1::Member& m : response.members()) {
-    cache.push_back(CachedMember{m.name(), static_cast<MemberRole>(m.role()),
-                                 m.organisation(), m.revoked()});
-  }
-  if (absl::Status c = state_.CacheMembers(cache); !c.ok()) return c;
-  return std::vector<v1::Member>(response.members().begin(),
-                                 response.members().end());
-}
-
-absl::StatusOr<std::string> Device::SealNotificationEnvelope(
+absl::StatusOr<std::string> NotificationClient::SealNotificationEnvelope(
     const std::string& channel, const std::vector<std::string>& audience,
     const std::string& content_type, const std::string& payload,
     uint64_t sequence, const std::string& previous_hash, const Reach& reach,
@@ -120,7 +99,7 @@ absl::StatusOr<std::string> Device::SealNotificationEnvelope(
       SealEnvelope(keys_.identity(), metadata, *recipients, payload, random_);
   if (!envelope.ok()) return envelope.status();
   if (absl::Status s = CheckEnvelopeFits(
-          envelope->size(), max_message_bytes_,
+          envelope->size(), options_.max_message_bytes,
           absl::StrCat("the sealed content for ", channel),
           "Use fewer points (simplify the route or polygon) or shorter "
           "text.");
@@ -130,13 +109,13 @@ absl::StatusOr<std::string> Device::SealNotificationEnvelope(
   return envelope;
 }
 
-absl::StatusOr<OpenedEnvelope> Device::OpenSigned(const std::string& envelope,
+absl::StatusOr<OpenedEnvelope> NotificationClient::OpenSigned(const std::string& envelope,
                                                   const std::string& signer,
                                                   const std::string& channel) {
   absl::StatusOr<OpenedEnvelope> opened =
       OpenEnvelope(envelope, identity_.identity_key, keys_.prekeys());
   if (!opened.ok()) return opened.status();
-  absl::StatusOr<std::string> key = MemberKey(signer);
+  absl::StatusOr<std::string> key = directory_.member_key(signer);
   if (!key.ok()) return key.status();
   if (*key != opened->header.sender_identity) {
     return absl::DataLossError(absl::StrCat(
@@ -150,9 +129,9 @@ absl::StatusOr<OpenedEnvelope> Device::OpenSigned(const std::string& envelope,
   return opened;
 }
 
-absl::StatusOr<v1::NotificationState> Device::GetNotificationState(
+absl::StatusOr<v1::NotificationState> NotificationClient::GetNotificationState(
     const std::string& id) {
-  auto api = v1::Notifications::NewStub(session_->channel());
+  auto api = v1::Notifications::NewStub(session_.channel());
   v1::GetNotificationRequest request;
   request.set_id(id);
   v1::NotificationState state;
@@ -163,7 +142,7 @@ absl::StatusOr<v1::NotificationState> Device::GetNotificationState(
   return state;
 }
 
-Device::NotificationVersionView Device::OpenVersion(uint64_t index,
+NotificationVersionView NotificationClient::OpenVersion(uint64_t index,
                                                     const LogEntry& entry) {
   NotificationVersionView view;
   view.log_index = index;
@@ -201,7 +180,7 @@ Device::NotificationVersionView Device::OpenVersion(uint64_t index,
   return view;
 }
 
-Device::NotificationEvent Device::DescribeNotificationEntry(
+NotificationEvent NotificationClient::DescribeNotificationEntry(
     uint64_t index, const LogEntry& entry) {
   NotificationEvent e;
   e.index = index;
@@ -308,13 +287,13 @@ Device::NotificationEvent Device::DescribeNotificationEntry(
 // ---------------------------------------------------------------------------
 // Issuing
 
-absl::StatusOr<Device::NotifyResult> Device::Notify(
+absl::StatusOr<NotifyResult> NotificationClient::Notify(
     const NotificationContent& content) {
   Reach reach;
   NotifyResult result;
   absl::StatusOr<OutboxItem> item = SealNotification(content, reach, &result);
   if (!item.ok()) return item.status();
-  absl::StatusOr<SubmitResult> submitted = SubmitQueued(*std::move(item));
+  absl::StatusOr<SubmitResult> submitted = outbox_.Submit(*std::move(item));
   if (!submitted.ok()) return submitted.status();
   if (submitted->queued) {
     result.queued = true;
@@ -325,22 +304,21 @@ absl::StatusOr<Device::NotifyResult> Device::Notify(
   return NotifyAnswered(submitted->answer, std::move(result));
 }
 
-absl::StatusOr<Device::NotifyResult> Device::NotifyAnswered(
-    const OutboxAnswer& answer, NotifyResult result) {
-  v1::NotifyResponse response;
-  if (!response.ParseFromString(answer.response)) {
-    return absl::DataLossError("the server's answer to Notify is malformed");
+NotifyResult NotificationClient::NotifyAnswered(const OutboxAnswer& answer,
+                                            NotifyResult sealed) {
+  sealed.log_index = answer.log_index;
+  sealed.duplicate = answer.duplicate;
+  if (answer.notify.has_value()) {
+    sealed.version = answer.notify->version;
+    sealed.late = answer.notify->late;
+    sealed.lead_time_seconds = answer.notify->lead_time_seconds;
+    sealed.required_lead_time_seconds =
+        answer.notify->required_lead_time_seconds;
   }
-  result.log_index = response.log_index();
-  result.version = response.version();
-  result.duplicate = response.duplicate();
-  result.late = response.late();
-  result.lead_time_seconds = response.lead_time_seconds();
-  result.required_lead_time_seconds = response.required_lead_time_seconds();
-  return result;
+  return sealed;
 }
 
-absl::StatusOr<OutboxItem> Device::SealNotification(
+absl::StatusOr<OutboxItem> NotificationClient::SealNotification(
     const NotificationContent& content, Reach& reach, NotifyResult* result) {
   if (std::vector<std::string> problems = ValidateContent(content);
       !problems.empty()) {
@@ -394,7 +372,7 @@ absl::StatusOr<OutboxItem> Device::SealNotification(
   request.set_supersedes(version > 1 ? supersedes : 0);
   OutboxItem item;
   item.id = HexEncode(client_message_id);
-  item.kind = kNotifyKind;
+  item.kind = kOutboxNotify;
   item.channel = Channel(meta.id);
   item.request = request.SerializeAsString();
   item.created_at = absl::ToUnixSeconds(clock_.Now());
@@ -405,11 +383,11 @@ absl::StatusOr<OutboxItem> Device::SealNotification(
   return item;
 }
 
-absl::StatusOr<uint64_t> Device::CancelNotification(const std::string& id,
+absl::StatusOr<uint64_t> NotificationClient::CancelNotification(const std::string& id,
                                                     const std::string& reason) {
   absl::StatusOr<v1::NotificationState> current = GetNotificationState(id);
   if (!current.ok()) return current.status();
-  absl::StatusOr<std::vector<v1::Member>> members = ListMembers();
+  absl::StatusOr<std::vector<v1::Member>> members = directory_.list_members();
   if (!members.ok()) return members.status();
   std::vector<std::string> parties(current->metadata().parties().begin(),
                                    current->metadata().parties().end());
@@ -424,7 +402,7 @@ absl::StatusOr<uint64_t> Device::CancelNotification(const std::string& id,
       kCancelContentType, payload.dump(), 0,
       std::string(kEnvelopeHashSize, '\0'));
   if (!envelope.ok()) return envelope.status();
-  auto api = v1::Notifications::NewStub(session_->channel());
+  auto api = v1::Notifications::NewStub(session_.channel());
   v1::CancelRequest request;
   request.set_id(id);
   request.set_reason_envelope(*envelope);
@@ -436,12 +414,12 @@ absl::StatusOr<uint64_t> Device::CancelNotification(const std::string& id,
   return response.log_index();
 }
 
-absl::StatusOr<uint64_t> Device::PostNotificationStatus(
+absl::StatusOr<uint64_t> NotificationClient::PostNotificationStatus(
     const std::string& id, const std::string& status, const std::string& note,
     bool final) {
   absl::StatusOr<v1::NotificationState> current = GetNotificationState(id);
   if (!current.ok()) return current.status();
-  absl::StatusOr<std::vector<v1::Member>> members = ListMembers();
+  absl::StatusOr<std::vector<v1::Member>> members = directory_.list_members();
   if (!members.ok()) return members.status();
   std::vector<std::string> parties(current->metadata().parties().begin(),
                                    current->metadata().parties().end());
@@ -457,7 +435,7 @@ absl::StatusOr<uint64_t> Device::PostNotificationStatus(
       kStatusContentType, payload.dump(), 0,
       std::string(kEnvelopeHashSize, '\0'));
   if (!envelope.ok()) return envelope.status();
-  auto api = v1::Notifications::NewStub(session_->channel());
+  auto api = v1::Notifications::NewStub(session_.channel());
   v1::PostStatusRequest request;
   request.set_id(id);
   request.set_envelope(*envelope);
@@ -474,8 +452,8 @@ absl::StatusOr<uint64_t> Device::PostNotificationStatus(
 // Reading
 
 absl::StatusOr<std::vector<v1::NotificationState>>
-Device::ListNotifications() {
-  auto api = v1::Notifications::NewStub(session_->channel());
+NotificationClient::ListNotifications() {
+  auto api = v1::Notifications::NewStub(session_.channel());
   v1::ListNotificationsResponse response;
   absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
     return api->ListNotifications(c, v1::ListNotificationsRequest(),
@@ -504,7 +482,7 @@ std::vector<uint64_t> ShownIndexes(const v1::NotificationState& state) {
 
 }  // namespace
 
-absl::StatusOr<Device::NotificationView> Device::ShowNotification(
+absl::StatusOr<NotificationView> NotificationClient::ShowNotification(
     const std::string& id) {
   auto listed = listed_.find(id);
   if (listed == listed_.end()) {
@@ -520,7 +498,7 @@ absl::StatusOr<Device::NotificationView> Device::ShowNotification(
       for (uint64_t index : ShownIndexes(n)) all.push_back(index);
     }
     if (absl::StatusOr<std::map<uint64_t, std::string>> fetched =
-            FetchVerifiedEntries(all);
+            log_.FetchVerifiedEntries(all);
         !fetched.ok()) {
       return fetched.status();
     }
@@ -529,13 +507,13 @@ absl::StatusOr<Device::NotificationView> Device::ShowNotification(
   return ShowState(listed->second);
 }
 
-absl::StatusOr<Device::NotificationView> Device::ShowState(
+absl::StatusOr<NotificationView> NotificationClient::ShowState(
     const v1::NotificationState& state) {
   NotificationView view;
   view.state = state;
   const std::vector<uint64_t> indexes = ShownIndexes(state);
   absl::StatusOr<std::map<uint64_t, std::string>> entries =
-      FetchVerifiedEntries(indexes);
+      log_.FetchVerifiedEntries(indexes);
   if (!entries.ok()) return entries.status();
   for (uint64_t index : indexes) {
     absl::StatusOr<LogEntry> entry = DecodeLogEntry(entries->at(index));
@@ -550,162 +528,13 @@ absl::StatusOr<Device::NotificationView> Device::ShowState(
   return view;
 }
 
-absl::StatusOr<std::map<uint64_t, std::string>> Device::FetchVerifiedEntries(
-    const std::vector<uint64_t>& indexes) {
-  std::map<uint64_t, std::string> out;
-  std::vector<uint64_t> missing;
-  for (uint64_t index : indexes) {
-    if (out.contains(index)) continue;
-    absl::StatusOr<std::optional<std::string>> cached =
-        state_.VerifiedEntry(index);
-    if (!cached.ok()) return cached.status();
-    if (cached->has_value()) {
-      out[index] = **std::move(cached);
-    } else if (std::find(missing.begin(), missing.end(), index) ==
-               missing.end()) {
-      missing.push_back(index);
-    }
-  }
-  if (missing.empty()) return out;
-
-  // One checkpoint for every proof: verified once, consistent with the
-  // trusted one, and reused while it covers what is asked.
-  const uint64_t highest = *std::max_element(missing.begin(), missing.end());
-  auto log = v1::Log::NewStub(session_->channel());
-  for (bool fresh : {false, true}) {
-    if (proof_checkpoint_.has_value() && proof_checkpoint_->size > highest) {
-      break;
-    }
-    v1::GetCheckpointRequest request;
-    request.set_fresh(fresh);
-    v1::Checkpoint checkpoint;
-    if (absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-          return log->GetCheckpoint(c, request, &checkpoint);
-        });
-        !s.ok()) {
-      return s;
-    }
-    absl::StatusOr<SignedCheckpoint> verified = VerifyCheckpointNote(
-        checkpoint.note(), trust_.verifier, trust_.origin);
-    if (!verified.ok()) {
-      return absl::DataLossError(absl::StrCat(
-          "the server's checkpoint does not verify under the pinned key: ",
-          verified.status().message()));
-    }
-    if (absl::Status n = NoteCheckpoint(*verified, checkpoint.note());
-        !n.ok()) {
-      return n;
-    }
-    proof_checkpoint_ = *std::move(verified);
-    proof_checkpoint_note_ = checkpoint.note();
-  }
-  if (proof_checkpoint_->size <= highest) {
-    return absl::NotFoundError(absl::StrCat(
-        "log entry ", highest, " is beyond the log's size ",
-        proof_checkpoint_->size));
-  }
-  absl::StatusOr<std::map<uint64_t, ProvenEntry>> proven =
-      ProveEntries(missing, *proof_checkpoint_, "");
-  if (!proven.ok()) return proven.status();
-  std::vector<std::pair<uint64_t, std::string>> verified;
-  for (auto& [index, entry] : *proven) {
-    verified.emplace_back(index, entry.leaf);
-    out[index] = std::move(entry.leaf);
-  }
-  if (absl::Status s = state_.AddVerifiedEntries(verified); !s.ok()) return s;
-  return out;
-}
-
-absl::StatusOr<std::map<uint64_t, Device::ProvenEntry>> Device::ProveEntries(
-    const std::vector<uint64_t>& indexes, const SignedCheckpoint& checkpoint,
-    const std::string& checkpoint_note) {
-  // Proofs in parallel (one HTTP/2 connection, several calls in flight);
-  // each checked against the checkpoint's root.
-  auto log = v1::Log::NewStub(session_->channel());
-  std::vector<ProvenEntry> proven(indexes.size());
-  std::vector<absl::Status> errors(indexes.size());
-  std::atomic<size_t> next{0};
-  std::atomic<size_t> finished{0};
-  // `reporter`: the calling thread, the only one that reports progress.
-  auto worker = [&](bool reporter) {
-    for (size_t i = next++; i < indexes.size(); i = next++) {
-      if (reporter && entry_progress_) {
-        entry_progress_(finished.load(), indexes.size());
-      }
-      const uint64_t index = indexes[i];
-      v1::GetInclusionProofRequest request;
-      request.set_index(index);
-      request.set_tree_size(checkpoint.size);
-      v1::InclusionProof proof;
-      absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-        return log->GetInclusionProof(c, request, &proof);
-      });
-      if (!s.ok()) {
-        errors[i] = s;
-        continue;
-      }
-      if (proof.index() != index || proof.tree_size() != checkpoint.size) {
-        errors[i] = absl::DataLossError(absl::StrCat(
-            "asked for a proof of log entry ", index, " in the tree of size ",
-            checkpoint.size, ", got one of entry ", proof.index(),
-            " in size ", proof.tree_size()));
-        continue;
-      }
-      if (proof.leaf().empty()) {
-        // Every entry asked for here is one the server listed as this
-        // member's to read.
-        errors[i] = absl::DataLossError(absl::StrCat(
-            "the server withheld the bytes of log entry ", index,
-            " from this member, although it listed the entry as one of "
-            "this member's"));
-        continue;
-      }
-      std::vector<std::string> hashes(proof.hashes().begin(),
-                                      proof.hashes().end());
-      if (absl::Status v =
-              VerifyInclusion(index, checkpoint.size, LeafHash(proof.leaf()),
-                              hashes, checkpoint.root_hash);
-          !v.ok()) {
-        errors[i] = absl::DataLossError(absl::StrCat(
-            "log entry ", index, " is not proven to be in the log: ",
-            v.message()));
-        continue;
-      }
-      if (!checkpoint_note.empty() &&
-          (proof.checkpoint().note() != checkpoint_note ||
-           proof.tlog_proof().empty())) {
-        errors[i] = absl::DataLossError(absl::StrCat(
-            "the server proved entry ", index,
-            " against another checkpoint than the one asked for"));
-        continue;
-      }
-      proven[i] = ProvenEntry{proof.leaf(), proof.tlog_proof()};
-      ++finished;
-    }
-  };
-  const size_t threads = std::min<size_t>(kProofFetchThreads, indexes.size());
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker, false);
-  worker(true);
-  for (std::thread& t : pool) t.join();
-  if (entry_progress_ && !indexes.empty()) {
-    entry_progress_(finished.load(), indexes.size());
-  }
-  std::map<uint64_t, ProvenEntry> out;
-  for (size_t i = 0; i < indexes.size(); ++i) {
-    if (!errors[i].ok()) return errors[i];
-    out[indexes[i]] = std::move(proven[i]);
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------------------
 // Parties
 
-absl::StatusOr<Device::AckResult> Device::AcknowledgeNotification(
+absl::StatusOr<AckResult> NotificationClient::AcknowledgeNotification(
     const std::string& id, const std::string& objection) {
   for (const OutboxItem& queued : state_.outbox()) {
-    if (queued.kind == kAckKind && queued.channel == Channel(id)) {
+    if (queued.kind == kOutboxAck && queued.channel == Channel(id)) {
       return absl::FailedPreconditionError(absl::StrCat(
           "an answer to ", id, " is already queued as ", queued.id,
           " (", queued.description, "); `parley sync` sends it, `parley "
@@ -734,7 +563,7 @@ absl::StatusOr<Device::AckResult> Device::AcknowledgeNotification(
     envelope_hash = opened->hash;
   } else if (IsTransient(state.status())) {
     reach.MarkOffline(state.status());
-    if (require_online_) {
+    if (options_.require_online) {
       return absl::UnavailableError(absl::StrCat(
           state.status().message(),
           "; not sent and not queued (--require-online)"));
@@ -811,7 +640,7 @@ absl::StatusOr<Device::AckResult> Device::AcknowledgeNotification(
   // outbox id only names the item locally.
   OutboxItem item;
   item.id = HexEncode(random_.Bytes(kClientMessageIdSize));
-  item.kind = kAckKind;
+  item.kind = kOutboxAck;
   item.channel = Channel(id);
   item.request = request.SerializeAsString();
   item.created_at = absl::ToUnixSeconds(clock_.Now());
@@ -819,7 +648,7 @@ absl::StatusOr<Device::AckResult> Device::AcknowledgeNotification(
       objection.empty()
           ? absl::StrCat("acknowledge receipt of ", id, " version ", version)
           : absl::StrCat("object to ", id, " version ", version);
-  absl::StatusOr<SubmitResult> submitted = SubmitQueued(std::move(item));
+  absl::StatusOr<SubmitResult> submitted = outbox_.Submit(std::move(item));
   if (!submitted.ok()) return submitted.status();
   AckResult result;
   result.version = version;
@@ -837,7 +666,7 @@ absl::StatusOr<Device::AckResult> Device::AcknowledgeNotification(
 // ---------------------------------------------------------------------------
 // Delivery
 
-absl::Status Device::HandleNotificationDelivery(
+absl::Status NotificationClient::HandleDelivery(
     uint64_t index, const LogEntry& entry,
     const std::function<void(const SyncEvent&)>& sink) {
   std::optional<PendingReceipt> receipt;
@@ -912,8 +741,8 @@ absl::Status Device::HandleNotificationDelivery(
   return absl::OkStatus();
 }
 
-absl::StatusOr<const std::map<uint64_t, Device::KnownVersion>*>
-Device::KnownVersions() {
+absl::StatusOr<const std::map<uint64_t, NotificationClient::KnownVersion>*>
+NotificationClient::KnownVersions() {
   if (known_versions_.has_value()) return &*known_versions_;
   absl::StatusOr<std::vector<std::string>> records =
       state_.NotificationRecords();
@@ -948,8 +777,8 @@ Device::KnownVersions() {
   return &*known_versions_;
 }
 
-absl::StatusOr<std::vector<Device::NotificationVersionView>>
-Device::StoredNotifications() const {
+absl::StatusOr<std::vector<NotificationVersionView>>
+NotificationClient::StoredNotifications() const {
   absl::StatusOr<std::vector<std::string>> records =
       state_.NotificationRecords();
   if (!records.ok()) return records.status();
@@ -979,7 +808,7 @@ Device::StoredNotifications() const {
 // ---------------------------------------------------------------------------
 // Proof bundles
 
-absl::StatusOr<std::string> Device::ExportProofBundle(const std::string& id) {
+absl::StatusOr<std::string> NotificationClient::ExportProofBundle(const std::string& id) {
   absl::StatusOr<v1::NotificationState> state = GetNotificationState(id);
   if (!state.ok()) return state.status();
   std::set<uint64_t> indexes(state->entry_indexes().begin(),
@@ -993,27 +822,10 @@ absl::StatusOr<std::string> Device::ExportProofBundle(const std::string& id) {
     }
   }
 
-  auto log = v1::Log::NewStub(session_->channel());
-  v1::GetCheckpointRequest fresh;
-  fresh.set_fresh(true);
-  v1::Checkpoint checkpoint;
-  if (absl::Status s = auth_.Call([&](grpc::ClientContext* c) {
-        return log->GetCheckpoint(c, fresh, &checkpoint);
-      });
-      !s.ok()) {
-    return s;
-  }
-  absl::StatusOr<SignedCheckpoint> signed_checkpoint = VerifyCheckpointNote(
-      checkpoint.note(), trust_.verifier, trust_.origin);
-  if (!signed_checkpoint.ok()) {
-    return absl::DataLossError(absl::StrCat(
-        "the server's checkpoint does not verify under the pinned key: ",
-        signed_checkpoint.status().message()));
-  }
-  if (absl::Status n = NoteCheckpoint(*signed_checkpoint, checkpoint.note());
-      !n.ok()) {
-    return n;
-  }
+  std::string note;
+  absl::StatusOr<SignedCheckpoint> signed_checkpoint =
+      log_.FreshCheckpoint(&note);
+  if (!signed_checkpoint.ok()) return signed_checkpoint.status();
   const uint64_t size = signed_checkpoint->size;
 
   // Every entry is proven against this one checkpoint, in parallel, as
@@ -1026,7 +838,7 @@ absl::StatusOr<std::string> Device::ExportProofBundle(const std::string& id) {
       if (!proven.contains(index)) missing.push_back(index);
     }
     absl::StatusOr<std::map<uint64_t, ProvenEntry>> got =
-        ProveEntries(missing, *signed_checkpoint, checkpoint.note());
+        log_.ProveEntries(missing, *signed_checkpoint, note);
     if (!got.ok()) return got.status();
     proven.merge(*got);
     return absl::OkStatus();
@@ -1050,7 +862,7 @@ absl::StatusOr<std::string> Device::ExportProofBundle(const std::string& id) {
       signers.insert(st->posted_by);
     }
   }
-  absl::StatusOr<std::vector<v1::Member>> members = ListMembers();
+  absl::StatusOr<std::vector<v1::Member>> members = directory_.list_members();
   if (!members.ok()) return members.status();
   std::set<uint64_t> registrations;
   for (const v1::Member& m : *members) {
@@ -1082,7 +894,7 @@ absl::StatusOr<std::string> Device::ExportProofBundle(const std::string& id) {
   absl::StatusOr<std::vector<ProofBundleIdentity>> identities =
       IdentitiesFromEntries(entries);
   if (!identities.ok()) return identities.status();
-  return BuildProofBundle(identity_.verifier_key, checkpoint.note(),
+  return BuildProofBundle(identity_.verifier_key, note,
                           std::move(entries), *std::move(identities));
 }
 

@@ -10,6 +10,10 @@ bool IsTransient(const absl::Status& s) {
          absl::IsResourceExhausted(s) || absl::IsAborted(s);
 }
 
+bool IsRetryable(const absl::Status& s) {
+  return IsTransient(s) || absl::IsUnauthenticated(s);
+}
+
 absl::Duration Backoff::Next() {
   uint8_t r = 0;
   random_.Fill(&r, 1);

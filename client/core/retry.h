@@ -21,6 +21,11 @@ namespace parley {
 // server's answer and sending it again cannot change it.
 bool IsTransient(const absl::Status& status);
 
+// A failure after which queued work stays queued and is sent again later:
+// a transient one, or a lost session (Unauthenticated: the next attempt
+// signs in again).
+bool IsRetryable(const absl::Status& status);
+
 // Exponential backoff with jitter: each Next() is the current step times a
 // random factor in [0.5, 1.5), and the step doubles up to `max`. Not
 // thread-safe.

@@ -340,7 +340,7 @@ GuiReply GuiApi::Send(const GuiRequest& request) {
 GuiReply GuiApi::Notifications(const GuiRequest&) {
   absl::MutexLock lock(&device_mu_);
   absl::StatusOr<std::vector<v1::NotificationState>> list =
-      device_.ListNotifications();
+      device_.notifications().ListNotifications();
   Note(list.status());
   if (!list.ok()) return GuiErrorFor(list.status());
   nlohmann::json out = nlohmann::json::array();
@@ -354,8 +354,8 @@ GuiReply GuiApi::Notification(const GuiRequest& request) {
   const std::string id = request.Get("id");
   if (id.empty()) return Missing("id", "the notification id");
   absl::MutexLock lock(&device_mu_);
-  absl::StatusOr<Device::NotificationView> view =
-      device_.ShowNotification(id);
+  absl::StatusOr<NotificationView> view =
+      device_.notifications().ShowNotification(id);
   Note(view.status());
   if (!view.ok()) return GuiErrorFor(view.status());
   nlohmann::json j = WithWords(NotificationViewJson(*view), view->state);
@@ -383,8 +383,8 @@ GuiReply GuiApi::Acknowledge(const GuiRequest& request, bool object) {
                    "mediators only");
   }
   absl::MutexLock lock(&device_mu_);
-  absl::StatusOr<Device::AckResult> answer =
-      device_.AcknowledgeNotification(id, object ? reason : "");
+  absl::StatusOr<AckResult> answer =
+      device_.notifications().AcknowledgeNotification(id, object ? reason : "");
   Note(answer.ok() && answer->queued
            ? absl::UnavailableError(answer->queued_reason)
            : answer.status());
@@ -440,7 +440,7 @@ GuiReply GuiApi::Cancel(const GuiRequest& request) {
     return Missing("reason", "why it is cancelled (encrypted to the audience)");
   }
   absl::MutexLock lock(&device_mu_);
-  absl::StatusOr<uint64_t> index = device_.CancelNotification(id, reason);
+  absl::StatusOr<uint64_t> index = device_.notifications().CancelNotification(id, reason);
   Note(index.status());
   if (!index.ok()) return GuiErrorFor(index.status());
   return GuiReply{200,
@@ -467,7 +467,7 @@ GuiReply GuiApi::PostStatus(const GuiRequest& request) {
   }
   absl::MutexLock lock(&device_mu_);
   absl::StatusOr<uint64_t> index =
-      device_.PostNotificationStatus(id, status, note, outcome);
+      device_.notifications().PostNotificationStatus(id, status, note, outcome);
   Note(index.status());
   if (!index.ok()) return GuiErrorFor(index.status());
   return GuiReply{200,
@@ -519,8 +519,8 @@ GuiReply GuiApi::Amend(const GuiRequest& request) {
   const std::string id = request.Get("id");
   if (id.empty()) return Missing("id", "the notification to amend");
   absl::MutexLock lock(&device_mu_);
-  absl::StatusOr<Device::NotificationView> view =
-      device_.ShowNotification(id);
+  absl::StatusOr<NotificationView> view =
+      device_.notifications().ShowNotification(id);
   Note(view.status());
   if (!view.ok()) return GuiErrorFor(view.status());
   if (view->versions.empty() || !view->versions.back().content.has_value()) {
@@ -560,7 +560,7 @@ GuiReply GuiApi::SubmitNotification(const NotificationContent& content) {
   } else if (!IsUnreachable(listed.status())) {
     return GuiErrorFor(listed.status());
   }
-  absl::StatusOr<Device::NotifyResult> r = device_.Notify(content);
+  absl::StatusOr<NotifyResult> r = device_.notifications().Notify(content);
   Note(r.ok() && r->queued ? absl::UnavailableError(r->queued_reason)
                            : r.status());
   if (!r.ok()) {

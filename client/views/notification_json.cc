@@ -96,7 +96,7 @@ nlohmann::json NotificationStateJson(const v1::NotificationState& n) {
           {"parties", parties}};
 }
 
-nlohmann::json NotificationViewJson(const Device::NotificationView& view) {
+nlohmann::json NotificationViewJson(const NotificationView& view) {
   nlohmann::json j = NotificationStateJson(view.state);
   nlohmann::json versions = nlohmann::json::array();
   for (const auto& v : view.versions) {

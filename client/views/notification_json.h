@@ -36,7 +36,7 @@ bool SiteReviewDue(const v1::NotificationState& state);
 // object per party.
 nlohmann::json NotificationStateJson(const v1::NotificationState& state);
 // The state plus "versions" (opened content or the error) and "events".
-nlohmann::json NotificationViewJson(const Device::NotificationView& view);
+nlohmann::json NotificationViewJson(const NotificationView& view);
 
 }  // namespace parley
 
