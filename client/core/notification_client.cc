@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -54,6 +55,41 @@ std::vector<std::string> AudienceOf(const std::vector<v1::Member>& members,
                                   organisation)) {
       names.insert(m.name());
     }
+  }
+  return {names.begin(), names.end()};
+}
+
+// Recipients of an objection, cancellation or status envelope about the
+// version whose envelope is `version_envelope` (PROTOCOL.md 15.4a): that
+// version's own recipients, fixed when it was logged, less members revoked
+// since, and for an objection (`issuer_side`) less the parties. Without the
+// version's envelope (answering offline from what Sync stored), the
+// audience as the cached directory gives it, less revoked members.
+std::vector<std::string> SideAudience(const std::string& version_envelope,
+                                      const std::vector<v1::Member>& members,
+                                      const std::string& issuer,
+                                      const std::vector<std::string>& parties,
+                                      const std::string& organisation,
+                                      bool issuer_side) {
+  std::set<std::string> names;
+  absl::StatusOr<ParsedEnvelope> version = ParseEnvelope(version_envelope);
+  if (version.ok()) {
+    std::map<std::string, std::string> by_key;  // identity key -> name
+    for (const v1::Member& m : members) by_key[m.identity_key()] = m.name();
+    for (const EnvelopeRecipientEntry& r : version->header.recipients) {
+      auto it = by_key.find(r.identity_public_key);
+      if (it != by_key.end()) names.insert(it->second);
+    }
+  } else {
+    std::vector<std::string> all =
+        AudienceOf(members, issuer, parties, organisation, true);
+    names.insert(all.begin(), all.end());
+  }
+  for (const v1::Member& m : members) {
+    if (m.revoked()) names.erase(m.name());
+  }
+  if (issuer_side) {
+    for (const std::string& party : parties) names.erase(party);
   }
   return {names.begin(), names.end()};
 }
@@ -397,8 +433,8 @@ absl::StatusOr<uint64_t> NotificationClient::CancelNotification(const std::strin
                                   {"reason", reason}};
   absl::StatusOr<std::string> envelope = SealNotificationEnvelope(
       Channel(id) + "/cancel",
-      AudienceOf(*members, current->issuer(), parties,
-                 current->organisation(), true),
+      SideAudience(current->envelope(), *members, current->issuer(), parties,
+                   current->organisation(), /*issuer_side=*/false),
       kCancelContentType, payload.dump(), 0,
       std::string(kEnvelopeHashSize, '\0'));
   if (!envelope.ok()) return envelope.status();
@@ -430,8 +466,8 @@ absl::StatusOr<uint64_t> NotificationClient::PostNotificationStatus(
       {"at", FormatRfc3339Utc(clock_.Now())}};
   absl::StatusOr<std::string> envelope = SealNotificationEnvelope(
       Channel(id) + "/status",
-      AudienceOf(*members, current->issuer(), parties,
-                 current->organisation(), true),
+      SideAudience(current->envelope(), *members, current->issuer(), parties,
+                   current->organisation(), /*issuer_side=*/false),
       kStatusContentType, payload.dump(), 0,
       std::string(kEnvelopeHashSize, '\0'));
   if (!envelope.ok()) return envelope.status();
@@ -546,6 +582,7 @@ absl::StatusOr<AckResult> NotificationClient::AcknowledgeNotification(
   Reach reach;
   uint32_t version = 0;
   std::string issuer, envelope_hash;
+  std::vector<std::string> known_parties;  // offline: the stored version's
   absl::StatusOr<v1::NotificationState> state = GetNotificationState(id);
   if (state.ok()) {
     // Answer only what this device could open and check: the bytes the
@@ -594,6 +631,7 @@ absl::StatusOr<AckResult> NotificationClient::AcknowledgeNotification(
     version = latest->version;
     issuer = latest->issuer;
     envelope_hash = latest->envelope_hash;
+    known_parties = latest->parties;
   } else {
     return state.status();
   }
@@ -610,12 +648,16 @@ absl::StatusOr<AckResult> NotificationClient::AcknowledgeNotification(
         recipients_.Members(reach);
     if (!members.ok()) return members.status();
     std::string organisation;
+    std::vector<std::string> parties;
     if (state.ok()) {
       organisation = state->organisation();
+      parties.assign(state->metadata().parties().begin(),
+                     state->metadata().parties().end());
     } else {
       for (const v1::Member& m : *members) {
         if (m.name() == issuer) organisation = m.organisation();
       }
+      parties = known_parties;
     }
     const nlohmann::json payload = {{"schema", "parley-objection/v1"},
                                     {"id", id},
@@ -624,7 +666,8 @@ absl::StatusOr<AckResult> NotificationClient::AcknowledgeNotification(
     // The issuer side only: never the other parties.
     absl::StatusOr<std::string> reason = SealNotificationEnvelope(
         Channel(id) + "/objection",
-        AudienceOf(*members, issuer, {}, organisation, false),
+        SideAudience(state.ok() ? state->envelope() : std::string(), *members,
+                     issuer, parties, organisation, /*issuer_side=*/true),
         kObjectionContentType,
         payload.dump(), 0, std::string(kEnvelopeHashSize, '\0'), reach);
     if (!reason.ok()) return reason.status();

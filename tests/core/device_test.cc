@@ -12,6 +12,9 @@
 #include "client/core/device.h"
 #include "client/core/profile.h"
 #include "client/core/retry.h"
+#include "client/deconfliction/notification_content.h"
+#include "crypto/rfc3339.h"
+#include "nlohmann/json.hpp"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/server/server_test_util.h"
@@ -79,6 +82,15 @@ class DeviceTest : public ::parley::testing::ServerTest {
                                             "org-partya", absl::Hours(1)));
     party_ = EnrollDevice("partya", invite.code());
     ASSERT_NE(party_, nullptr);
+  }
+
+  // A member the admin invites. REQUIRES: EnrollMediatorAndParty.
+  std::unique_ptr<Device> Invited(MemberRole role, const std::string& name,
+                                  const std::string& organisation) {
+    absl::StatusOr<v1::Invite> invite = admin_device_->CreateInvite(
+        role, name, organisation, absl::Hours(1));
+    EXPECT_TRUE(invite.ok()) << invite.status();
+    return invite.ok() ? EnrollDevice(name, invite->code()) : nullptr;
   }
 
   // Every message Sync reports to `device` until it is caught up.
@@ -166,6 +178,64 @@ TEST_F(DeviceTest, QueuesWhileTheServerIsDownAndSendsOnceItIsBack) {
   EXPECT_EQ(got[0].index, sent[0].answer.log_index);
 }
 
+// Objection and cancellation envelopes go to the version's own audience
+// (PROTOCOL.md 15.4a): not to a mediator who enrolled after the version was
+// logged, nor to a party revoked since. The server refuses any other set of
+// recipients, so each answer fails if the client seals wrongly. (A status,
+// for movements only, is sealed by the same code as a cancellation.)
+TEST_F(DeviceTest, SideEnvelopesGoToTheVersionsAudienceLessRevokedMembers) {
+  ASSERT_NO_FATAL_FAILURE(EnrollMediatorAndParty());
+  std::unique_ptr<Device> coordinator =
+      Invited(MemberRole::kCoordinator, "coord", "Example Health");
+  ASSERT_NE(coordinator, nullptr);
+  std::unique_ptr<Device> party_b =
+      Invited(MemberRole::kParty, "partyb", "org-partyb");
+  ASSERT_NE(party_b, nullptr);
+
+  const nlohmann::json site = {
+      {"schema", "parley-site/v1"},
+      {"id", "site-7"},
+      {"version", 1},
+      {"supersedes", 0},
+      {"organisation", "Example Health"},
+      {"contact", {{"name", "Site manager"}, {"phone", "+963 11 000 0001"}}},
+      {"name", "Field hospital North"},
+      {"site_type", "health-facility"},
+      {"critical_infrastructure", true},
+      {"polygon",
+       {{{{"lat", 36.0}, {"lon", 37.0}},
+         {{"lat", 36.0}, {"lon", 37.01}},
+         {{"lat", 36.01}, {"lon", 37.01}},
+         {{"lat", 36.0}, {"lon", 37.0}}}}},
+      {"humanitarian_function", "Trauma care"},
+      {"submitted_at", FormatRfc3339Utc(clock_.Now())},
+      {"review_by", FormatRfc3339Utc(clock_.Now() + absl::Hours(24 * 90))},
+      {"recipients", {"partya", "partyb"}}};
+  ASSERT_OK_AND_ASSIGN(NotificationContent content, ContentFromJson(site));
+  ASSERT_OK_AND_ASSIGN(NotifyResult issued,
+                       coordinator->notifications().Notify(content));
+  ASSERT_FALSE(issued.queued) << issued.queued_reason;
+  EXPECT_EQ(issued.version, 1u);
+  EXPECT_GT(issued.log_index, 0u);
+
+  // After the version was logged: a mediator joins, party b is revoked.
+  ASSERT_NE(Invited(MemberRole::kMediator, "late-mediator", "org-late"),
+            nullptr);
+  ASSERT_OK(admin_device_->Revoke("partyb", "laptop seized").status());
+
+  ASSERT_OK_AND_ASSIGN(AckResult objected,
+                       party_->notifications().AcknowledgeNotification(
+                           "site-7", "the polygon covers our position"));
+  EXPECT_FALSE(objected.queued) << objected.queued_reason;
+  EXPECT_EQ(objected.version, 1u);
+  EXPECT_GT(objected.log_index, issued.log_index);
+
+  ASSERT_OK_AND_ASSIGN(uint64_t cancelled,
+                       coordinator->notifications().CancelNotification(
+                           "site-7", "the hospital moved"));
+  EXPECT_GT(cancelled, objected.log_index);
+}
+
 TEST(BackoffTest, DoublesUpToTheMaximumWithJitter) {
   class FixedRandom final : public Random {
    public:
@@ -211,6 +281,15 @@ TEST(IsTransientTest, OnlyFailuresThatMayPassLater) {
   EXPECT_FALSE(IsTransient(absl::PermissionDeniedError("x")));
   EXPECT_FALSE(IsTransient(absl::InvalidArgumentError("x")));
   EXPECT_FALSE(IsTransient(absl::UnauthenticatedError("x")));
+}
+
+TEST(IsRetryableTest, TransientFailuresAndALostSession) {
+  EXPECT_TRUE(IsRetryable(absl::UnavailableError("x")));
+  EXPECT_TRUE(IsRetryable(absl::ResourceExhaustedError("x")));
+  EXPECT_TRUE(IsRetryable(absl::UnauthenticatedError("x")));
+  EXPECT_FALSE(IsRetryable(absl::OkStatus()));
+  EXPECT_FALSE(IsRetryable(absl::FailedPreconditionError("x")));
+  EXPECT_FALSE(IsRetryable(absl::PermissionDeniedError("x")));
 }
 
 }  // namespace
