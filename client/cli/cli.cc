@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "client/core/payloads.h"
+#include "client/deconfliction/terminal_safe.h"
 #include "crypto/encoding.h"
 
 namespace parley::cli {
@@ -141,28 +142,32 @@ void PrintMessage(const StoredMessage& m) {
   std::string when = absl::FormatTime(
       "%Y-%m-%d %H:%M:%SZ", absl::FromUnixSeconds(m.created_at),
       absl::UTCTimeZone());
-  std::cout << "#" << m.index << "  " << when << "  [" << m.channel << "]  "
-            << m.sender << ": ";
+  // Everything here came from another member: escaped, so that it cannot
+  // move the cursor, recolour or rewrite what the user reads.
+  std::cout << "#" << m.index << "  " << when << "  ["
+            << TerminalSafe(m.channel) << "]  " << TerminalSafe(m.sender)
+            << ": ";
   if (!m.error.empty()) {
-    std::cout << "(" << m.error << ")\n";
+    std::cout << "(" << TerminalSafe(m.error) << ")\n";
     return;
   }
   if (IsTextMessage(m)) {
-    std::cout << m.body << "\n";
+    std::cout << TerminalSafe(m.body) << "\n";
   } else if (!m.filename.empty()) {
-    std::cout << "[file " << m.filename << ", " << m.body.size()
-              << " bytes]\n";
+    std::cout << "[file " << TerminalSafe(m.filename) << ", "
+              << m.body.size() << " bytes]\n";
   } else {
-    std::cout << "[" << m.content_type << ", " << m.body.size()
+    std::cout << "[" << TerminalSafe(m.content_type) << ", " << m.body.size()
               << " bytes]\n";
   }
   if (m.relay_mode == RelayMode::kVerbatim) {
-    std::cout << "    relayed verbatim by " << m.sender << ", originally from "
-              << m.original_sender
+    std::cout << "    relayed verbatim by " << TerminalSafe(m.sender)
+              << ", originally from " << TerminalSafe(m.original_sender)
               << (m.original_verified ? " (verified)" : " (NOT verified)")
               << "\n";
   } else if (m.relay_mode == RelayMode::kAnonymous) {
-    std::cout << "    relayed by " << m.sender << " without attribution\n";
+    std::cout << "    relayed by " << TerminalSafe(m.sender)
+              << " without attribution\n";
   }
 }
 

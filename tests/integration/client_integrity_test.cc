@@ -304,6 +304,23 @@ TEST_F(ClientIntegrityTest,
   EXPECT_THAT(Texts(inbox), Not(Contains("before"))) << inbox;
 }
 
+// Message text comes from another member: `parley inbox` prints it with
+// control characters escaped, so it cannot recolour, move the cursor or
+// retitle the reader's terminal (PROTOCOL.md 6.7). Arabic text passes.
+TEST_F(ClientIntegrityTest, InboxEscapesTerminalControlsInMessageText) {
+  cli_.RunOk("mediator",
+             {"channel", "create", "bc-esc", "--members", "partya,partyb"});
+  const std::string hostile =
+      "\x1b[2J\x1b]0;pwned\x07\x1b[31mmeet at \xd8\xa7\xd9\x84\xd8\xac\xd8\xb3\xd8\xb1";
+  cli_.RunOk("partya", {"send", "bc-esc", "--text", hostile});
+  ProcessResult shown = cli_.Run("partyb", {"inbox"}, /*json=*/false);
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_EQ(shown.out.find('\x1b'), std::string::npos) << shown.out;
+  EXPECT_EQ(shown.out.find('\x07'), std::string::npos) << shown.out;
+  EXPECT_THAT(shown.out, HasSubstr("\\x1b[2J\\x1b]0;pwned\\x07\\x1b[31mmeet at "
+                                   "\xd8\xa7\xd9\x84\xd8\xac\xd8\xb3\xd8\xb1"));
+}
+
 TEST_F(ClientIntegrityTest, SyncNeverSkipsATamperedNotification) {
   Json site = cli_.RunOk(
       "coordinator",
