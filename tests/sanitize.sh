@@ -37,7 +37,8 @@ export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:sup
 if [ "$which" = all ] || [ "$which" = asan ]; then
   parley_configure_clang "$asan" address,undefined -O0 -DPARLEY_BUILD_TESTS=ON
   parley_build_tree "$asan" crypto_tests storage_tests server_tests \
-    core_tests client_tests integration_tests parleyd parley parley-verify \
+    core_tests client_tests deconfliction_tests integration_tests parleyd \
+    parley parley-verify \
     parley_fuzzers
   ctest --test-dir "$asan" --output-on-failure --parallel "$jobs" \
     -E '^bench_smoke\.' || status=1

@@ -8,6 +8,7 @@
 #include "client/cli/cli.h"
 #include "client/cli/progress_bar.h"
 #include "client/deconfliction/notification_export.h"
+#include "client/deconfliction/vocabulary.h"
 #include "client/views/notification_json.h"
 #include "crypto/encoding.h"
 
@@ -283,10 +284,6 @@ int Export(const GlobalOptions& options, const std::string& format,
   return kExitOk;
 }
 
-constexpr const char* kStatuses[] = {"departed", "at-checkpoint", "delayed",
-                                     "halted", "incident", "arrived"};
-constexpr const char* kOutcomes[] = {"facilitated", "impeded", "denied"};
-
 }  // namespace
 
 void AddNotificationsCommand(CLI::App& app, GlobalOptions& options,
@@ -355,21 +352,15 @@ void AddNotificationsCommand(CLI::App& app, GlobalOptions& options,
   CLI::App* st = notification->add_subcommand(
       "status", "Post a movement's status or outcome (issuer)");
   st->add_option("ID", *id, "Notification id")->required();
-  st->add_option("STATUS", *status,
-                 "departed, at-checkpoint, delayed, halted, incident, "
-                 "arrived; outcome: facilitated, impeded, denied")
+  st->add_option("STATUS", *status, MovementStatusChoices())
       ->required();
   st->add_option("--note", *note, "Free text (encrypted to the audience)");
   st->callback([&options, run, id, status, note] {
     *run = [&options, id, status, note]() -> int {
-      const bool outcome = std::find(std::begin(kOutcomes), std::end(kOutcomes),
-                                     *status) != std::end(kOutcomes);
-      const bool update = std::find(std::begin(kStatuses), std::end(kStatuses),
-                                    *status) != std::end(kStatuses);
-      if (!outcome && !update) {
+      const bool outcome = IsMovementOutcome(*status);
+      if (!outcome && !IsMovementStatusUpdate(*status)) {
         return ReportError(options, absl::InvalidArgumentError(absl::StrCat(
-            "STATUS \"", *status, "\": departed, at-checkpoint, delayed, "
-            "halted, incident, arrived, facilitated, impeded or denied")));
+            "STATUS \"", *status, "\": ", MovementStatusChoices())));
       }
       absl::StatusOr<std::unique_ptr<Device>> device = OpenDevice(options);
       if (!device.ok()) return ReportError(options, device.status());

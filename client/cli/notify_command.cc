@@ -132,38 +132,19 @@ absl::Status CheckKindOptions(const CLI::App& c, bool movement,
   return absl::OkStatus();
 }
 
-// The directory, fetched once per command for checking recipients.
+// The directory, listed once per command for checking recipients.
 struct PartyDirectory {
-  bool fetched = false;
-  bool available = false;  // false: the server could not be reached
-  std::vector<KnownMember> members;
+  std::optional<absl::StatusOr<std::vector<DirectoryEntry>>> listed;
 };
 
 // Checks --to (or a file's "to") against the directory before anything is
-// sealed, so a typo gets a clear message naming the flag. Skipped when the
-// server cannot be reached (the notification may then be queued).
+// sealed (CheckPartiesInDirectory), naming the flag.
 absl::Status CheckPartiesOnline(Device& device, std::string_view field,
                                 const std::vector<std::string>& parties,
                                 PartyDirectory* directory) {
   if (parties.empty()) return absl::OkStatus();
-  if (!directory->fetched) {
-    absl::StatusOr<std::vector<DirectoryEntry>> listed = device.ListDirectory();
-    if (!listed.ok() && !absl::IsUnavailable(listed.status()) &&
-        !absl::IsDeadlineExceeded(listed.status())) {
-      return listed.status();
-    }
-    directory->fetched = true;
-    directory->available = listed.ok();
-    if (listed.ok()) {
-      for (const DirectoryEntry& e : *listed) {
-        directory->members.push_back({e.member.name(),
-                                      e.member.role() == v1::ROLE_PARTY,
-                                      e.member.revoked()});
-      }
-    }
-  }
-  if (!directory->available) return absl::OkStatus();
-  return CheckParties(field, parties, directory->members);
+  if (!directory->listed.has_value()) directory->listed = device.ListDirectory();
+  return CheckPartiesInDirectory(field, parties, *directory->listed);
 }
 
 // Moves the plain options into the flag structs.

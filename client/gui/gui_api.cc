@@ -546,19 +546,14 @@ GuiReply GuiApi::SubmitNotification(const NotificationContent& content) {
   // server cannot be reached the notification may still be queued.
   absl::StatusOr<std::vector<DirectoryEntry>> listed = device_.ListDirectory();
   Note(listed.status());
-  if (listed.ok()) {
-    std::vector<KnownMember> members;
-    for (const DirectoryEntry& e : *listed) {
-      members.push_back({e.member.name(), e.member.role() == v1::ROLE_PARTY,
-                         e.member.revoked()});
-    }
-    if (absl::Status s = CheckParties("to", parties, members); !s.ok()) {
-      GuiReply reply = FormError(s);
-      reply.status = 400;
-      return reply;
-    }
-  } else if (!IsUnreachable(listed.status())) {
+  if (!listed.ok() && !IsUnreachable(listed.status())) {
     return GuiErrorFor(listed.status());
+  }
+  if (absl::Status s = CheckPartiesInDirectory("to", parties, listed);
+      !s.ok()) {
+    GuiReply reply = FormError(s);
+    reply.status = 400;
+    return reply;
   }
   absl::StatusOr<NotifyResult> r = device_.notifications().Notify(content);
   Note(r.ok() && r->queued ? absl::UnavailableError(r->queued_reason)

@@ -327,4 +327,22 @@ absl::Status CheckParties(std::string_view field,
   return absl::OkStatus();
 }
 
+absl::Status CheckPartiesInDirectory(
+    std::string_view field, const std::vector<std::string>& parties,
+    const absl::StatusOr<std::vector<DirectoryEntry>>& listed) {
+  if (parties.empty()) return absl::OkStatus();
+  if (!listed.ok()) {
+    const absl::Status& s = listed.status();
+    return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)
+               ? absl::OkStatus()
+               : s;
+  }
+  std::vector<KnownMember> members;
+  for (const DirectoryEntry& e : *listed) {
+    members.push_back({e.member.name(), e.member.role() == v1::ROLE_PARTY,
+                       e.member.revoked()});
+  }
+  return CheckParties(field, parties, members);
+}
+
 }  // namespace parley

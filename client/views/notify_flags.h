@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/core/device.h"
 #include "client/deconfliction/notification_content.h"
 
 namespace parley {
@@ -77,6 +78,13 @@ absl::Status CheckNewSiteFlags(const SiteFlags& flags);
 absl::Status CheckParties(std::string_view field,
                           const std::vector<std::string>& parties,
                           const std::vector<KnownMember>& directory);
+// CheckParties against `listed`, Device::ListDirectory's answer, before
+// anything is sealed, so that a typo is named at once. When the server
+// could not be reached (Unavailable, DeadlineExceeded) nothing is checked
+// (OK: the notification may be queued); another failure is returned.
+absl::Status CheckPartiesInDirectory(
+    std::string_view field, const std::vector<std::string>& parties,
+    const absl::StatusOr<std::vector<DirectoryEntry>>& listed);
 
 }  // namespace parley
 
