@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "client/core/device.h"
+#include "client/core/outbox.h"
 #include "client/core/profile.h"
 #include "client/core/retry.h"
 #include "client/deconfliction/notification_content.h"
@@ -24,6 +25,7 @@ namespace parley {
 namespace {
 
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::SizeIs;
 
 class DeviceTest : public ::parley::testing::ServerTest {
@@ -234,6 +236,68 @@ TEST_F(DeviceTest, SideEnvelopesGoToTheVersionsAudienceLessRevokedMembers) {
                        coordinator->notifications().CancelNotification(
                            "site-7", "the hospital moved"));
   EXPECT_GT(cancelled, objected.log_index);
+}
+
+// An answer to a notification that does not exist, as outbox work: the
+// server refuses it for good.
+OutboxItem AckOfUnknown(const std::string& id, const std::string& key) {
+  v1::AcknowledgeRequest request;
+  request.set_id("no-such-notification");
+  request.set_version(1);
+  request.set_receipt("not a receipt");
+  OutboxItem item;
+  item.id = id;
+  item.kind = kOutboxAck;
+  item.channel = key;
+  item.request = request.SerializeAsString();
+  return item;
+}
+
+// Work the server refuses for good is held with the server's reason, never
+// dropped, and holds back later work with the same ordering key; other keys
+// go on. Submit hands a refusal back at once and keeps nothing.
+TEST_F(DeviceTest, OutboxHoldsRefusedWorkAndWhatQueuedAfterIt) {
+  ASSERT_NO_FATAL_FAILURE(EnrollMediatorAndParty());
+  Outbox& outbox = party_->outbox();
+  ASSERT_OK(party_->state().AddToOutbox(
+      {AckOfUnknown("a1", "n/one"), AckOfUnknown("a2", "n/one"),
+       AckOfUnknown("b1", "n/two")}));
+
+  ASSERT_OK(outbox.Flush());
+  EXPECT_THAT(outbox.TakeFlushed(), IsEmpty());
+  const OutboxItem* a1 = party_->state().FindOutboxItem("a1");
+  const OutboxItem* a2 = party_->state().FindOutboxItem("a2");
+  const OutboxItem* b1 = party_->state().FindOutboxItem("b1");
+  ASSERT_NE(a1, nullptr);
+  ASSERT_NE(a2, nullptr);
+  ASSERT_NE(b1, nullptr);
+  EXPECT_THAT(a1->held, Not(IsEmpty()));
+  EXPECT_EQ(a1->attempts, 1u);
+  EXPECT_THAT(a2->held, IsEmpty());  // behind a1: not tried
+  EXPECT_EQ(a2->attempts, 0u);
+  EXPECT_THAT(b1->held, Not(IsEmpty()));  // its own key: tried
+  std::vector<std::string> warnings = party_->TakeWarnings();
+  EXPECT_THAT(warnings, SizeIs(2));
+
+  // Dropped by the user (held work may be dropped without --force; waiting
+  // work may not): the next flush tries a2.
+  EXPECT_TRUE(absl::IsFailedPrecondition(outbox.Drop("a2", false)));
+  EXPECT_TRUE(absl::IsNotFound(outbox.Drop("zz", false)));
+  ASSERT_OK(outbox.Drop("a1", false));
+  ASSERT_OK(outbox.Flush());
+  a2 = party_->state().FindOutboxItem("a2");
+  ASSERT_NE(a2, nullptr);
+  EXPECT_THAT(a2->held, Not(IsEmpty()));
+
+  // Submitted work refused at once: the server's own answer, nothing kept,
+  // no warning left behind.
+  party_->TakeWarnings();
+  absl::StatusOr<SubmitResult> refused =
+      outbox.Submit(AckOfUnknown("c1", "n/three"));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_FALSE(IsRetryable(refused.status())) << refused.status();
+  EXPECT_EQ(party_->state().FindOutboxItem("c1"), nullptr);
+  EXPECT_THAT(party_->TakeWarnings(), IsEmpty());
 }
 
 TEST(BackoffTest, DoublesUpToTheMaximumWithJitter) {
