@@ -17,6 +17,7 @@
 #include "crypto/envelope.h"
 #include "crypto/receipt.h"
 #include "grpcpp/client_context.h"
+#include "nlohmann/json.hpp"
 #include "parley/v1/identity.grpc.pb.h"
 #include "parley/v1/log.grpc.pb.h"
 #include "parley/v1/notifications.grpc.pb.h"
@@ -419,24 +420,31 @@ absl::StatusOr<OutboxItem> NotificationClient::SealNotification(
   return item;
 }
 
-absl::StatusOr<uint64_t> NotificationClient::CancelNotification(const std::string& id,
-                                                    const std::string& reason) {
-  absl::StatusOr<v1::NotificationState> current = GetNotificationState(id);
-  if (!current.ok()) return current.status();
+absl::StatusOr<std::string> NotificationClient::SealForAudience(
+    const v1::NotificationState& current, const std::string& side,
+    const std::string& content_type, const nlohmann::json& payload) {
   absl::StatusOr<std::vector<v1::Member>> members = directory_.list_members();
   if (!members.ok()) return members.status();
-  std::vector<std::string> parties(current->metadata().parties().begin(),
-                                   current->metadata().parties().end());
-  const nlohmann::json payload = {{"schema", "parley-cancel/v1"},
-                                  {"id", id},
-                                  {"version", current->version()},
-                                  {"reason", reason}};
-  absl::StatusOr<std::string> envelope = SealNotificationEnvelope(
-      Channel(id) + "/cancel",
-      SideAudience(current->envelope(), *members, current->issuer(), parties,
-                   current->organisation(), /*issuer_side=*/false),
-      kCancelContentType, payload.dump(), 0,
-      std::string(kEnvelopeHashSize, '\0'));
+  const std::string& id = current.metadata().id();
+  std::vector<std::string> parties(current.metadata().parties().begin(),
+                                   current.metadata().parties().end());
+  return SealNotificationEnvelope(
+      absl::StrCat(Channel(id), "/", side),
+      SideAudience(current.envelope(), *members, current.issuer(), parties,
+                   current.organisation(), /*issuer_side=*/false),
+      content_type, payload.dump(), 0, std::string(kEnvelopeHashSize, '\0'));
+}
+
+absl::StatusOr<uint64_t> NotificationClient::CancelNotification(
+    const std::string& id, const std::string& reason) {
+  absl::StatusOr<v1::NotificationState> current = GetNotificationState(id);
+  if (!current.ok()) return current.status();
+  absl::StatusOr<std::string> envelope = SealForAudience(
+      *current, "cancel", kCancelContentType,
+      {{"schema", "parley-cancel/v1"},
+       {"id", id},
+       {"version", current->version()},
+       {"reason", reason}});
   if (!envelope.ok()) return envelope.status();
   auto api = v1::Notifications::NewStub(session_.channel());
   v1::CancelRequest request;
@@ -455,21 +463,15 @@ absl::StatusOr<uint64_t> NotificationClient::PostNotificationStatus(
     bool final) {
   absl::StatusOr<v1::NotificationState> current = GetNotificationState(id);
   if (!current.ok()) return current.status();
-  absl::StatusOr<std::vector<v1::Member>> members = directory_.list_members();
-  if (!members.ok()) return members.status();
-  std::vector<std::string> parties(current->metadata().parties().begin(),
-                                   current->metadata().parties().end());
-  const nlohmann::json payload = {
-      {"schema", "parley-status/v1"}, {"id", id},
-      {"version", current->version()}, {"status", status},
-      {"note", note},                  {"final", final},
-      {"at", FormatRfc3339Utc(clock_.Now())}};
-  absl::StatusOr<std::string> envelope = SealNotificationEnvelope(
-      Channel(id) + "/status",
-      SideAudience(current->envelope(), *members, current->issuer(), parties,
-                   current->organisation(), /*issuer_side=*/false),
-      kStatusContentType, payload.dump(), 0,
-      std::string(kEnvelopeHashSize, '\0'));
+  absl::StatusOr<std::string> envelope = SealForAudience(
+      *current, "status", kStatusContentType,
+      {{"schema", "parley-status/v1"},
+       {"id", id},
+       {"version", current->version()},
+       {"status", status},
+       {"note", note},
+       {"final", final},
+       {"at", FormatRfc3339Utc(clock_.Now())}});
   if (!envelope.ok()) return envelope.status();
   auto api = v1::Notifications::NewStub(session_.channel());
   v1::PostStatusRequest request;

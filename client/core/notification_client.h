@@ -32,6 +32,7 @@
 #include "crypto/clock.h"
 #include "crypto/envelope.h"
 #include "crypto/random.h"
+#include "nlohmann/json_fwd.hpp"
 #include "parley/v1/identity.pb.h"
 #include "parley/v1/notifications.pb.h"
 #include "storage/tlog/log_entry.h"
@@ -255,6 +256,12 @@ class NotificationClient {
   void NotifyGroup(const std::vector<BatchNotification>& items,
                    const std::vector<size_t>& indexes, int max_in_flight,
                    std::vector<absl::StatusOr<NotifyResult>>* results);
+  // `payload` sealed for the audience of `current` (its own recipients less
+  // members revoked since, PROTOCOL.md 15.4a) on "n/ID/" + `side`, as a
+  // stand-alone envelope (sequence 0): a cancellation or a status.
+  absl::StatusOr<std::string> SealForAudience(
+      const v1::NotificationState& current, const std::string& side,
+      const std::string& content_type, const nlohmann::json& payload);
   absl::StatusOr<std::string> SealNotificationEnvelope(
       const std::string& channel, const std::vector<std::string>& audience,
       const std::string& content_type, const std::string& payload,
