@@ -318,15 +318,8 @@ absl::StatusOr<v1::KeyBundleRecord> Device::FetchVerifiedBundle(
   };
   s = get_proof();
   if (!s.ok() && !IsTransient(s) && !absl::IsPermissionDenied(s)) {
-    v1::GetCheckpointRequest fresh;
-    fresh.set_fresh(true);
-    v1::Checkpoint checkpoint;
-    if (auth_.Call([&](grpc::ClientContext* c) {
-              return log->GetCheckpoint(c, fresh, &checkpoint);
-            })
-            .ok()) {
-      s = get_proof();
-    }
+    // Probably newer than the latest checkpoint: ask for a fresh one.
+    if (log_.FreshCheckpoint(nullptr).ok()) s = get_proof();
   }
   if (!s.ok()) return s;
   absl::StatusOr<KeyBundle> verified = VerifyKeyBundleRecord(

@@ -158,9 +158,12 @@ absl::StatusOr<std::vector<SendResult>> Device::ResendHeld(
         id, " was not refused; `parley sync` sends it"));
   }
   if (held->kind != kOutboxSend) {
-    return absl::UnimplementedError(absl::StrCat(
-        "resending held ", held->kind, " work is not supported; drop it and "
-        "do it again"));
+    // A held notification or answer was sealed for a version the server
+    // no longer takes; sealing it again means deciding again what to say.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "held ", held->kind, " work is not sealed again automatically: "
+        "drop it (`parley outbox drop ", id, "`) and notify or answer "
+        "again"));
   }
   const std::string channel = held->channel;
   // This item and everything after it for the channel, in order.

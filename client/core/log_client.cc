@@ -460,15 +460,7 @@ absl::StatusOr<std::string> DeviceLog::FetchEntry(uint64_t index) {
   if (!s.ok() && !IsTransient(s) && !absl::IsPermissionDenied(s) &&
       !absl::IsUnauthenticated(s)) {
     // Probably newer than the latest checkpoint: ask for a fresh one.
-    v1::GetCheckpointRequest fresh;
-    fresh.set_fresh(true);
-    v1::Checkpoint checkpoint;
-    if (absl::Status f = auth_.Call([&](grpc::ClientContext* c) {
-          return api->GetCheckpoint(c, fresh, &checkpoint);
-        });
-        !f.ok()) {
-      return s;
-    }
+    if (!GetCheckpoint(/*fresh=*/true, nullptr).ok()) return s;
     s = auth_.Call([&](grpc::ClientContext* c) {
       return api->GetInclusionProof(c, request, &proof);
     });
@@ -649,7 +641,8 @@ absl::StatusOr<SignedCheckpoint> DeviceLog::GetCheckpoint(bool fresh,
   return verified;
 }
 
-absl::StatusOr<SignedCheckpoint> DeviceLog::FreshCheckpoint(std::string* note) {
+absl::StatusOr<SignedCheckpoint> DeviceLog::FreshCheckpoint(
+    std::string* note) {
   return GetCheckpoint(/*fresh=*/true, note);
 }
 

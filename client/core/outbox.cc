@@ -123,9 +123,12 @@ absl::StatusOr<OutboxAnswer> Outbox::Send(const OutboxItem& item) {
     return OutboxAnswer{response.log_index(), response.duplicate(),
                         std::nullopt};
   }
-  return absl::UnimplementedError(absl::StrCat(
-      "this version of parley cannot send queued work of kind \"", item.kind,
-      "\""));
+  // Written by a newer parley into this profile's state: held, never
+  // dropped, until that version sends it or the user drops it.
+  return absl::FailedPreconditionError(absl::StrCat(
+      "queued work of kind \"", item.kind,
+      "\" was written by a newer version of parley, which can send it; "
+      "this one cannot (`parley outbox drop ", item.id, "` forgets it)"));
 }
 
 absl::Status Outbox::Flush() {

@@ -76,7 +76,7 @@ GuiReply GuiErrorFor(const absl::Status& status) {
       break;
     case absl::StatusCode::kFailedPrecondition:
     case absl::StatusCode::kAlreadyExists:
-    case absl::StatusCode::kUnimplemented:  // e.g. work this client cannot redo
+    case absl::StatusCode::kUnimplemented:  // e.g. a server without the method
       http = 409;
       break;
     case absl::StatusCode::kUnavailable:
